@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs pgvector >= 0.8.0 into the machine's PostgreSQL 15 when it is missing.
+# Debian 12 ships no pgvector 0.8, so we build Debian trixie's source package. apt is
+# pointed at a throwaway sources list so the system's apt configuration never changes.
+set -euo pipefail
+
+PG_MAJOR="${PG_MAJOR:-15}"
+PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
+MIN_VERSION="0.8.0"
+log() { printf '[pgvector] %s\n' "$*"; }
+die() { printf '[pgvector] ERROR: %s\n' "$*" >&2; exit 1; }
+
+installed_version() {
+  local control
+  control="$("$PG_CONFIG" --sharedir 2>/dev/null)/extension/vector.control"
+  [[ -f "$control" ]] || return 1
+  sed -n "s/^default_version = '\(.*\)'/\1/p" "$control"
+}
+
+version_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]; }
+
+[[ -x "$PG_CONFIG" ]] || [[ -x "/usr/lib/postgresql/${PG_MAJOR}/bin/postgres" ]] || \
+  die "PostgreSQL ${PG_MAJOR} is not installed. Install it with: apt-get install postgresql-${PG_MAJOR}"
+
+if [[ -x "$PG_CONFIG" ]] && current="$(installed_version)" && [[ -n "$current" ]] && version_ge "$current" "$MIN_VERSION"; then
+  log "pgvector ${current} already installed for PostgreSQL ${PG_MAJOR}; nothing to do"
+  exit 0
+fi
+
+[[ "$(id -u)" == 0 ]] || die "building pgvector needs root (apt-get and make install). Re-run as root, or install pgvector >= ${MIN_VERSION} for PostgreSQL ${PG_MAJOR} yourself."
+command -v apt-get >/dev/null || die "apt-get not found: install pgvector >= ${MIN_VERSION} for PostgreSQL ${PG_MAJOR} by hand (https://github.com/pgvector/pgvector#installation)"
+
+work="$(mktemp -d /tmp/pgvector-build.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/src"
+echo "deb-src http://deb.debian.org/debian trixie main" > "$work/trixie-src.list"
+apt_tmp=(-o "Dir::Etc::sourcelist=$work/trixie-src.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0" -o "APT::Sandbox::User=root")
+
+log "installing build prerequisites (postgresql-server-dev-${PG_MAJOR}, build-essential)"
+# The dev package may pull a newer postgresql-15 point release; dpkg restarts nothing here
+# (no systemd), so a running cluster keeps its old binary until it is restarted.
+if ! dpkg -s "postgresql-server-dev-${PG_MAJOR}" >/dev/null 2>&1 || ! command -v make >/dev/null; then
+  apt-get update -qq >/dev/null || die "apt-get update failed; check network access to the Debian mirror"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-server-dev-${PG_MAJOR}" build-essential dpkg-dev >/dev/null \
+    || die "apt-get install postgresql-server-dev-${PG_MAJOR} failed"
+fi
+command -v dpkg-source >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev >/dev/null
+
+log "fetching pgvector source from Debian trixie (temporary sources list)"
+apt-get "${apt_tmp[@]}" update -qq >/dev/null || die "could not read the trixie deb-src index"
+(cd "$work/src" && apt-get "${apt_tmp[@]}" source -qq pgvector >/dev/null 2>&1) || die "apt-get source pgvector failed"
+srcdir="$(find "$work/src" -maxdepth 1 -mindepth 1 -type d -name 'pgvector-*' | head -n1)"
+[[ -n "$srcdir" ]] || die "pgvector source directory not found after apt-get source"
+
+log "building $(basename "$srcdir") against ${PG_CONFIG}"
+make -s -C "$srcdir" PG_CONFIG="$PG_CONFIG" >/dev/null
+make -s -C "$srcdir" PG_CONFIG="$PG_CONFIG" install >/dev/null
+current="$(installed_version)" || die "pgvector install finished but vector.control is missing"
+version_ge "$current" "$MIN_VERSION" || die "installed pgvector ${current} is older than ${MIN_VERSION}"
+log "pgvector ${current} installed"

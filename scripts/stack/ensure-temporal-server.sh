@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Starts the Temporal dev server once, persisting to .data/temporal.db, with the search attributes the
+# readiness workflows publish. Records its pid so stack:down stops only what this script started.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+healthy() { "$TOOLS_BIN/temporal" operator cluster health --address "127.0.0.1:${TEMPORAL_PORT}" >/dev/null 2>&1; }
+
+if [[ -f "$TEMPORAL_PIDFILE" ]] && kill -0 "$(cat "$TEMPORAL_PIDFILE")" 2>/dev/null && healthy; then
+  log "Temporal dev server already running (pid $(cat "$TEMPORAL_PIDFILE")), UI http://127.0.0.1:${TEMPORAL_UI_PORT}"
+  exit 0
+fi
+if port_open "$TEMPORAL_PORT"; then
+  if healthy; then
+    log "a Temporal server that this project did not start answers on :${TEMPORAL_PORT}; using it (stack:down will leave it alone)"
+    exit 0
+  fi
+  die "port ${TEMPORAL_PORT} is taken by something that is not a healthy Temporal server; free it or set TEMPORAL_PORT and TEMPORAL_ADDRESS"
+fi
+
+mkdir -p "$DATA_DIR"
+log "starting Temporal dev server on :${TEMPORAL_PORT} (UI http://127.0.0.1:${TEMPORAL_UI_PORT}, db .data/temporal.db)"
+nohup "$TOOLS_BIN/temporal" server start-dev \
+  --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+  --db-filename "$DATA_DIR/temporal.db" \
+  --search-attribute ReadinessStage=Keyword --search-attribute ReadinessPct=Int \
+  --log-level warn >"$DATA_DIR/temporal.log" 2>&1 < /dev/null &
+echo $! > "$TEMPORAL_PIDFILE"
+
+for _ in $(seq 1 120); do
+  if healthy; then
+    log "Temporal dev server healthy (pid $(cat "$TEMPORAL_PIDFILE"))"
+    exit 0
+  fi
+  kill -0 "$(cat "$TEMPORAL_PIDFILE")" 2>/dev/null || { tail -n 20 "$DATA_DIR/temporal.log" >&2; die "Temporal dev server exited during start-up; log above and in .data/temporal.log"; }
+  sleep 0.5
+done
+die "Temporal dev server did not become healthy within 60 s; see .data/temporal.log"

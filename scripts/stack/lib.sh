@@ -1,0 +1,22 @@
+# Shared helpers for the stack scripts. Sourced, not run.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS_BIN="$ROOT/.tools/bin"
+DATA_DIR="$ROOT/.data"
+PG_MAJOR="${PG_MAJOR:-15}"
+PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
+PGDATA_DIR="$DATA_DIR/pg"
+PG_PORT="${PG_PORT:-55432}"
+TEMPORAL_VERSION="v1.5.1"
+TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+TEMPORAL_PIDFILE="$DATA_DIR/temporal.pid"
+
+log() { printf '[stack] %s\n' "$*"; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The project cluster's files belong to the postgres account when we run as root (initdb refuses root).
+as_pg_owner() {
+  if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -1,0 +1,161 @@
+/**
+ * Preflight checks: read-only probes of every service launch readiness depends on. A probe that
+ * cannot reach its service reports `fail` with the reason instead of throwing, so one dead service
+ * yields a complete report rather than a retry storm.
+ */
+import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/messages.js';
+import { HNSW_INDEX_NAME, EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { redactUrl } from '../config.js';
+import type { ActivityDeps } from './deps.js';
+
+const MIN_PGVECTOR_FOR_HNSW = '0.5.0';
+const MIN_PGVECTOR_FOR_ITERATIVE_SCAN = '0.8.0';
+
+/** pgvector's guidance for an in-memory HNSW build: n × (8 + 4·dims) × 1.3 bytes. */
+export function estimateHnswGraphBytes(n: number, dims: number): number {
+  return Math.ceil(n * (8 + 4 * dims) * 1.3);
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  return 0;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value >= 10 || unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+const check = (name: string, status: CheckStatus, value: string, detail: string): CheckResult => ({ name, status, value, detail });
+
+export function createPreflightActivities({ pool, redis, config }: ActivityDeps) {
+  return {
+    async checkPostgres(input: PreflightInput): Promise<CheckResult[]> {
+      const targetTraces = input.targetTraces ?? config.preflight.targetTraces;
+      const dims = input.dimensions ?? EMBEDDING_DIMENSIONS;
+      let client;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        return [
+          check('postgresql', 'fail', 'unreachable', `${redactUrl(config.databaseUrl)}: ${(err as Error).message}. Run \`npm run stack:up\` or fix DATABASE_URL.`),
+        ];
+      }
+      try {
+        const results: CheckResult[] = [];
+        const { rows: versionRows } = await client.query<{ server_version: string; num: string }>(
+          `SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS num`,
+        );
+        const serverVersion = versionRows[0]!.server_version;
+        const versionNum = Number(versionRows[0]!.num);
+        results.push(
+          versionNum >= 150000
+            ? check('postgresql', 'pass', serverVersion, 'PostgreSQL 15 or newer')
+            : check('postgresql', versionNum >= 130000 ? 'warn' : 'fail', serverVersion, 'the launch stack is tested on PostgreSQL 15'),
+        );
+
+        const { rows: ext } = await client.query<{ installed: string | null; available: string | null }>(
+          `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
+                  (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available`,
+        );
+        const installed = ext[0]?.installed ?? null;
+        const available = ext[0]?.available ?? null;
+        if (!installed) {
+          results.push(
+            check('pgvector', 'fail', available ? `available ${available}, not created` : 'not installed',
+              available ? 'run `npm run db:migrate` (it runs CREATE EXTENSION vector)' : 'run `npm run stack:up` to build pgvector 0.8.0 for PostgreSQL 15'),
+          );
+        } else if (compareVersions(installed, MIN_PGVECTOR_FOR_HNSW) < 0) {
+          results.push(check('pgvector', 'fail', installed, `HNSW needs pgvector >= ${MIN_PGVECTOR_FOR_HNSW}; ALTER EXTENSION vector UPDATE after installing a newer build`));
+        } else if (compareVersions(installed, MIN_PGVECTOR_FOR_ITERATIVE_SCAN) < 0) {
+          results.push(check('pgvector', 'warn', installed, `HNSW works; filtered search needs >= ${MIN_PGVECTOR_FOR_ITERATIVE_SCAN} for iterative index scans`));
+        } else {
+          results.push(check('pgvector', 'pass', installed, 'HNSW and iterative index scans available'));
+        }
+
+        const { rows: idx } = await client.query<{ present: boolean }>(
+          `SELECT to_regclass($1) IS NOT NULL AS present`, [HNSW_INDEX_NAME],
+        );
+        results.push(
+          idx[0]?.present
+            ? check('schema', 'pass', 'migrated', `traces table and ${HNSW_INDEX_NAME} present`)
+            : check('schema', 'fail', 'not migrated', 'run `npm run db:migrate`'),
+        );
+
+        const graphBytes = estimateHnswGraphBytes(targetTraces, dims);
+        const settings = await client.query<{ name: string; bytes: string; setting: string }>(
+          `SELECT name, setting,
+                  (setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END)::text AS bytes
+             FROM pg_settings
+            WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'max_parallel_maintenance_workers')`,
+        );
+        const byName = new Map(settings.rows.map((r) => [r.name, r]));
+        const sharedBuffers = Number(byName.get('shared_buffers')?.bytes ?? 0);
+        const maintenanceWorkMem = Number(byName.get('maintenance_work_mem')?.bytes ?? 0);
+        const parallelWorkers = Number(byName.get('max_parallel_maintenance_workers')?.setting ?? 0);
+        const sizeNote = `HNSW for ${targetTraces.toLocaleString('en-US')} × ${dims} needs ~${formatBytes(graphBytes)}`;
+        results.push(
+          sharedBuffers >= graphBytes
+            ? check('shared_buffers', 'pass', formatBytes(sharedBuffers), `${sizeNote}; the index fits in memory`)
+            : check('shared_buffers', 'warn', formatBytes(sharedBuffers), `${sizeNote}; searches will read the index from disk (raise shared_buffers)`),
+        );
+        results.push(
+          maintenanceWorkMem >= graphBytes
+            ? check('maintenance_work_mem', 'pass', formatBytes(maintenanceWorkMem), `${sizeNote}; the build stays in memory`)
+            : check('maintenance_work_mem', 'warn', formatBytes(maintenanceWorkMem), `${sizeNote}; the build will spill to disk and be slow (indexBuild raises it per session within its cap)`),
+        );
+        results.push(
+          parallelWorkers >= 1
+            ? check('max_parallel_maintenance_workers', 'pass', String(parallelWorkers), 'parallel HNSW build available')
+            : check('max_parallel_maintenance_workers', 'warn', String(parallelWorkers), 'index builds run single-threaded'),
+        );
+        return results;
+      } catch (err) {
+        return [check('postgresql', 'fail', 'query failed', (err as Error).message)];
+      } finally {
+        client.release();
+      }
+    },
+
+    async checkRedis(): Promise<CheckResult> {
+      try {
+        const pong = await redis.ping();
+        const info = await redis.info('server');
+        const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+        const major = Number.parseInt(version, 10);
+        if (pong !== 'PONG') return check('redis', 'fail', version, `unexpected PING reply ${pong}`);
+        return major >= 6
+          ? check('redis', 'pass', version, `${redactUrl(config.redisUrl)} reachable`)
+          : check('redis', 'warn', version, 'the token-bucket script is tested on Redis 7');
+      } catch (err) {
+        return check('redis', 'fail', 'unreachable', `${redactUrl(config.redisUrl)}: ${(err as Error).message}. Start Redis or fix REDIS_URL.`);
+      }
+    },
+
+    async checkEmbedder(): Promise<CheckResult> {
+      const { provider, openaiBaseUrl } = config.embedding;
+      if (provider === 'openai') {
+        return check('embedder', 'pass', 'openai text-embedding-3-small', `API key set${openaiBaseUrl ? `, base URL ${openaiBaseUrl}` : ''}`);
+      }
+      return check(
+        'embedder',
+        config.appEnv === 'production' ? 'warn' : 'pass',
+        'local local-hash-1536-v1',
+        config.appEnv === 'production'
+          ? 'production should embed with OpenAI: set OPENAI_API_KEY'
+          : 'deterministic offline embedder (set OPENAI_API_KEY to use OpenAI)',
+      );
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * The one place that reads process.env. Every setting is validated here, so a bad value fails at
+ * start with a single message listing every problem, instead of surfacing later as a confusing
+ * connection error deep inside an activity.
+ */
+import { z } from 'zod';
+
+export const LOCAL_DATABASE_URL = 'postgresql://postgres@127.0.0.1:55432/commontrace';
+export const DEFAULT_TASK_QUEUE = 'launch-readiness';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce
+  .number({ message: 'expected a positive integer' })
+  .int({ message: 'expected a positive integer' })
+  .positive({ message: 'expected a positive integer' });
+
+const portNumber = z.coerce
+  .number({ message: 'expected a TCP port (1-65535)' })
+  .int({ message: 'expected a TCP port (1-65535)' })
+  .min(1, { message: 'expected a TCP port (1-65535)' })
+  .max(65535, { message: 'expected a TCP port (1-65535)' });
+
+const urlWithProtocols = (protocols: string[], example: string) =>
+  z
+    .string()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, { message: `expected a URL like ${example}` });
+
+/** Empty strings count as unset: `FOO= npm run x` should mean "use the default". */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const envSchema = z.object({
+  APP_ENV: z
+    .enum(['development', 'staging', 'production'], { message: 'expected development, staging or production' })
+    .default('development'),
+  DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], LOCAL_DATABASE_URL).default(LOCAL_DATABASE_URL),
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:7233' })
+    .default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1, { message: 'expected a namespace name' }).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1, { message: 'expected a task queue name' }).default(DEFAULT_TASK_QUEUE),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: booleanFlag.optional(),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_UI_URL: urlWithProtocols(['http:', 'https:'], 'http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
+
+  EMBEDDING_PROVIDER: z.enum(['local', 'openai'], { message: 'expected local or openai' }).optional(),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(
+    z.union([z.undefined(), urlWithProtocols(['http:', 'https:'], 'https://api.openai.com/v1')]),
+  ),
+
+  RATE_LIMIT_READ_PER_MINUTE: positiveInt.default(60),
+  RATE_LIMIT_WRITE_PER_MINUTE: positiveInt.default(20),
+  RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed'], { message: 'expected open or closed' }).default('open'),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: portNumber.default(8787),
+
+  PREFLIGHT_TARGET_TRACES: positiveInt.default(100_000),
+});
+
+export type AppEnv = 'development' | 'staging' | 'production';
+
+export interface Config {
+  appEnv: AppEnv;
+  databaseUrl: string;
+  redisUrl: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey?: string;
+    tls: boolean;
+    tlsCertPath?: string;
+    tlsKeyPath?: string;
+    uiUrl: string;
+  };
+  embedding: {
+    provider: 'local' | 'openai';
+    openaiApiKey?: string;
+    openaiBaseUrl?: string;
+  };
+  rateLimit: {
+    readPerMinute: number;
+    writePerMinute: number;
+    failMode: 'open' | 'closed';
+  };
+  api: { host: string; port: number };
+  preflight: { targetTraces: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nFix the environment variables above (see README "Configuration") and start again.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = env[name];
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const provider = e.EMBEDDING_PROVIDER ?? (e.OPENAI_API_KEY ? 'openai' : 'local');
+  if (provider === 'openai' && !e.OPENAI_API_KEY) {
+    problems.push('OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai (or set EMBEDDING_PROVIDER=local for the offline embedder)');
+  }
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both for mTLS, or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    appEnv: e.APP_ENV,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      // An API key or client certificate implies TLS (Temporal Cloud refuses plaintext).
+      tls: e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_PATH),
+      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+    },
+    embedding: { provider, openaiApiKey: e.OPENAI_API_KEY, openaiBaseUrl: e.OPENAI_BASE_URL },
+    rateLimit: {
+      readPerMinute: e.RATE_LIMIT_READ_PER_MINUTE,
+      writePerMinute: e.RATE_LIMIT_WRITE_PER_MINUTE,
+      failMode: e.RATE_LIMIT_FAIL_MODE,
+    },
+    api: { host: e.API_HOST, port: e.API_PORT },
+    preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
+  };
+}
+
+/** A password-free form of a connection URL, safe to print in logs and reports. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The CommonTrace data model (DESIGN.md §2) plus this project's own ledgers. drizzle-kit generates
+ * the migrations in drizzle/ from this file; `CREATE EXTENSION vector` lives in a custom migration
+ * that runs first, because drizzle-kit does not emit extensions.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  vector,
+} from 'drizzle-orm/pg-core';
+
+export const EMBEDDING_DIMENSIONS = 1536;
+export const HNSW_INDEX_NAME = 'ix_traces_embedding_hnsw';
+export const HNSW_M = 16;
+export const HNSW_EF_CONSTRUCTION = 64;
+
+export const traceStatus = pgEnum('trace_status', ['pending', 'validated', 'rejected']);
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  email: text('email').notNull().unique(),
+  displayName: text('display_name'),
+  isSeed: boolean('is_seed').notNull().default(false),
+  apiKeyHash: text('api_key_hash').unique(),
+  createdAt: createdAt(),
+});
+
+export const traces = pgTable(
+  'traces',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    title: text('title').notNull(),
+    contextText: text('context_text').notNull(),
+    solutionText: text('solution_text').notNull(),
+    embedding: vector('embedding', { dimensions: EMBEDDING_DIMENSIONS }),
+    embeddingModelId: text('embedding_model_id'),
+    status: traceStatus('status').notNull().default('pending'),
+    trustScore: doublePrecision('trust_score').notNull().default(0),
+    confirmationCount: integer('confirmation_count').notNull().default(0),
+    isSeed: boolean('is_seed').notNull().default(false),
+    isFlagged: boolean('is_flagged').notNull().default(false),
+    contributorId: uuid('contributor_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    agentModel: text('agent_model'),
+    agentVersion: text('agent_version'),
+    seedKey: text('seed_key'),
+    /** Hash of the seed's content, so a re-import can tell "unchanged" from "updated". */
+    contentHash: text('content_hash'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('ux_traces_seed_key').on(t.seedKey).where(sql`${t.seedKey} IS NOT NULL`),
+    index('ix_traces_contributor').on(t.contributorId),
+    // The embedding backfill scans for pending rows; a partial index keeps that cheap at 100K+.
+    index('ix_traces_embedding_pending').on(t.createdAt).where(sql`${t.embedding} IS NULL`),
+    index(HNSW_INDEX_NAME)
+      .using('hnsw', t.embedding.op('vector_cosine_ops'))
+      .with({ m: HNSW_M, ef_construction: HNSW_EF_CONSTRUCTION }),
+  ],
+);
+
+export const tags = pgTable('tags', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+});
+
+export const traceTags = pgTable(
+  'trace_tags',
+  {
+    traceId: uuid('trace_id')
+      .notNull()
+      .references(() => traces.id, { onDelete: 'cascade' }),
+    tagId: integer('tag_id')
+      .notNull()
+      .references(() => tags.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.traceId, t.tagId] }), index('ix_trace_tags_tag').on(t.tagId)],
+);
+
+/** Exactly-once ledger for capacity batches: a batch's rows and its ledger row commit together. */
+export const capacityBatches = pgTable(
+  'capacity_batches',
+  {
+    runKey: text('run_key').notNull(),
+    batchIndex: integer('batch_index').notNull(),
+    rows: integer('rows').notNull(),
+    doneAt: timestamp('done_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runKey, t.batchIndex] })],
+);
+
+/** Every benchmark run with its environment and figures; the nightly re-check compares against it. */
+export const benchmarkRuns = pgTable(
+  'benchmark_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runKey: text('run_key').notNull(),
+    workflowId: text('workflow_id'),
+    traceCount: integer('trace_count').notNull(),
+    dimensions: integer('dimensions').notNull(),
+    efSearch: integer('ef_search'),
+    p99Ms: doublePrecision('p99_ms'),
+    recallAt10: doublePrecision('recall_at_10'),
+    verdict: text('verdict'),
+    figures: jsonb('figures').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ix_benchmark_runs_created').on(t.createdAt)],
+);

@@ -1,0 +1,77 @@
+/**
+ * The worker: runs every workflow and activity on the `launch-readiness` task queue. Any number of
+ * replicas can run against the same cluster; capacity batches spread across them.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from './config.js';
+import { createPool } from './db/client.js';
+import { createActivities, type ActivityDeps } from './activities/index.js';
+import { temporalConnectionOptions, TemporalUnreachableError } from './temporal.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface RunningWorker {
+  worker: Worker;
+  deps: ActivityDeps;
+  /** Closes the database pool, Redis and the Temporal connection after the worker stops. */
+  close(): Promise<void>;
+}
+
+export function createDeps(config: Config): ActivityDeps {
+  const pool = createPool(config.databaseUrl, { max: 20 });
+  // Fail fast when Redis is down: activities report it; Temporal's retry policy decides what next.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true });
+  redis.on('error', () => undefined);
+  return { config, pool, redis };
+}
+
+export async function createWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
+  const deps = createDeps(config);
+  const options = temporalConnectionOptions(config);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(options);
+  } catch (err) {
+    await Promise.allSettled([deps.pool.end(), deps.redis.quit()]);
+    throw new TemporalUnreachableError(options.address, err);
+  }
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities(deps),
+    ...overrides,
+  });
+  return {
+    worker,
+    deps,
+    async close() {
+      await Promise.allSettled([deps.pool.end(), deps.redis.quit(), connection.close()]);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const running = await createWorker(config);
+  console.log(
+    `[worker] polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address} ` +
+      `(namespace ${config.temporal.namespace}); Web UI ${config.temporal.uiUrl}`,
+  );
+  try {
+    await running.worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks drain
+  } finally {
+    await running.close();
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: Error) => {
+    console.error(`[worker] ${err.message}`);
+    process.exit(1);
+  });
+}

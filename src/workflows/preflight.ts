@@ -1,0 +1,51 @@
+import { proxyActivities, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import {
+  progressQuery,
+  type CheckResult,
+  type CheckStatus,
+  type PreflightInput,
+  type PreflightReport,
+  type StageProgress,
+} from './messages.js';
+
+const { checkPostgres, checkRedis, checkEmbedder } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '1 second' },
+});
+
+/** Checks every service the launch depends on and reports pass / warn / fail for each. */
+export async function preflight(input: PreflightInput = {}): Promise<PreflightReport> {
+  const progress: StageProgress = { stage: 'preflight', state: 'running', done: 0, total: 3, unit: 'probes' };
+  setHandler(progressQuery, () => progress);
+
+  const probe = async <T>(run: () => Promise<T>): Promise<T> => {
+    const result = await run();
+    progress.done++;
+    return result;
+  };
+  const [postgres, redis, embedder] = await Promise.all([
+    probe(() => checkPostgres.executeWithOptions({ summary: 'PostgreSQL, pgvector and memory settings' }, [input])),
+    probe(() => checkRedis.executeWithOptions({ summary: 'Redis reachability and version' }, [])),
+    probe(() => checkEmbedder.executeWithOptions({ summary: 'embedding provider' }, [])),
+  ]);
+  const info = workflowInfo();
+  const temporal: CheckResult = {
+    name: 'temporal',
+    status: 'pass',
+    value: info.namespace,
+    detail: `namespace reachable; task queue ${info.taskQueue}`,
+  };
+  const checks = [...postgres, redis, embedder, temporal];
+  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0 };
+  for (const c of checks) counts[c.status]++;
+
+  progress.state = counts.fail > 0 ? 'failed' : 'succeeded';
+  setCurrentDetails(checksTable(checks));
+  return { ok: counts.fail === 0, checks, counts };
+}
+
+export function checksTable(checks: CheckResult[]): string {
+  const rows = checks.map((c) => `| ${c.name} | ${c.status.toUpperCase()} | ${c.value} | ${c.detail.replace(/\|/g, '\\|')} |`);
+  return ['| check | status | value | detail |', '|---|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, LOCAL_DATABASE_URL } from '../src/config.js';
+
+test('defaults point at the local stack', () => {
+  const config = loadConfig({});
+  assert.equal(config.databaseUrl, LOCAL_DATABASE_URL);
+  assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+  assert.equal(config.temporal.address, '127.0.0.1:7233');
+  assert.equal(config.temporal.namespace, 'default');
+  assert.equal(config.temporal.taskQueue, 'launch-readiness');
+  assert.equal(config.temporal.tls, false);
+  assert.equal(config.embedding.provider, 'local');
+  assert.equal(config.appEnv, 'development');
+  assert.deepEqual(config.rateLimit, { readPerMinute: 60, writePerMinute: 20, failMode: 'open' });
+});
+
+test('an OpenAI key selects the OpenAI embedder unless the provider is pinned', () => {
+  assert.equal(loadConfig({ OPENAI_API_KEY: 'sk-test' }).embedding.provider, 'openai');
+  assert.equal(loadConfig({ OPENAI_API_KEY: 'sk-test', EMBEDDING_PROVIDER: 'local' }).embedding.provider, 'local');
+});
+
+test('an API key turns on TLS for Temporal Cloud', () => {
+  const config = loadConfig({ TEMPORAL_API_KEY: 'key', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
+  assert.equal(config.temporal.tls, true);
+  assert.equal(config.temporal.apiKey, 'key');
+});
+
+test('every bad variable is reported at once, with the expected form', () => {
+  const env = {
+    DATABASE_URL: 'mysql://root@localhost/x',
+    REDIS_URL: 'not a url',
+    TEMPORAL_ADDRESS: 'localhost',
+    APP_ENV: 'prod',
+    RATE_LIMIT_READ_PER_MINUTE: '-5',
+    RATE_LIMIT_WRITE_PER_MINUTE: 'many',
+    EMBEDDING_PROVIDER: 'cohere',
+    API_PORT: '70000',
+  };
+  assert.throws(() => loadConfig(env), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.problems.length, 8);
+    const message = err.message;
+    assert.match(message, /^Invalid configuration \(8 problems\)/);
+    assert.match(message, /DATABASE_URL: expected a URL like postgresql:\/\/postgres@127\.0\.0\.1:55432\/commontrace \(got "mysql:\/\/root@localhost\/x"\)/);
+    assert.match(message, /REDIS_URL: expected a URL like redis:\/\/127\.0\.0\.1:6379/);
+    assert.match(message, /TEMPORAL_ADDRESS: expected host:port, e\.g\. 127\.0\.0\.1:7233 \(got "localhost"\)/);
+    assert.match(message, /APP_ENV: expected development, staging or production \(got "prod"\)/);
+    assert.match(message, /RATE_LIMIT_READ_PER_MINUTE: expected a positive integer \(got "-5"\)/);
+    assert.match(message, /RATE_LIMIT_WRITE_PER_MINUTE: expected a positive integer \(got "many"\)/);
+    assert.match(message, /EMBEDDING_PROVIDER: expected local or openai \(got "cohere"\)/);
+    assert.match(message, /API_PORT: expected a TCP port \(1-65535\) \(got "70000"\)/);
+    return true;
+  });
+});
+
+test('openai without a key, and half an mTLS pair, are rejected with what to do', () => {
+  assert.throws(
+    () => loadConfig({ EMBEDDING_PROVIDER: 'openai', TEMPORAL_TLS_CERT_PATH: '/tmp/c.pem' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems, [
+        'OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai (or set EMBEDDING_PROVIDER=local for the offline embedder)',
+        'TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both for mTLS, or neither',
+      ]);
+      return true;
+    },
+  );
+});
+
+test('empty strings count as unset', () => {
+  assert.equal(loadConfig({ OPENAI_API_KEY: '', OPENAI_BASE_URL: '' }).embedding.provider, 'local');
+});

@@ -1,0 +1,82 @@
+/**
+ * Test harness against the real stack (scripts/test.sh brings it up and points DATABASE_URL at the
+ * commontrace_test database). Each test file gets its own task queue so files never steal each
+ * other's workflow tasks.
+ */
+import { randomUUID } from 'node:crypto';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap, type WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config.js';
+import { connectClient } from '../../src/temporal.js';
+import { createWorker, WORKFLOWS_PATH, type RunningWorker } from '../../src/worker.js';
+
+// Worker lifecycle chatter drowns the test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export const baseConfig: Config = loadConfig();
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A config on its own task queue, optionally with other overrides. */
+export function testConfig(overrides: { taskQueue?: string } & Partial<Omit<Config, 'temporal'>> = {}): Config {
+  const { taskQueue, ...rest } = overrides;
+  return {
+    ...baseConfig,
+    ...rest,
+    temporal: { ...baseConfig.temporal, taskQueue: taskQueue ?? uniqueName('test') },
+  };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundling takes seconds; every worker in one test file reuses the same bundle. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
+  warn: (m: string) => console.warn(m), error: (m: string) => console.error(m),
+};
+
+export async function startWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker & { stop(): Promise<void> }> {
+  const running = await createWorker(config, { workflowBundle: await workflowBundle(), workflowsPath: undefined, ...overrides });
+  const done = running.worker.run();
+  return {
+    ...running,
+    async stop() {
+      running.worker.shutdown();
+      await done;
+      await running.close();
+    },
+  };
+}
+
+export async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function adminUrl(databaseUrl: string, database: string): string {
+  const u = new URL(databaseUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new pg.Client({ connectionString: adminUrl(databaseUrl, 'postgres') });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
