@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from './config.js';
 import { createPool } from './db/client.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
+import { createEmbedder } from './embeddings/index.js';
 import { temporalConnectionOptions, TemporalUnreachableError } from './temporal.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -25,11 +26,15 @@ export function createDeps(config: Config): ActivityDeps {
   // Fail fast when Redis is down: activities report it; Temporal's retry policy decides what next.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true });
   redis.on('error', () => undefined);
-  return { config, pool, redis };
+  return { config, pool, redis, embedder: createEmbedder(config) };
 }
 
-export async function createWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
-  const deps = createDeps(config);
+export async function createWorker(
+  config: Config,
+  overrides: Partial<WorkerOptions> = {},
+  depOverrides: Partial<ActivityDeps> = {},
+): Promise<RunningWorker> {
+  const deps = { ...createDeps(config), ...depOverrides };
   const options = temporalConnectionOptions(config);
   let connection: NativeConnection;
   try {

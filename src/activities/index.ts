@@ -1,5 +1,9 @@
 import type { ActivityDeps } from './deps.js';
 import { createPreflightActivities } from './preflight.js';
+import { createSeedActivities } from './seeds.js';
+import { createEmbeddingActivities } from './embeddings.js';
+import { createSmokeActivities } from './smoke.js';
+import { createCapacityActivities } from './capacity.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -7,6 +11,10 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPreflightActivities(deps),
+    ...createSeedActivities(deps),
+    ...createEmbeddingActivities(deps),
+    ...createSmokeActivities(deps),
+    ...createCapacityActivities(deps),
   };
 }
 

@@ -4,17 +4,13 @@
  * yields a complete report rather than a retry storm.
  */
 import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/messages.js';
-import { HNSW_INDEX_NAME, EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { estimateHnswGraphBytes, formatBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { redactUrl } from '../config.js';
 import type { ActivityDeps } from './deps.js';
 
 const MIN_PGVECTOR_FOR_HNSW = '0.5.0';
 const MIN_PGVECTOR_FOR_ITERATIVE_SCAN = '0.8.0';
-
-/** pgvector's guidance for an in-memory HNSW build: n × (8 + 4·dims) × 1.3 bytes. */
-export function estimateHnswGraphBytes(n: number, dims: number): number {
-  return Math.ceil(n * (8 + 4 * dims) * 1.3);
-}
 
 export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
@@ -24,17 +20,6 @@ export function compareVersions(a: string, b: string): number {
     if (diff !== 0) return Math.sign(diff);
   }
   return 0;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 10 || unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 const check = (name: string, status: CheckStatus, value: string, detail: string): CheckResult => ({ name, status, value, detail });
@@ -96,7 +81,7 @@ export function createPreflightActivities({ pool, redis, config }: ActivityDeps)
         const graphBytes = estimateHnswGraphBytes(targetTraces, dims);
         const settings = await client.query<{ name: string; bytes: string; setting: string }>(
           `SELECT name, setting,
-                  (setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END)::text AS bytes
+                  ${SETTING_BYTES_SQL}::text AS bytes
              FROM pg_settings
             WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'max_parallel_maintenance_workers')`,
         );

@@ -45,3 +45,110 @@ export interface PreflightReport {
   checks: CheckResult[];
   counts: Record<CheckStatus, number>;
 }
+
+export interface SeedImportInput {
+  /** Fixture path, relative to the project root unless absolute. */
+  path?: string;
+  chunkSize?: number;
+  /** Pause between chunks, to spread load on a busy production database. */
+  throttleMs?: number;
+  /** Apply the corpus-size rules (≥60 clusters of 3–6); off for small fixtures. */
+  corpus?: boolean;
+}
+
+export interface SeedImportResult {
+  path: string;
+  total: number;
+  inserted: number;
+  updated: number;
+  skipped: number;
+  chunks: number;
+}
+
+export type EmbeddingTargetName = 'seeds' | 'all';
+
+export interface EmbeddingReadinessInput {
+  target?: EmbeddingTargetName;
+  deadlineSeconds?: number;
+  batchSize?: number;
+  /** Parallel claim-and-embed loops; rows are claimed with SKIP LOCKED, so lanes never overlap. */
+  lanes?: number;
+}
+
+export interface EmbeddingReadinessResult {
+  target: EmbeddingTargetName;
+  modelId: string;
+  embedded: number;
+  total: number;
+  pending: number;
+  seconds: number;
+}
+
+export interface FirstQuerySmokeInput {
+  goldenPath?: string;
+  seedPath?: string;
+  /** Launch criterion: hit@5 at or above this. */
+  minHitAt5?: number;
+}
+
+export interface FirstQuerySmokeResult {
+  passed: boolean;
+  modelId: string;
+  queries: number;
+  hitAt1: number;
+  hitAt5: number;
+  mrr: number;
+  minHitAt5: number;
+  failures: { query: string; rank: number | null; top: string[]; expected: string[] }[];
+}
+
+export interface CapacityPopulationInput {
+  total?: number;
+  batchSize?: number;
+  dimensions?: number;
+  /** Batch activities in flight at once (the in-workflow lane pool). */
+  concurrency?: number;
+  runKey?: string;
+  generatorSeed?: number;
+  clusters?: number;
+  sigma?: number;
+  /** Drop the HNSW index before loading; indexBuild recreates it. */
+  dropIndex?: boolean;
+  allowProduction?: boolean;
+}
+
+export interface CapacityPopulationResult {
+  runKey: string;
+  total: number;
+  batches: number;
+  rowsInserted: number;
+  rowsAlreadyPresent: number;
+  ledgerRows: number;
+  centres: 'seeds' | 'random';
+  droppedIndex: boolean;
+  seconds: number;
+  rowsPerSecond: number;
+  megabytesPerSecond: number;
+}
+
+export interface IndexBuildInput {
+  maintenanceWorkMemCapMb?: number;
+  parallelWorkers?: number;
+  prewarm?: boolean;
+  rebuild?: boolean;
+}
+
+export interface CapacityCleanupInput {
+  batchSize?: number;
+  allowProduction?: boolean;
+}
+
+export interface CapacityCleanupResult {
+  before: { capacity: number; seeds: number; others: number };
+  after: { capacity: number; seeds: number; others: number };
+  deleted: number;
+  transactions: number;
+  ledgerRowsDeleted: number;
+  reindexed: boolean;
+  verified: boolean;
+}

@@ -1,13 +1,7 @@
-import { proxyActivities, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import {
-  progressQuery,
-  type CheckResult,
-  type CheckStatus,
-  type PreflightInput,
-  type PreflightReport,
-  type StageProgress,
-} from './messages.js';
+import type { CheckResult, CheckStatus, PreflightInput, PreflightReport } from './messages.js';
+import { ProgressTracker } from './progress.js';
 
 const { checkPostgres, checkRedis, checkEmbedder } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -16,12 +10,10 @@ const { checkPostgres, checkRedis, checkEmbedder } = proxyActivities<Activities>
 
 /** Checks every service the launch depends on and reports pass / warn / fail for each. */
 export async function preflight(input: PreflightInput = {}): Promise<PreflightReport> {
-  const progress: StageProgress = { stage: 'preflight', state: 'running', done: 0, total: 3, unit: 'probes' };
-  setHandler(progressQuery, () => progress);
-
+  const progress = new ProgressTracker('preflight', 3, 'probes');
   const probe = async <T>(run: () => Promise<T>): Promise<T> => {
     const result = await run();
-    progress.done++;
+    progress.advance(1);
     return result;
   };
   const [postgres, redis, embedder] = await Promise.all([
@@ -40,7 +32,7 @@ export async function preflight(input: PreflightInput = {}): Promise<PreflightRe
   const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0 };
   for (const c of checks) counts[c.status]++;
 
-  progress.state = counts.fail > 0 ? 'failed' : 'succeeded';
+  progress.finish(counts.fail > 0 ? 'failed' : 'succeeded');
   setCurrentDetails(checksTable(checks));
   return { ok: counts.fail === 0, checks, counts };
 }

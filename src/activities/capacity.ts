@@ -1,0 +1,125 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../config.js';
+import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
+import { batchRange, type BatchSpec } from '../capacity/generator.js';
+import { ensureCapacityContributor, writeCapacityBatch, type BatchWrite } from '../capacity/population.js';
+import { buildHnswIndex, dropHnswIndex, type IndexBuildReport } from '../capacity/index-build.js';
+import { deleteCapacityRows, finishCapacityCleanup, traceCounts, type TraceCounts } from '../capacity/cleanup.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface CapacityRunSpec {
+  runKey: string;
+  total: number;
+  batchSize: number;
+  dimensions: number;
+  clusters: number;
+  sigma: number;
+  generatorSeed: number;
+}
+
+export interface PreparedCapacityRun {
+  contributorId: string;
+  modelId: string;
+  centres: CentreSource;
+  droppedIndex: boolean;
+}
+
+export interface CapacityBatchInput {
+  spec: CapacityRunSpec;
+  batchIndex: number;
+  contributorId: string;
+  modelId: string;
+  centres: CentreSource;
+}
+
+/** Destructive capacity jobs never touch a production database by accident. */
+export function assertNotProduction(config: Config, allowProduction: boolean | undefined, what: string): void {
+  if (config.appEnv === 'production' && !allowProduction) {
+    throw ApplicationFailure.nonRetryable(
+      `Refusing to ${what}: APP_ENV=production and it writes or deletes synthetic capacity data in that database. ` +
+        'If this really is a disposable capacity environment, re-run with the explicit override ' +
+        '(--allow-production on the CLI, allowProduction: true in the workflow input).',
+      'ProductionGuard',
+    );
+  }
+}
+
+export function createCapacityActivities({ pool, config, embedder }: ActivityDeps) {
+  return {
+    async prepareCapacityRun(input: { spec: CapacityRunSpec; allowProduction?: boolean; dropIndex: boolean }): Promise<PreparedCapacityRun> {
+      assertNotProduction(config, input.allowProduction, 'populate capacity data');
+      if (input.spec.dimensions !== embedder.dimensions) {
+        throw ApplicationFailure.nonRetryable(
+          `dimensions ${input.spec.dimensions} does not match the schema's vector(${embedder.dimensions}); use ${embedder.dimensions}`,
+          'InvalidCapacityInput',
+        );
+      }
+      const contributorId = await ensureCapacityContributor(pool);
+      const centres = await describeCentreSource(pool, {
+        clusters: input.spec.clusters, dimensions: input.spec.dimensions, generatorSeed: input.spec.generatorSeed, modelId: embedder.modelId,
+      });
+      // Maintaining the HNSW graph row by row is far slower than one build after the load.
+      const droppedIndex = input.dropIndex ? await dropHnswIndex(pool) : false;
+      return { contributorId, modelId: embedder.modelId, centres, droppedIndex };
+    },
+
+    async populateCapacityBatch(input: CapacityBatchInput): Promise<BatchWrite & { ms: number }> {
+      const started = performance.now();
+      const ctx = Context.current();
+      const { spec } = input;
+      const centres = await loadCentres(
+        pool,
+        { clusters: spec.clusters, dimensions: spec.dimensions, generatorSeed: spec.generatorSeed, modelId: input.modelId },
+        input.centres,
+      ).catch((err: Error) => {
+        throw ApplicationFailure.nonRetryable(`cluster centres changed mid-run (${err.message}); start a new runKey`, 'CentresChanged');
+      });
+      const batch: BatchSpec = { ...spec, batchIndex: input.batchIndex };
+      const { start, end } = batchRange(batch);
+      ctx.heartbeat({ phase: 'starting', rows: end - start });
+      const result = await writeCapacityBatch(pool, batch, centres, { modelId: input.modelId, contributorId: input.contributorId }, (phase) =>
+        ctx.heartbeat({ phase, rows: end - start }),
+      );
+      return { ...result, ms: Math.round(performance.now() - started) };
+    },
+
+    async capacityLedger(input: { runKey: string }): Promise<{ batches: number; rows: number }> {
+      const { rows } = await pool.query<{ batches: number; rows: number }>(
+        'SELECT count(*)::int AS batches, coalesce(sum(rows), 0)::int AS rows FROM capacity_batches WHERE run_key = $1', [input.runKey],
+      );
+      return rows[0]!;
+    },
+
+    async buildIndex(input: { maintenanceWorkMemCapMb: number; parallelWorkers: number; prewarm: boolean; rebuild: boolean }): Promise<IndexBuildReport> {
+      const ctx = Context.current();
+      ctx.heartbeat({ phase: 'starting' });
+      const keepAlive = setInterval(() => ctx.heartbeat({ phase: 'waiting for progress' }), 5_000);
+      try {
+        return await buildHnswIndex(pool, {
+          maintenanceWorkMemCapBytes: input.maintenanceWorkMemCapMb * 1024 * 1024,
+          parallelWorkers: input.parallelWorkers,
+          prewarm: input.prewarm,
+          rebuild: input.rebuild,
+          onProgress: (p) => ctx.heartbeat(p),
+        });
+      } finally {
+        clearInterval(keepAlive);
+      }
+    },
+
+    async capacityTraceCounts(): Promise<TraceCounts> {
+      return traceCounts(pool);
+    },
+
+    async deleteCapacityBatch(input: { limit: number; allowProduction?: boolean }): Promise<number> {
+      assertNotProduction(config, input.allowProduction, 'delete capacity data');
+      return deleteCapacityRows(pool, input.limit);
+    },
+
+    async finishCapacityCleanup(input: { allowProduction?: boolean }): Promise<{ ledgerRows: number; reindexed: boolean }> {
+      assertNotProduction(config, input.allowProduction, 'delete capacity data');
+      return finishCapacityCleanup(pool);
+    },
+  };
+}

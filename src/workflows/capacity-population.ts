@@ -1,0 +1,102 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { CapacityPopulationInput, CapacityPopulationResult } from './messages.js';
+import { ProgressTracker } from './progress.js';
+import { ReadinessAttributes } from './readiness-attributes.js';
+
+export const CAPACITY_DEFAULTS = {
+  total: 100_000,
+  batchSize: 1_000,
+  dimensions: 1536,
+  concurrency: 2,
+  generatorSeed: 42,
+  clusters: 1_000,
+  sigma: 0.05,
+  dropIndex: true,
+} as const;
+
+const { prepareCapacityRun, capacityLedger } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+const { populateCapacityBatch } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  // Short, so a batch on a worker that died is retried elsewhere within seconds.
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
+});
+
+export function defaultRunKey(o: { total: number; dimensions: number; generatorSeed: number; clusters: number; sigma: number }): string {
+  return `capacity-${o.total}x${o.dimensions}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}`;
+}
+
+/**
+ * Loads `total` synthetic traces in batch activities run through a bounded lane pool. Workflows pass
+ * batch descriptors, never rows; each batch is deterministic and exactly-once (see capacity/population).
+ */
+export async function capacityPopulation(input: CapacityPopulationInput = {}): Promise<CapacityPopulationResult> {
+  const o = { ...CAPACITY_DEFAULTS, ...input };
+  const spec = {
+    runKey: input.runKey ?? defaultRunKey(o),
+    total: o.total,
+    batchSize: o.batchSize,
+    dimensions: o.dimensions,
+    clusters: o.clusters,
+    sigma: o.sigma,
+    generatorSeed: o.generatorSeed,
+  };
+  const batches = Math.ceil(spec.total / spec.batchSize);
+  const progress = new ProgressTracker('capacityPopulation', spec.total, 'rows');
+  const attributes = new ReadinessAttributes();
+  attributes.set('capacity', 0);
+
+  const prepared = await prepareCapacityRun.executeWithOptions({ summary: `prepare ${spec.runKey}` }, [
+    { spec, allowProduction: input.allowProduction, dropIndex: o.dropIndex },
+  ]);
+
+  let next = 0;
+  let batchesDone = 0;
+  let inserted = 0;
+  let alreadyPresent = 0;
+  let bytes = 0;
+  const lane = async (): Promise<void> => {
+    while (next < batches) {
+      const batchIndex = next++;
+      const r = await populateCapacityBatch.executeWithOptions({ summary: `batch ${batchIndex + 1}/${batches}` }, [
+        { spec, batchIndex, contributorId: prepared.contributorId, modelId: prepared.modelId, centres: prepared.centres },
+      ]);
+      batchesDone++;
+      if (r.alreadyDone) alreadyPresent += r.rows;
+      else inserted += r.rows;
+      bytes += r.bytes;
+      progress.advance(r.rows, `batch ${batchesDone}/${batches}`);
+      attributes.set('capacity', (100 * batchesDone) / batches);
+      progress.publish(`Capacity population — ${spec.runKey}`, [
+        ['batches', `${batchesDone}/${batches}`],
+        ['rows inserted / already present', `${inserted} / ${alreadyPresent}`],
+        ['rate', `${Math.round(progress.state.ratePerSecond ?? 0)} rows/s`],
+        ['ETA', `${progress.state.etaSeconds ?? '?'} s`],
+        ['centres', `${prepared.centres.kind} (${prepared.centres.seedCount} seeds)`],
+      ]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, batches)) }, lane));
+
+  const ledger = await capacityLedger({ runKey: spec.runKey });
+  const seconds = progress.elapsedSeconds();
+  progress.finish('succeeded', `${inserted} inserted, ${alreadyPresent} already present`);
+  return {
+    runKey: spec.runKey,
+    total: spec.total,
+    batches,
+    rowsInserted: inserted,
+    rowsAlreadyPresent: alreadyPresent,
+    ledgerRows: ledger.rows,
+    centres: prepared.centres.kind,
+    droppedIndex: prepared.droppedIndex,
+    seconds: Math.round(seconds * 100) / 100,
+    rowsPerSecond: seconds > 0 ? Math.round(inserted / seconds) : 0,
+    megabytesPerSecond: seconds > 0 ? Math.round((bytes / 1e6 / seconds) * 100) / 100 : 0,
+  };
+}

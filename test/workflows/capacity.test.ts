@@ -1,0 +1,125 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { CapacityCleanupResult, CapacityPopulationResult } from '../../src/workflows/messages.js';
+import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
+import { rootCauseMessage } from '../../src/temporal.js';
+import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { closeTestPool, scalar, testPool } from '../helpers/db.js';
+
+const config = testConfig();
+let worker: Awaited<ReturnType<typeof startWorker>>;
+
+before(async () => {
+  worker = await startWorker(config);
+});
+after(async () => {
+  await worker.stop();
+  await closeTestPool();
+});
+
+function run<T>(type: string, args: unknown[]): Promise<T> {
+  return withClient(config, (client) =>
+    client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId: uniqueName(type), args }) as Promise<T>,
+  );
+}
+
+async function capacityRowStats(runKeyPrefix = 'Capacity trace') {
+  const { rows } = await testPool().query<{ n: number; distinct_ids: number; distinct_titles: number; min_norm: number; max_norm: number }>(
+    `SELECT count(*)::int AS n, count(DISTINCT t.id)::int AS distinct_ids,
+            count(DISTINCT split_part(t.title, ':', 1))::int AS distinct_titles,
+            min(vector_norm(t.embedding)) AS min_norm, max(vector_norm(t.embedding)) AS max_norm
+       FROM traces t JOIN users u ON u.id = t.contributor_id
+      WHERE u.email = 'capacity-test@commontrace.internal' AND t.title LIKE $1 || '%'`,
+    [runKeyPrefix],
+  );
+  return rows[0]!;
+}
+
+test('capacityPopulation loads exact rows once; the same runKey again inserts 0', async () => {
+  const runKey = uniqueName('cap-happy');
+  const first = await run<CapacityPopulationResult>('capacityPopulation', [{ total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 }]);
+  assert.equal(first.rowsInserted, 5_000);
+  assert.equal(first.rowsAlreadyPresent, 0);
+  assert.equal(first.batches, 10);
+  assert.equal(first.ledgerRows, 5_000);
+
+  const ledger = await testPool().query<{ batch_index: number; rows: number }>(
+    'SELECT batch_index, rows FROM capacity_batches WHERE run_key = $1 ORDER BY batch_index', [runKey],
+  );
+  assert.deepEqual(ledger.rows.map((r) => r.batch_index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.ok(ledger.rows.every((r) => r.rows === 500));
+
+  const stats = await capacityRowStats();
+  assert.equal(stats.n, 5_000);
+  assert.equal(stats.distinct_ids, 5_000, 'no duplicate row ids');
+  assert.equal(stats.distinct_titles, 5_000, 'no duplicate row keys (global index in the title)');
+  assert.ok(Math.abs(stats.min_norm - 1) < 1e-4 && Math.abs(stats.max_norm - 1) < 1e-4, `unit vectors, got ${stats.min_norm}..${stats.max_norm}`);
+
+  const again = await run<CapacityPopulationResult>('capacityPopulation', [{ total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 }]);
+  assert.equal(again.rowsInserted, 0);
+  assert.equal(again.rowsAlreadyPresent, 5_000);
+  assert.equal((await capacityRowStats()).n, 5_000);
+});
+
+test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', async () => {
+  const report = await run<IndexBuildReport>('indexBuild', [{ rebuild: true, prewarm: true }]);
+  assert.equal(report.built, true);
+  assert.equal(report.usedByPlanner, true);
+  assert.ok(report.indexBytes > 0);
+  assert.ok(report.sharedBuffersBytes > 0);
+  assert.ok(report.buildSeconds >= 0);
+  assert.equal(report.m, 16);
+  assert.equal(report.efConstruction, 64);
+  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+
+  const again = await run<IndexBuildReport>('indexBuild', [{}]);
+  assert.equal(again.built, false, 'a valid index is verified, not rebuilt');
+  assert.equal(again.usedByPlanner, true);
+});
+
+test('a cap below the graph estimate is reported as a warning', async () => {
+  const report = await run<IndexBuildReport>('indexBuild', [{ rebuild: true, maintenanceWorkMemCapMb: 1, prewarm: false }]);
+  assert.ok(report.warnings.some((w) => /exceeds the maintenance_work_mem cap/.test(w)), report.warnings.join('\n'));
+  assert.equal(report.usedByPlanner, true);
+});
+
+test('capacityCleanup removes exactly the capacity rows and leaves seeds and user traces alone', async () => {
+  const pool = testPool();
+  const user = await pool.query<{ id: string }>(
+    `INSERT INTO users (email) VALUES ($1) RETURNING id`, [`${uniqueName('someone')}@test.invalid`],
+  );
+  await pool.query(`INSERT INTO traces (title, context_text, solution_text, contributor_id) VALUES ('user trace', 'c', 's', $1)`, [user.rows[0]!.id]);
+  const othersBefore = await scalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email <> 'capacity-test@commontrace.internal'`);
+
+  const result = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 2_000 }]);
+  assert.equal(result.verified, true);
+  assert.equal(result.before.capacity, 5_000);
+  assert.equal(result.after.capacity, 0);
+  assert.equal(result.deleted, 5_000);
+  assert.equal(result.transactions, 4, '3 full batches of 2,000 (the last partial) and one empty one');
+  assert.equal(result.after.seeds + result.after.others, othersBefore);
+  assert.equal(await scalar<number>(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
+  assert.equal(await scalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
+  await pool.query('DELETE FROM users WHERE id = $1', [user.rows[0]!.id]);
+});
+
+test('with APP_ENV=production, population and cleanup refuse without the override', async (t) => {
+  const prodConfig = { ...testConfig(), appEnv: 'production' as const };
+  const prodWorker = await startWorker(prodConfig);
+  t.after(() => prodWorker.stop());
+  await withClient(prodConfig, async (client) => {
+    for (const [type, args] of [['capacityPopulation', [{ total: 100, batchSize: 50 }]], ['capacityCleanup', [{}]]] as const) {
+      await assert.rejects(
+        client.workflow.execute(type, { taskQueue: prodConfig.temporal.taskQueue, workflowId: uniqueName(type), args: [...args] }),
+        (err: unknown) => {
+          assert.ok(err instanceof WorkflowFailedError);
+          assert.match(rootCauseMessage(err), /Refusing to (populate|delete) capacity data: APP_ENV=production.*--allow-production/);
+          return true;
+        },
+      );
+    }
+  });
+  assert.equal(await scalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`), 0);
+});
