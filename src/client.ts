@@ -11,6 +11,7 @@ import { textTable } from './cli/format.js';
 import { parsePositiveInt } from './cli/parse.js';
 import { runWorkflowCommand } from './cli/run-workflow.js';
 import { registerColdStartCommands } from './cli/cold-start.js';
+import { registerSeedCommands } from './cli/seeds.js';
 import type { PreflightReport } from './workflows/messages.js';
 
 export function formatPreflight(report: PreflightReport): string {
@@ -44,6 +45,7 @@ export function buildProgram(config: () => Config): Command {
       });
     });
 
+  registerSeedCommands(program);
   registerColdStartCommands(program, config);
   return program;
 }
