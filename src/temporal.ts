@@ -50,13 +50,5 @@ export function workflowUiUrl(config: Config, workflowId: string, runId?: string
   return runId ? `${base}/${runId}/history` : base;
 }
 
-/** Workflow failures nest (workflow → activity → application); the innermost message is the useful one. */
-export function rootCauseMessage(err: unknown): string {
-  let current = err as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(err);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return message;
-}
+
+export { rootCauseMessage } from './failure.js';

@@ -6,3 +6,4 @@ export { firstQuerySmoke } from './first-query-smoke.js';
 export { capacityPopulation } from './capacity-population.js';
 export { indexBuild } from './index-build.js';
 export { capacityCleanup } from './capacity-cleanup.js';
+export { launchReadiness } from './launch-readiness.js';

@@ -3,7 +3,7 @@
  * report types. Imported by workflow code, so it must stay deterministic (no I/O, no Node APIs).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const readinessStageKey = defineSearchAttributeKey('ReadinessStage', SearchAttributeType.KEYWORD);
 export const readinessPctKey = defineSearchAttributeKey('ReadinessPct', SearchAttributeType.INT);
@@ -21,9 +21,13 @@ export interface StageProgress {
   etaSeconds?: number;
   lastError?: string;
   message?: string;
+  /** Parent workflows (launchReadiness) list their child stages here. */
+  stages?: StageRecord[];
 }
 
 export const progressQuery = defineQuery<StageProgress>('progress');
+/** Children report their progress to a parent (launchReadiness) so it can aggregate ETAs. */
+export const stageProgressSignal = defineSignal<[StageProgress]>('stageProgress');
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -152,3 +156,93 @@ export interface CapacityCleanupResult {
   reindexed: boolean;
   verified: boolean;
 }
+
+// ---- launchReadiness -------------------------------------------------------------------------
+
+export const LAUNCH_STAGES = [
+  'preflight',
+  'seedImport',
+  'embeddingReadiness',
+  'firstQuerySmoke',
+  'capacityPopulation',
+  'indexBuild',
+  'searchBenchmark',
+  'rateLimitValidation',
+  'capacityCleanup',
+] as const;
+export type LaunchStage = (typeof LAUNCH_STAGES)[number];
+export type LaunchTrack = 'preflight' | 'coldStart' | 'hardening';
+
+export interface LaunchThresholds {
+  minSeedsEmbedded: number;
+  minHitAt5: number;
+  sqlP99Ms: number;
+  httpP99Ms: number;
+  minRecallAt10: number;
+}
+
+export const DEFAULT_LAUNCH_THRESHOLDS: LaunchThresholds = {
+  minSeedsEmbedded: 200,
+  minHitAt5: 0.9,
+  sqlP99Ms: 50,
+  httpP99Ms: 50,
+  minRecallAt10: 0.95,
+};
+
+export const LAUNCH_SCALES = { demo: 20_000, full: 100_000 } as const;
+export type LaunchScale = keyof typeof LAUNCH_SCALES;
+
+export interface LaunchReadinessInput {
+  scale?: LaunchScale;
+  /** Capacity rows; overrides the scale's default. */
+  traces?: number;
+  skip?: LaunchStage[];
+  /** Delete the capacity data at the end (default true). */
+  cleanup?: boolean;
+  /** The API under test for the HTTP benchmark and rate-limit checks; the worker serves one when unset. */
+  apiBaseUrl?: string;
+  thresholds?: Partial<LaunchThresholds>;
+  seedPath?: string;
+  goldenPath?: string;
+  /** Per-stage input overrides, merged over what the parent derives (e.g. fast rate-limit timings in tests). */
+  stageInputs?: Partial<Record<LaunchStage, Record<string, unknown>>>;
+  allowProduction?: boolean;
+}
+
+export interface StageRecord {
+  stage: LaunchStage;
+  track: LaunchTrack;
+  state: StageState;
+  workflowId: string;
+  startedAt?: string;
+  seconds?: number;
+  summary?: string;
+  error?: string;
+  /** Latest progress the child reported (done/total/ETA). */
+  live?: StageProgress;
+}
+
+export interface LaunchCriterion {
+  id: string;
+  description: string;
+  passed: boolean;
+  value: string;
+  threshold: string;
+  /** The stage the figure comes from; a criterion whose stage did not run fails with that reason. */
+  stage: LaunchStage;
+}
+
+export type LaunchVerdict = 'GO' | 'NO-GO';
+
+export interface LaunchReport {
+  verdict: LaunchVerdict;
+  workflowId: string;
+  scale: number;
+  startedAt: string;
+  seconds: number;
+  criteria: LaunchCriterion[];
+  stages: StageRecord[];
+  /** Raw stage results, for the report files and the nightly comparison. */
+  results: Partial<Record<LaunchStage, unknown>>;
+}
+

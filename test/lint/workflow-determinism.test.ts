@@ -33,3 +33,11 @@ test('only src/config.ts may read process.env', async () => {
   assert.deepEqual(elsewhere, ["'process.env' is restricted from being used. Read settings through src/config.ts (loadConfig)."]);
   assert.deepEqual(await messages(`export const url = process.env.DATABASE_URL;\n`, path.join(REPO_ROOT, 'src/config.ts')), []);
 });
+
+test('workflow code may import values only from pure modules; other src modules are types only', async () => {
+  const runtime = await messages(`import { buildHnswIndex } from '../capacity/index-build.js';\nexport const f = buildHnswIndex;\n`);
+  assert.equal(runtime.length, 1);
+  assert.match(runtime[0]!, /Only types may be imported from outside src\/workflows/);
+  assert.deepEqual(await messages(`import type { IndexBuildReport } from '../capacity/index-build.js';\nexport type R = IndexBuildReport;\n`), []);
+  assert.deepEqual(await messages(`import { rootCauseMessage } from '../failure.js';\nexport const f = rootCauseMessage;\n`), []);
+});

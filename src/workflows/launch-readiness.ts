@@ -1,0 +1,194 @@
+import {
+  executeChild,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  DEFAULT_LAUNCH_THRESHOLDS,
+  LAUNCH_SCALES,
+  LAUNCH_STAGES,
+  progressQuery,
+  stageProgressSignal,
+  type LaunchReadinessInput,
+  type LaunchReport,
+  type LaunchStage,
+  type LaunchTrack,
+  type StageProgress,
+  type StageRecord,
+} from './messages.js';
+import { evaluateCriteria, stageInputs, summarizeStage } from './launch-criteria.js';
+import { ReadinessAttributes } from './readiness-attributes.js';
+import { rootCauseMessage } from '../failure.js';
+
+const TRACK: Record<LaunchStage, LaunchTrack> = {
+  preflight: 'preflight',
+  seedImport: 'coldStart',
+  embeddingReadiness: 'coldStart',
+  firstQuerySmoke: 'coldStart',
+  capacityPopulation: 'hardening',
+  indexBuild: 'hardening',
+  searchBenchmark: 'hardening',
+  rateLimitValidation: 'hardening',
+  capacityCleanup: 'hardening',
+};
+
+const STAGE_SUMMARY: Record<LaunchStage, string> = {
+  preflight: 'Preflight checks',
+  seedImport: 'Import curated seed traces',
+  embeddingReadiness: 'Embed every seed with the active model',
+  firstQuerySmoke: 'First-query relevance over the golden set',
+  capacityPopulation: 'Load synthetic capacity traces',
+  indexBuild: 'Build and verify the HNSW index',
+  searchBenchmark: 'Search latency, recall and QPS benchmark',
+  rateLimitValidation: 'Rate-limiter burst and refill validation',
+  capacityCleanup: 'Remove the capacity data',
+};
+
+class StageFailed extends Error {}
+
+/**
+ * The launch gate: preflight, then the cold-start and hardening tracks in parallel, each stage a
+ * child workflow (its own page in the Web UI; the run reads as a tree). A failing stage is recorded
+ * with its error and the track stops, which makes the verdict NO-GO; it never hangs the parent.
+ */
+export async function launchReadiness(input: LaunchReadinessInput = {}): Promise<LaunchReport> {
+  const info = workflowInfo();
+  const startedAt = new Date();
+  const thresholds = { ...DEFAULT_LAUNCH_THRESHOLDS, ...input.thresholds };
+  const scale = input.traces ?? LAUNCH_SCALES[input.scale ?? 'demo'];
+  const skip = new Set<LaunchStage>(input.skip ?? []);
+  if (input.cleanup === false) skip.add('capacityCleanup');
+
+  const stages: StageRecord[] = LAUNCH_STAGES.map((stage) => ({
+    stage,
+    track: TRACK[stage],
+    state: skip.has(stage) ? 'skipped' : 'pending',
+    workflowId: `${info.workflowId}/${stage}`,
+    ...(skip.has(stage) && { summary: 'skipped by request' }),
+  }));
+  const record = (stage: LaunchStage) => stages.find((s) => s.stage === stage)!;
+  const results: LaunchReport['results'] = {};
+  const attributes = new ReadinessAttributes();
+
+  const counted = () => stages.filter((s) => s.state !== 'skipped');
+  const pct = () => {
+    const all = counted();
+    return all.length === 0 ? 100 : (100 * all.filter((s) => s.state === 'succeeded' || s.state === 'failed').length) / all.length;
+  };
+  const snapshot = (): StageProgress => ({
+    stage: 'launchReadiness',
+    state: stages.some((s) => s.state === 'running') || stages.some((s) => s.state === 'pending') ? 'running' : 'succeeded',
+    done: counted().filter((s) => s.state === 'succeeded' || s.state === 'failed').length,
+    total: counted().length,
+    unit: 'stages',
+    stages,
+  });
+  setHandler(progressQuery, snapshot);
+  setHandler(stageProgressSignal, (p) => {
+    const rec = stages.find((s) => s.stage === p.stage);
+    if (rec) {
+      rec.live = p;
+      publish();
+    }
+  });
+
+  function publish(): void {
+    const rows = stages.map((s) => {
+      const live = s.state === 'running' && s.live ? `${s.live.done}/${s.live.total} ${s.live.unit}` : '';
+      const eta = s.state === 'running' && s.live?.etaSeconds !== undefined ? `${s.live.etaSeconds} s` : '';
+      const time = s.seconds !== undefined ? `${s.seconds} s` : '';
+      const note = (s.error ?? s.summary ?? live).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+      return `| ${s.stage} | ${s.track} | ${s.state} | ${time} | ${eta} | ${note} |`;
+    });
+    setCurrentDetails(
+      `### Launch readiness — ${scale.toLocaleString('en-US')} capacity traces\n\n` +
+        '| stage | track | state | time | ETA | figures |\n|---|---|---|---|---|---|\n' +
+        rows.join('\n'),
+    );
+  }
+
+  async function runStage(stage: LaunchStage): Promise<void> {
+    const rec = record(stage);
+    if (rec.state === 'skipped') return;
+    rec.state = 'running';
+    rec.startedAt = new Date().toISOString();
+    attributes.set(stage, pct());
+    publish();
+    const t0 = Date.now();
+    try {
+      const result = await executeChild(stage, {
+        workflowId: rec.workflowId,
+        args: [stageInputs(stage, input, scale)],
+        staticSummary: `${STAGE_SUMMARY[stage]} (launch ${info.workflowId})`,
+      });
+      results[stage] = result;
+      rec.state = 'succeeded';
+      rec.summary = summarizeStage(stage, result);
+    } catch (err) {
+      rec.state = 'failed';
+      rec.error = rootCauseMessage(err);
+      throw new StageFailed(stage);
+    } finally {
+      rec.seconds = Math.round((Date.now() - t0) / 100) / 10;
+      attributes.set(stage, pct());
+      publish();
+    }
+  }
+
+  /** Runs stages in order; after a failure the rest of the track is marked as not run. */
+  async function runTrack(track: LaunchStage[]): Promise<void> {
+    for (const stage of track) {
+      try {
+        await runStage(stage);
+      } catch (err) {
+        if (!(err instanceof StageFailed)) throw err;
+        for (const later of track.slice(track.indexOf(stage) + 1)) {
+          const rec = record(later);
+          if (rec.state === 'pending') {
+            rec.state = 'skipped';
+            rec.summary = `not run: ${stage} failed`;
+          }
+        }
+        publish();
+        return;
+      }
+    }
+  }
+
+  publish();
+  await runTrack(['preflight']);
+  if (record('preflight').state !== 'failed') {
+    await Promise.all([
+      runTrack(['seedImport', 'embeddingReadiness', 'firstQuerySmoke']),
+      (async () => {
+        await runTrack(['capacityPopulation', 'indexBuild', 'searchBenchmark', 'rateLimitValidation']);
+        // Cleanup runs even after a failed benchmark: never leave 100K synthetic rows behind.
+        if (record('capacityPopulation').state !== 'skipped' && record('capacityPopulation').state !== 'pending') {
+          await runTrack(['capacityCleanup']);
+        }
+      })(),
+    ]);
+  }
+  for (const s of stages) {
+    if (s.state === 'pending') {
+      s.state = 'skipped';
+      s.summary = 'not run: preflight failed';
+    }
+  }
+
+  const criteria = evaluateCriteria(stages, results, thresholds, scale);
+  const verdict = criteria.every((c) => c.passed) ? 'GO' : 'NO-GO';
+  attributes.set(verdict === 'GO' ? 'go' : 'no-go', 100);
+  publish();
+  return {
+    verdict,
+    workflowId: info.workflowId,
+    scale,
+    startedAt: startedAt.toISOString(),
+    seconds: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
+    criteria,
+    stages,
+    results,
+  };
+}
