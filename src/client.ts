@@ -12,6 +12,7 @@ import { parsePositiveInt } from './cli/parse.js';
 import { runWorkflowCommand } from './cli/run-workflow.js';
 import { registerColdStartCommands } from './cli/cold-start.js';
 import { registerSeedCommands } from './cli/seeds.js';
+import { registerLaunchCommands } from './cli/launch.js';
 import type { PreflightReport } from './workflows/messages.js';
 
 export function formatPreflight(report: PreflightReport): string {
@@ -45,6 +46,7 @@ export function buildProgram(config: () => Config): Command {
       });
     });
 
+  registerLaunchCommands(program, config);
   registerSeedCommands(program);
   registerColdStartCommands(program, config);
   return program;
