@@ -13,6 +13,7 @@ import { runWorkflowCommand } from './cli/run-workflow.js';
 import { registerColdStartCommands } from './cli/cold-start.js';
 import { registerSeedCommands } from './cli/seeds.js';
 import { registerLaunchCommands } from './cli/launch.js';
+import { registerScheduleCommands } from './cli/schedule.js';
 import type { PreflightReport } from './workflows/messages.js';
 
 export function formatPreflight(report: PreflightReport): string {
@@ -47,6 +48,7 @@ export function buildProgram(config: () => Config): Command {
     });
 
   registerLaunchCommands(program, config);
+  registerScheduleCommands(program, config);
   registerSeedCommands(program);
   registerColdStartCommands(program, config);
   return program;

@@ -14,6 +14,7 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 bash scripts/stack/ensure-node-deps.sh
 bash scripts/stack/ensure-temporal-cli.sh
 bash scripts/stack/ensure-pgvector.sh
+bash scripts/stack/ensure-parsers.sh
 bash scripts/stack/ensure-postgres.sh
 
 REDIS_HOST="${REDIS_HOST:-127.0.0.1}"; REDIS_PORT="${REDIS_PORT:-6379}"

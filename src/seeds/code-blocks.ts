@@ -5,7 +5,8 @@
  * ones are often cascades of it) with its line inside the block.
  */
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import os, { availableParallelism } from 'node:os';
+import path from 'node:path';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -301,7 +302,8 @@ const TOOLS = {
   python: { name: 'python3', candidates: ['python3'], install: 'Python 3 (apt-get install python3)' },
   bash: { name: 'bash', candidates: ['bash', '/bin/bash'], install: 'bash (apt-get install bash)' },
   go: { name: 'gofmt', candidates: ['gofmt', '/usr/local/go/bin/gofmt'], install: 'Go (https://go.dev/dl, or apt-get install golang-go)' },
-  rust: { name: 'rustfmt', candidates: ['rustfmt'], install: 'rustfmt (rustup component add rustfmt)' },
+  // rustup installs into ~/.cargo/bin, which a non-login shell (CI, a service) may not have on PATH.
+  rust: { name: 'rustfmt', candidates: ['rustfmt', path.join(os.homedir(), '.cargo/bin/rustfmt'), '/usr/bin/rustfmt'], install: 'rustfmt (rustup component add rustfmt, or apt-get install rustfmt)' },
 } satisfies Record<string, Tool>;
 
 export class MissingToolError extends Error {

@@ -246,3 +246,15 @@ export interface LaunchReport {
   results: Partial<Record<LaunchStage, unknown>>;
 }
 
+
+// ---- capacityRecheck (the nightly schedule) ----------------------------------------------------
+
+export interface CapacityRecheckInput {
+  traces?: number;
+  runKey?: string;
+  /** Flag a p99 regression above this fraction against the previous run. */
+  maxP99Regression?: number;
+  /** Flag a recall@10 drop above this. */
+  maxRecallDrop?: number;
+  benchmark?: Record<string, unknown>;
+}

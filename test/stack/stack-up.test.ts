@@ -14,6 +14,7 @@ test('stack:up is idempotent: a second run starts nothing new', async () => {
   assert.match(result.stdout, /npm packages up to date/);
   assert.match(result.stdout, /Temporal CLI v1\.5\.1 present/);
   assert.match(result.stdout, /pgvector 0\.8\.\d+ already installed/);
+  assert.match(result.stdout, /code-block parsers present/);
   assert.match(result.stdout, /PostgreSQL 15 already running on 127\.0\.0\.1:55432/);
   assert.match(result.stdout, /Temporal dev server already running \(pid \d+\)/);
   assert.match(result.stdout, /schema up to date/);
