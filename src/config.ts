@@ -71,9 +71,13 @@ const envSchema = z.object({
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: portNumber.default(8787),
+  API_BODY_LIMIT_BYTES: positiveInt.default(65_536),
 
   PREFLIGHT_TARGET_TRACES: positiveInt.default(100_000),
 });
+
+/** Every environment variable the service reads; deployment files are checked against this list. */
+export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
 
 export type AppEnv = 'development' | 'staging' | 'production';
 
@@ -101,7 +105,8 @@ export interface Config {
     writePerMinute: number;
     failMode: 'open' | 'closed';
   };
-  api: { host: string; port: number };
+  /** bodyLimitBytes: requests with a larger body get 413 before they are parsed. */
+  api: { host: string; port: number; bodyLimitBytes: number };
   preflight: { targetTraces: number };
 }
 
@@ -159,7 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       writePerMinute: e.RATE_LIMIT_WRITE_PER_MINUTE,
       failMode: e.RATE_LIMIT_FAIL_MODE,
     },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: { host: e.API_HOST, port: e.API_PORT, bodyLimitBytes: e.API_BODY_LIMIT_BYTES },
     preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
   };
 }
