@@ -3,12 +3,10 @@
 # Debian 12 ships no pgvector 0.8, so we build Debian trixie's source package. apt is
 # pointed at a throwaway sources list so the system's apt configuration never changes.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PG_MAJOR="${PG_MAJOR:-15}"
-PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
+PG_CONFIG="$PG_BIN/pg_config"
 MIN_VERSION="0.8.0"
-log() { printf '[pgvector] %s\n' "$*"; }
-die() { printf '[pgvector] ERROR: %s\n' "$*" >&2; exit 1; }
 
 installed_version() {
   local control

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap, type WorkerOptions } from '@temporalio/worker';
-import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
-import { connectClient } from '../../src/temporal.js';
+import { withTemporalClient } from '../../src/cli/run-workflow.js';
 import { createWorker, WORKFLOWS_PATH, type RunningWorker } from '../../src/worker.js';
+import type { ActivityDeps } from '../../src/activities/deps.js';
 
 // Worker lifecycle chatter drowns the test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -42,8 +42,12 @@ const quietLogger = {
   warn: (m: string) => console.warn(m), error: (m: string) => console.error(m),
 };
 
-export async function startWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker & { stop(): Promise<void> }> {
-  const running = await createWorker(config, { workflowBundle: await workflowBundle(), workflowsPath: undefined, ...overrides });
+export async function startWorker(
+  config: Config,
+  overrides: Partial<WorkerOptions> = {},
+  depOverrides: Partial<ActivityDeps> = {},
+): Promise<RunningWorker & { stop(): Promise<void> }> {
+  const running = await createWorker(config, { workflowBundle: await workflowBundle(), workflowsPath: undefined, ...overrides }, depOverrides);
   const done = running.worker.run();
   return {
     ...running,
@@ -55,14 +59,8 @@ export async function startWorker(config: Config, overrides: Partial<WorkerOptio
   };
 }
 
-export async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(config);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
+/** A client on the test config's connection, closed afterwards. */
+export const withClient = withTemporalClient;
 
 export function adminUrl(databaseUrl: string, database: string): string {
   const u = new URL(databaseUrl);
