@@ -10,3 +10,8 @@ export function resolveProjectPath(p: string): string {
 
 export const DEFAULT_SEED_FIXTURE = 'fixtures/seed_traces.json';
 export const DEFAULT_GOLDEN_QUERIES = 'fixtures/golden_queries.json';
+
+/** The 12-trace sample is a template, not a corpus: the corpus-size rules do not apply to it. */
+export function isSampleFixture(p: string): boolean {
+  return path.basename(p) === 'sample_traces.json';
+}

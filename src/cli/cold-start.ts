@@ -5,6 +5,7 @@ import { createPool } from '../db/client.js';
 import { createEmbedder } from '../embeddings/index.js';
 import { searchTraces } from '../search/search.js';
 import { normalizeTags } from '../tags.js';
+import { isSampleFixture } from '../paths.js';
 import type {
   EmbeddingReadinessResult,
   FirstQuerySmokeResult,
@@ -20,13 +21,16 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .command('import [path]')
     .description('validate, then import a seed fixture (idempotent by seed_key) through the seedImport workflow')
     .option('--chunk-size <n>', 'seeds per transaction', (v) => parsePositiveInt(v, '--chunk-size'), 50)
+    .option('--sample', 'small fixture: skip the corpus-size rules (automatic for sample_traces.json)')
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
-    .action(async (path: string | undefined, opts: { chunkSize: number; json?: boolean; waitWorker: number }) => {
+    .action(async (path: string | undefined, opts: { chunkSize: number; sample?: boolean; json?: boolean; waitWorker: number }) => {
+      // Same rule as `seeds validate`, so a file that validates also imports.
+      const corpus = !(opts.sample || (path !== undefined && isSampleFixture(path)));
       process.exitCode = await runWorkflowCommand<SeedImportResult>(config(), {
         workflowType: 'seedImport',
         idPrefix: 'seed-import',
-        args: [{ ...(path && { path }), chunkSize: opts.chunkSize }],
+        args: [{ ...(path && { path }), chunkSize: opts.chunkSize, corpus }],
         staticSummary: `Seed import of ${path ?? 'fixtures/seed_traces.json'}`,
         json: opts.json,
         waitWorker: opts.waitWorker,

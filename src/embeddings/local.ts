@@ -29,7 +29,10 @@ function fnv1a(text: string): number {
 }
 
 export function tokenize(text: string): string[] {
-  return (text.toLowerCase().match(/[a-z0-9][a-z0-9+#]*(?:[._-][a-z0-9+#]+)*/g) ?? []).filter((t) => !STOPWORDS.has(t));
+  const all = text.toLowerCase().match(/[a-z0-9][a-z0-9+#]*(?:[._-][a-z0-9+#]+)*/g) ?? [];
+  const content = all.filter((t) => !STOPWORDS.has(t));
+  // A query of stopwords only ("how do I use it") still deserves a non-zero vector.
+  return content.length > 0 ? content : all;
 }
 
 export function embedLocal(text: string): number[] {

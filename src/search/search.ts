@@ -39,17 +39,11 @@ export function rerankScore(similarity: number, trustScore: number): number {
   return (1 - TRUST_WEIGHT) * similarity + TRUST_WEIGHT * Math.min(1, Math.max(0, trustScore));
 }
 
-export async function searchByVector(pool: pg.Pool, vector: readonly number[], modelId: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-  const k = Math.min(options.k ?? 5, MAX_K);
-  const efSearch = options.efSearch ?? DEFAULT_EF_SEARCH;
-  const tags = options.tags ?? [];
-  const rows = await withTransaction(pool, async (client) => {
-    // SET LOCAL takes no bind parameters; set_config(..., true) is the parameterized equivalent.
-    await client.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, [String(efSearch)]);
-    const { rows } = await client.query<{
-      id: string; title: string; seed_key: string | null; similarity: number; trust_score: number; status: string;
-    }>(
-      `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, 1 - (t.embedding <=> $1::vector) AS similarity
+/**
+ * The ANN statement of the search path. Benchmarks time this exact text (serially, concurrently and
+ * through a raw client), so a change here changes what they measure.
+ */
+export const ANN_SQL = `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, 1 - (t.embedding <=> $1::vector) AS similarity
          FROM traces t
         WHERE t.embedding_model_id = $2
           AND NOT t.is_flagged
@@ -58,11 +52,32 @@ export async function searchByVector(pool: pg.Pool, vector: readonly number[], m
                 SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
                  WHERE tt.trace_id = t.id AND tg.name = ANY($3::text[])))
         ORDER BY t.embedding <=> $1::vector
-        LIMIT $4`,
-      [toVectorLiteral(vector), modelId, tags, ANN_CANDIDATES],
-    );
-    return rows;
-  });
+        LIMIT $4`;
+
+/** SET LOCAL takes no bind parameters; set_config(..., true) is the parameterized equivalent. */
+export const ANN_SETTINGS_SQL = `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`;
+
+export interface AnnRow {
+  id: string; title: string; seed_key: string | null; similarity: number; trust_score: number; status: string;
+}
+
+/** ANN candidates nearest first; must run inside a transaction so the settings stay local to it. */
+export async function annCandidates(
+  client: pg.ClientBase,
+  vectorLiteral: string,
+  modelId: string,
+  options: { efSearch: number; tags?: string[]; limit?: number },
+): Promise<AnnRow[]> {
+  await client.query(ANN_SETTINGS_SQL, [String(options.efSearch)]);
+  const { rows } = await client.query<AnnRow>(ANN_SQL, [vectorLiteral, modelId, options.tags ?? [], options.limit ?? ANN_CANDIDATES]);
+  return rows;
+}
+
+export async function searchByVector(pool: pg.Pool, vector: readonly number[], modelId: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+  const k = Math.min(options.k ?? 5, MAX_K);
+  const efSearch = options.efSearch ?? DEFAULT_EF_SEARCH;
+  const tags = options.tags ?? [];
+  const rows = await withTransaction(pool, (client) => annCandidates(client, toVectorLiteral(vector), modelId, { efSearch, tags }));
   const top = rows
     .map((r) => ({ ...r, score: rerankScore(r.similarity, r.trust_score) }))
     .sort((a, b) => b.score - a.score)
@@ -89,5 +104,7 @@ export async function searchByVector(pool: pg.Pool, vector: readonly number[], m
 
 export async function searchTraces(pool: pg.Pool, embedder: Embedder, query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
   const [vector] = await embedder.embed([query]);
-  return searchByVector(pool, vector!, embedder.modelId, options);
+  // A text with nothing to embed (punctuation only) has no direction; cosine distance to it is NaN.
+  if (!vector || vector.every((x) => x === 0)) return [];
+  return searchByVector(pool, vector, embedder.modelId, options);
 }

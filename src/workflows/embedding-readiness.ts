@@ -1,3 +1,4 @@
+import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { EmbeddingReadinessInput, EmbeddingReadinessResult } from './messages.js';
@@ -67,11 +68,14 @@ export async function embeddingReadiness(input: EmbeddingReadinessInput = {}): P
     lastError = err.cause?.message ?? err.message;
     const counts = await countPendingEmbeddings({ target: opts.target });
     progress.finish('failed', lastError);
+    // A non-retryable provider error (401, wrong dimension) ends the run at once: say so, not "deadline".
+    const timedOut = err.retryState === RetryState.TIMEOUT;
     throw ApplicationFailure.nonRetryable(
-      `Embedding readiness did not finish within ${opts.deadlineSeconds} s: ${counts.pending} of ${counts.total} ` +
+      `${timedOut ? `Embedding readiness did not finish within ${opts.deadlineSeconds} s` : 'Embedding readiness stopped on an error that retrying cannot fix'}: ` +
+        `${counts.pending} of ${counts.total} ` +
         `${opts.target === 'seeds' ? 'seed ' : ''}traces still pending for model ${counts.modelId} (last error: ${lastError}). ` +
         'Check the embedding provider (OPENAI_API_KEY, OPENAI_BASE_URL) and run embeddingReadiness again.',
-      'EmbeddingDeadlineExceeded',
+      timedOut ? 'EmbeddingDeadlineExceeded' : 'EmbeddingFailed',
       { pending: counts.pending, total: counts.total, workflowId: workflowInfo().workflowId },
     );
   }

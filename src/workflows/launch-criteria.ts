@@ -12,9 +12,12 @@ import type {
   LaunchStage,
   LaunchThresholds,
   PreflightReport,
+  RateLimitValidationResult,
+  SearchBenchmarkResult,
   SeedImportResult,
   StageRecord,
 } from './messages.js';
+import type { BenchmarkCheck } from './benchmark-verdict.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 
 type Results = Partial<Record<LaunchStage, unknown>>;
@@ -32,7 +35,15 @@ export function stageInputs(stage: LaunchStage, input: LaunchReadinessInput, sca
     },
     capacityPopulation: { total: scale, ...(input.allowProduction && { allowProduction: true }) },
     indexBuild: {},
-    searchBenchmark: { ...(input.apiBaseUrl && { http: { baseUrl: input.apiBaseUrl } }) },
+    searchBenchmark: {
+      dataset: { total: scale },
+      thresholds: {
+        ...(input.thresholds?.sqlP99Ms !== undefined && { sqlP99Ms: input.thresholds.sqlP99Ms }),
+        ...(input.thresholds?.httpP99Ms !== undefined && { httpP99Ms: input.thresholds.httpP99Ms }),
+        ...(input.thresholds?.minRecallAt10 !== undefined && { recallMean: input.thresholds.minRecallAt10 }),
+      },
+      http: { ...(input.apiBaseUrl && { baseUrl: input.apiBaseUrl }) },
+    },
     rateLimitValidation: { ...(input.apiBaseUrl && { baseUrl: input.apiBaseUrl }) },
     capacityCleanup: { ...(input.allowProduction && { allowProduction: true }) },
   };
@@ -132,10 +143,50 @@ export function evaluateCriteria(stages: StageRecord[], results: Results, t: Lau
   return criteria;
 }
 
-// Filled in with the benchmark and rate-limit stages' result types.
-function summarizeHardeningStage(_stage: LaunchStage, _result: unknown): string {
+function benchmarkCheck(result: SearchBenchmarkResult, prefix: string): BenchmarkCheck | undefined {
+  return result.checks.find((c) => c.name.startsWith(prefix));
+}
+
+function summarizeHardeningStage(stage: LaunchStage, result: unknown): string {
+  if (stage === 'searchBenchmark') {
+    const r = result as SearchBenchmarkResult;
+    return r.checks.map((c) => `${c.name} ${c.value === null ? '—' : fmt(c.value, 2)} ${c.status}`).join('; ');
+  }
+  if (stage === 'rateLimitValidation') {
+    const r = result as RateLimitValidationResult;
+    return `${r.counts.pass}/${r.checks.length} checks pass`;
+  }
   return '';
 }
-function hardeningCriteria(_stages: StageRecord[], _results: Results, _t: LaunchThresholds): LaunchCriterion[] {
-  return [];
+
+function hardeningCriteria(stages: StageRecord[], results: Results, t: LaunchThresholds): LaunchCriterion[] {
+  const bench = results.searchBenchmark as SearchBenchmarkResult | undefined;
+  const fromCheck = (id: string, description: string, prefix: string, threshold: string): LaunchCriterion => {
+    const c = bench ? benchmarkCheck(bench, prefix) : undefined;
+    return {
+      id,
+      description,
+      stage: 'searchBenchmark',
+      threshold,
+      passed: c?.status === 'pass',
+      value: !bench ? notRun(stages, 'searchBenchmark') : !c ? `${prefix} not measured` : c.value === null ? `not measured: ${c.detail}` : `${fmt(c.value, 3)} (${c.detail})`,
+    };
+  };
+  const rl = results.rateLimitValidation as RateLimitValidationResult | undefined;
+  return [
+    fromCheck('sql-p99', 'HNSW search SQL p99 at the production ef_search (ms)', 'SQL p99', `< ${t.sqlP99Ms} ms`),
+    fromCheck('http-p99', 'search API p99 end to end (ms)', 'HTTP p99', `< ${t.httpP99Ms} ms`),
+    fromCheck('recall-at-10', 'recall@10 mean at the production ef_search', 'recall@10 mean', `≥ ${t.minRecallAt10}`),
+    fromCheck('benchmark-errors', 'benchmark error rate (SQL errors, non-2xx HTTP)', 'error rate', '0'),
+    {
+      id: 'rate-limit-checks',
+      description: 'every rate-limit check passes (burst, 429, refill, isolation, writes, agent pattern, many users)',
+      stage: 'rateLimitValidation',
+      threshold: 'all pass',
+      passed: rl?.passed ?? false,
+      value: !rl
+        ? notRun(stages, 'rateLimitValidation')
+        : `${rl.counts.pass}/${rl.checks.length} pass${rl.counts.fail > 0 ? `; failed: ${rl.checks.filter((c) => !c.passed).map((c) => c.name).join(', ')}` : ''}`,
+    },
+  ];
 }

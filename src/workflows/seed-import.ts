@@ -7,7 +7,8 @@ const DEFAULT_PATH = 'fixtures/seed_traces.json';
 const DEFAULT_CHUNK_SIZE = 50;
 
 const { validateSeedFixture, ensureSeedContributor, importSeedChunk } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  // A chunk is one short transaction; a worker that dies mid-chunk is noticed within this bound.
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
