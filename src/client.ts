@@ -14,6 +14,8 @@ import { registerColdStartCommands } from './cli/cold-start.js';
 import { registerSeedCommands } from './cli/seeds.js';
 import { registerLaunchCommands } from './cli/launch.js';
 import { registerScheduleCommands } from './cli/schedule.js';
+import { registerApiCommands } from './cli/api.js';
+import { registerBenchmarkCommands } from './cli/benchmark.js';
 import type { PreflightReport } from './workflows/messages.js';
 
 export function formatPreflight(report: PreflightReport): string {
@@ -49,6 +51,8 @@ export function buildProgram(config: () => Config): Command {
 
   registerLaunchCommands(program, config);
   registerScheduleCommands(program, config);
+  registerApiCommands(program, config);
+  registerBenchmarkCommands(program, config);
   registerSeedCommands(program);
   registerColdStartCommands(program, config);
   return program;

@@ -11,6 +11,7 @@ import { createPool } from './db/client.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { createEmbedder } from './embeddings/index.js';
 import { temporalConnectionOptions, TemporalUnreachableError } from './temporal.js';
+import { stopLocalApiServer } from './api/local.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -49,12 +50,18 @@ export async function createWorker(
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
+    // A workflow task addressed to a worker that has died waits this long on its sticky queue before
+    // any worker may take it (default 10 s, which stalled a capacity run that long after a SIGKILL).
+    // A live worker always has a sticky poll waiting, so a short value costs nothing.
+    stickyQueueScheduleToStartTimeout: '2s',
     ...overrides,
   });
   return {
     worker,
     deps,
     async close() {
+      // The API some workflows serve from this worker uses its pool and Redis: stop it first.
+      await stopLocalApiServer(deps);
       await Promise.allSettled([deps.pool.end(), deps.redis.quit(), connection.close()]);
     },
   };

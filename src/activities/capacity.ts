@@ -77,11 +77,21 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
       });
       const batch: BatchSpec = { ...spec, batchIndex: input.batchIndex };
       const { start, end } = batchRange(batch);
-      ctx.heartbeat({ phase: 'starting', rows: end - start });
-      const result = await writeCapacityBatch(pool, batch, centres, { modelId: input.modelId, contributorId: input.contributorId }, (phase) =>
-        ctx.heartbeat({ phase, rows: end - start }),
-      );
-      return { ...result, ms: Math.round(performance.now() - started) };
+      let phase = 'starting';
+      const beat = () => ctx.heartbeat({ batchIndex: input.batchIndex, phase, rows: end - start });
+      beat();
+      // The workflow's heartbeat timeout is short so a dead worker's batch is retried within seconds;
+      // beating every second keeps a live batch from timing out while its COPY waits on the server.
+      const keepAlive = setInterval(beat, 1_000);
+      try {
+        const result = await writeCapacityBatch(pool, batch, centres, { modelId: input.modelId, contributorId: input.contributorId }, (p) => {
+          phase = p;
+          beat();
+        });
+        return { ...result, ms: Math.round(performance.now() - started) };
+      } finally {
+        clearInterval(keepAlive);
+      }
     },
 
     async capacityLedger(input: { runKey: string }): Promise<{ batches: number; rows: number }> {

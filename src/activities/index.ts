@@ -4,6 +4,9 @@ import { createSeedActivities } from './seeds.js';
 import { createEmbeddingActivities } from './embeddings.js';
 import { createSmokeActivities } from './smoke.js';
 import { createCapacityActivities } from './capacity.js';
+import { createBenchmarkActivities } from './benchmark.js';
+import { createRateLimitActivities } from './rate-limit.js';
+import { createRecheckActivities } from './recheck.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -15,6 +18,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmbeddingActivities(deps),
     ...createSmokeActivities(deps),
     ...createCapacityActivities(deps),
+    ...createBenchmarkActivities(deps),
+    ...createRateLimitActivities(deps),
+    ...createRecheckActivities(deps),
   };
 }
 

@@ -3,6 +3,8 @@
  * sends a 1536-dimension vector as 6 KB of float4s instead of ~20 KB of decimal text that the server
  * must parse, which is where text COPY loses most of its time.
  */
+import { endianness } from 'node:os';
+
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 export type CopyValue =
@@ -39,6 +41,25 @@ function fieldLength(v: CopyValue): number {
   }
 }
 
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Float4s in network byte order. Copying the Float32Array's bytes and swapping them natively is
+ * ~10× faster than 1,536 writeFloatBE calls, which dominated the encoding of a 1,000-row batch.
+ */
+function writeFloat4sBE(buf: Buffer, offset: number, values: Float32Array | readonly number[]): number {
+  const floats = values instanceof Float32Array ? values : Float32Array.from(values);
+  const end = offset + 4 * floats.length;
+  if (!LITTLE_ENDIAN) {
+    let o = offset;
+    for (const x of floats) o = buf.writeFloatBE(x, o);
+    return o;
+  }
+  Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).copy(buf, offset);
+  buf.subarray(offset, end).swap32();
+  return end;
+}
+
 /** Encodes one tuple: int16 field count, then per field int32 length (-1 = NULL) and the bytes. */
 export function encodeRow(values: readonly CopyValue[]): Buffer {
   let size = 2;
@@ -60,7 +81,7 @@ export function encodeRow(values: readonly CopyValue[]): Buffer {
         // pgvector's vector_recv: int16 dimensions, int16 unused, then float4 big-endian values.
         o = buf.writeInt16BE(v.value.length, o);
         o = buf.writeInt16BE(0, o);
-        for (const x of v.value) o = buf.writeFloatBE(x, o);
+        o = writeFloat4sBE(buf, o, v.value);
         break;
       case 'float8':
         o = buf.writeDoubleBE(v.value, o);

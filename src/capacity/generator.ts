@@ -28,8 +28,6 @@ export interface SyntheticTrace {
   embedding: Float32Array;
 }
 
-const faker = new Faker({ locale: [en, base] });
-
 export function batchRange(spec: Pick<BatchSpec, 'batchIndex' | 'batchSize' | 'total'>): { start: number; end: number } {
   const start = spec.batchIndex * spec.batchSize;
   return { start, end: Math.min(spec.total, start + spec.batchSize) };
@@ -39,11 +37,12 @@ export function capacityRowId(runKey: string, globalIndex: number): string {
   return deterministicUuid(`capacity:${runKey}:${globalIndex}`);
 }
 
-export function generateBatch(spec: BatchSpec, centres: readonly Float32Array[]): SyntheticTrace[] {
+/** The batch's rows one at a time, so a writer can stream them into COPY while they are generated. */
+export function* generateRows(spec: BatchSpec, centres: readonly Float32Array[]): Generator<SyntheticTrace> {
   const { start, end } = batchRange(spec);
   const normal = gaussian(mulberry32(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'vectors')));
-  faker.seed(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'text'));
-  const rows: SyntheticTrace[] = [];
+  // One Faker per batch: batches generated interleaved in one process must not share a seeded instance.
+  const faker = new Faker({ locale: [en, base], seed: seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'text') });
   for (let g = start; g < end; g++) {
     const cluster = g % spec.clusters;
     const centre = centres[cluster % centres.length]!;
@@ -51,7 +50,7 @@ export function generateBatch(spec: BatchSpec, centres: readonly Float32Array[])
     for (let i = 0; i < spec.dimensions; i++) embedding[i] = centre[i]! + spec.sigma * normal();
     normalizeInPlace(embedding);
     const tool = faker.hacker.noun();
-    rows.push({
+    yield {
       id: capacityRowId(spec.runKey, g),
       globalIndex: g,
       cluster,
@@ -59,7 +58,10 @@ export function generateBatch(spec: BatchSpec, centres: readonly Float32Array[])
       context: `${faker.hacker.phrase()} ${faker.lorem.sentences(3)}`,
       solution: `${faker.lorem.paragraph(2)}\n\n\`\`\`bash\n${faker.system.commonFileName('sh')} --${tool.replace(/\W+/g, '-')} ${faker.number.int({ min: 1, max: 999 })}\n\`\`\`\n`,
       embedding,
-    });
+    };
   }
-  return rows;
+}
+
+export function generateBatch(spec: BatchSpec, centres: readonly Float32Array[]): SyntheticTrace[] {
+  return Array.from(generateRows(spec, centres));
 }

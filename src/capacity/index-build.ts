@@ -4,6 +4,7 @@
  * pg_stat_progress_create_index from a side connection.
  */
 import type pg from 'pg';
+import { checkOut } from '../db/client.js';
 import { estimateHnswGraphBytes, formatBytes, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 
@@ -71,7 +72,7 @@ async function settingBytes(client: pg.PoolClient, name: string): Promise<number
 }
 
 export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions): Promise<IndexBuildReport> {
-  const client = await pool.connect();
+  const { client, done } = await checkOut(pool);
   const warnings: string[] = [];
   let poller: NodeJS.Timeout | undefined;
   try {
@@ -165,6 +166,7 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
     };
   } finally {
     clearInterval(poller);
-    client.release();
+    // The session carries build-only settings (maintenance_work_mem, …); do not hand them to the next pool user.
+    done(true);
   }
 }

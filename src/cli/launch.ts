@@ -6,7 +6,15 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { resolveProjectPath } from '../paths.js';
 import { rootCauseMessage, workflowUiUrl } from '../temporal.js';
-import { LAUNCH_SCALES, LAUNCH_STAGES, progressQuery, type LaunchReadinessInput, type LaunchReport, type LaunchStage } from '../workflows/messages.js';
+import {
+  LAUNCH_SCALES,
+  LAUNCH_STAGES,
+  progressQuery,
+  RATE_LIMIT_VALIDATION_FAST,
+  type LaunchReadinessInput,
+  type LaunchReport,
+  type LaunchStage,
+} from '../workflows/messages.js';
 import { followLaunch } from './follow.js';
 import { textTable } from './format.js';
 import { formatLaunchReport, launchReportMarkdown } from './launch-format.js';
@@ -108,7 +116,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
         ...(opts.apiBaseUrl && { apiBaseUrl: opts.apiBaseUrl }),
         ...(opts.minHit5 !== undefined && { thresholds: { minHitAt5: opts.minHit5 } }),
         ...(opts.allowProduction && { allowProduction: true }),
-        ...(opts.fastRateLimit && { stageInputs: { rateLimitValidation: { fast: true } } }),
+        ...(opts.fastRateLimit && { stageInputs: { rateLimitValidation: { ...RATE_LIMIT_VALIDATION_FAST } } }),
       };
       process.exitCode = await withTemporalClient(cfg, async (client) => {
         await assertWorkerPolling(client, cfg.temporal.namespace, cfg.temporal.taskQueue, opts.waitWorker);

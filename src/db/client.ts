@@ -22,9 +22,30 @@ export function createDb(pool: pg.Pool): Db {
   return drizzle(pool, { schema });
 }
 
+/**
+ * Checks out a client for several queries. The pool listens for a client's 'error' only while it is
+ * idle, so a backend that dies while the client is checked out (pg_terminate_backend, a server
+ * restart) would emit an unhandled 'error' and crash the worker; the failure still reaches the
+ * caller through its failing query. `done` returns the client, destroying it if its connection died.
+ */
+/** `done(true)` destroys the connection instead of returning it (for sessions with altered settings). */
+export async function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; done: (destroy?: boolean) => void }> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error) => (lost = err);
+  client.on('error', onError);
+  return {
+    client,
+    done: (destroy = false) => {
+      client.off('error', onError);
+      client.release(lost ?? destroy);
+    },
+  };
+}
+
 /** Runs `fn` inside one transaction on a dedicated client; rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const { client, done } = await checkOut(pool);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -34,6 +55,6 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    done();
   }
 }

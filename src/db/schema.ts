@@ -120,6 +120,29 @@ export const benchmarkRuns = pgTable(
     verdict: text('verdict'),
     figures: jsonb('figures').notNull(),
     createdAt: createdAt(),
+    /** The run's name (its workflow id): `report <run>` and reports/<run>/ use it. */
+    name: text('name'),
+    environment: jsonb('environment'),
+    httpP99Ms: doublePrecision('http_p99_ms'),
   },
-  (t) => [index('ix_benchmark_runs_created').on(t.createdAt)],
+  (t) => [index('ix_benchmark_runs_created').on(t.createdAt), uniqueIndex('ux_benchmark_runs_name').on(t.name)],
 );
+
+/**
+ * Exact top-10 neighbours of a benchmark query set, cached per dataset: an exact scan of 100K × 1536
+ * vectors costs about half a second a query, so it is computed once per (runKey, N, seeds).
+ */
+export const benchmarkGroundTruth = pgTable('benchmark_ground_truth', {
+  cacheKey: text('cache_key').primaryKey(),
+  runKey: text('run_key').notNull(),
+  traceCount: integer('trace_count').notNull(),
+  generatorSeed: integer('generator_seed').notNull(),
+  querySeed: integer('query_seed').notNull(),
+  queryCount: integer('query_count').notNull(),
+  /** Per query, the ids of its exact nearest neighbours, nearest first. */
+  neighbours: jsonb('neighbours').notNull(),
+  exactP50Ms: doublePrecision('exact_p50_ms'),
+  planNode: text('plan_node').notNull(),
+  seconds: doublePrecision('seconds').notNull(),
+  createdAt: createdAt(),
+});

@@ -22,8 +22,9 @@ const { prepareCapacityRun, capacityLedger } = proxyActivities<Activities>({
 
 const { populateCapacityBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  // Short, so a batch on a worker that died is retried elsewhere within seconds.
-  heartbeatTimeout: '10 seconds',
+  // Short, so a batch on a worker that died is retried elsewhere within seconds (the activity beats
+  // every second; a batch blocks its event loop for well under a second while generating rows).
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 

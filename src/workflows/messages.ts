@@ -258,3 +258,136 @@ export interface CapacityRecheckInput {
   maxRecallDrop?: number;
   benchmark?: Record<string, unknown>;
 }
+
+export interface SearchBenchmarkInput {
+  /** The capacity dataset the held-out queries are drawn for; defaults to capacityPopulation's. */
+  dataset?: {
+    runKey?: string;
+    total?: number;
+    dimensions?: number;
+    clusters?: number;
+    sigma?: number;
+    generatorSeed?: number;
+  };
+  /** ef_search values of the serial sweep (the production value is always included). */
+  efSearch?: number[];
+  /** The search path's ef_search; the verdict and the concurrency sweep use it. */
+  productionEfSearch?: number;
+  /** Client counts of the concurrency sweep. */
+  concurrency?: number[];
+  concurrencySeconds?: number;
+  queryCount?: number;
+  querySeed?: number;
+  /** Rows the measured statement asks for; defaults to the search path's candidate count. */
+  candidateLimit?: number;
+  warmupQueries?: number;
+  prewarm?: boolean;
+  /** Parallel exact scans while computing ground truth. */
+  groundTruthLanes?: number;
+  thresholds?: Partial<import('./benchmark-verdict.js').BenchmarkThresholds>;
+  /**
+   * The HTTP phase; skipped when absent. Without baseUrl it loads the API the worker serves. Without
+   * ratePerUser it is a closed loop (mind the API's per-user read quota: 429s count as errors).
+   */
+  http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number; limit?: number } | null;
+  /** Figures of the stages that prepared the data, for the report. */
+  context?: { loadRowsPerSecond?: number; indexBuildSeconds?: number };
+  /** Where reports/<run>/ goes, relative to the project root unless absolute. */
+  reportsDir?: string;
+}
+
+export interface SearchBenchmarkResult {
+  name: string;
+  runId: string;
+  verdict: 'pass' | 'fail';
+  checks: import('./benchmark-verdict.js').BenchmarkCheck[];
+  files: { dir: string; json: string; markdown: string; html: string };
+  report: import('../report/schema.js').BenchmarkReport;
+}
+
+// ---- rateLimitValidation ---------------------------------------------------------------------
+
+export interface RateLimitValidationInput {
+  /** The API under test; when unset, the worker serves one on config.api.host:port. */
+  baseUrl?: string;
+  /** The limits the deployment is expected to enforce (requests per minute per user). */
+  readLimit?: number;
+  writeLimit?: number;
+  /** Check 3: the durable timer between exhaustion and the refill probe. */
+  refillWaitSeconds?: number;
+  /** Check 3: probe requests beyond the expected refill (10 expected + 5 = the 15 of the research). */
+  refillProbeExtra?: number;
+  /** Check 6: the realistic agent pattern. */
+  agentSessions?: number;
+  agentSearchesPerSession?: number;
+  agentSessionSeconds?: number;
+  agentIdleSeconds?: number;
+  /** Check 7: users hammering the API at once, each read_limit + extra requests. */
+  manyUsers?: number;
+  /** Delete the test users (and their contributed traces) and their buckets at the end. */
+  cleanup?: boolean;
+}
+
+export type RateLimitValidationSettings = Required<Omit<RateLimitValidationInput, 'baseUrl'>>;
+
+/** The launch defaults: 60 reads and 20 writes a minute, a real 10 s refill wait, 30 s agent sessions. */
+export const RATE_LIMIT_VALIDATION_DEFAULTS: RateLimitValidationSettings = {
+  readLimit: 60,
+  writeLimit: 20,
+  refillWaitSeconds: 10,
+  refillProbeExtra: 5,
+  agentSessions: 2,
+  agentSearchesPerSession: 15,
+  agentSessionSeconds: 30,
+  agentIdleSeconds: 10,
+  manyUsers: 20,
+  cleanup: true,
+};
+
+/** The same checks with short waits (the CLI's --fast and the tests); limits stay as given. */
+export const RATE_LIMIT_VALIDATION_FAST: Partial<RateLimitValidationSettings> = {
+  refillWaitSeconds: 3,
+  agentSessions: 2,
+  agentSearchesPerSession: 6,
+  agentSessionSeconds: 3,
+  agentIdleSeconds: 1,
+  manyUsers: 10,
+};
+
+export interface RateLimitCheck {
+  id: number;
+  name: string;
+  passed: boolean;
+  expected: string;
+  observed: string;
+  figures: Record<string, number | string | boolean>;
+}
+
+export interface RateLimitValidationResult {
+  passed: boolean;
+  baseUrl: string;
+  /** How the API was found: started in the worker, already running there, reused on the port, or given. */
+  apiSource: 'started' | 'running' | 'reused' | 'given';
+  settings: RateLimitValidationSettings;
+  checks: RateLimitCheck[];
+  counts: { pass: number; fail: number };
+  users: number;
+  /** Every test user of the run has an e-mail starting with this (to find leftovers of a --no-cleanup run). */
+  emailPrefix: string;
+  /** Test users removed from the worker's database (0 when the API under test uses another one). */
+  cleanup?: { usersDeleted: number; keysDeleted: number } | { error: string };
+  seconds: number;
+}
+
+export interface CapacityRecheckResult {
+  traces: number;
+  runKey: string;
+  /** Whether the capacity data was already there (the usual nightly case) or had to be loaded. */
+  reusedCapacity: boolean;
+  population: CapacityPopulationResult | null;
+  index: import('../capacity/index-build.js').IndexBuildReport;
+  benchmark: { runId: string; name: string; verdict: 'pass' | 'fail'; reportHtml: string };
+  previous: { runId: string; name: string } | null;
+  regressions: { metric: string; a: number | null; b: number | null; flag: string | null }[];
+  flagged: boolean;
+}

@@ -17,7 +17,7 @@ test('migrations create the schema on an empty database and are a no-op the seco
 
   const first = await migrateDatabase(url);
   assert.equal(first.created, true);
-  assert.equal(first.applied, 2);
+  assert.equal(first.applied, 3);
 
   const second = await migrateDatabase(url);
   assert.deepEqual(second, { created: false, applied: 0 });
@@ -28,7 +28,7 @@ test('migrations create the schema on an empty database and are a no-op the seco
     const tables = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
     );
-    assert.deepEqual(tables.rows.map((r) => r.table_name), ['benchmark_runs', 'capacity_batches', 'tags', 'trace_tags', 'traces', 'users']);
+    assert.deepEqual(tables.rows.map((r) => r.table_name), ['benchmark_ground_truth', 'benchmark_runs', 'capacity_batches', 'tags', 'trace_tags', 'traces', 'users']);
 
     const column = await client.query<{ t: string }>(
       `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'traces'::regclass AND attname = 'embedding'`,

@@ -1,0 +1,55 @@
+/**
+ * The search API in a child process, for benchmarks: the load generator never shares the API's
+ * event loop. Run directly, this file serves the API on a free loopback port and prints
+ * `LISTENING <url>`; startChildApi spawns it with the settings it is given and waits for that line.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.js';
+import { startApiServer } from '../../src/api/server.js';
+
+const SELF = fileURLToPath(import.meta.url);
+
+export interface ChildApi {
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts the API with `env` over the current environment (DATABASE_URL, RATE_LIMIT_*, …). */
+export async function startChildApi(env: Record<string, string>): Promise<ChildApi> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /LISTENING (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the API child exited with ${code} before listening`)));
+  });
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function serve(): Promise<void> {
+  const api = await startApiServer(loadConfig(), { host: '127.0.0.1', port: 0, logger: { level: 'warn' } });
+  console.log(`LISTENING ${api.url}`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => void api.close().then(resolve)));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
+  serve().catch((err: Error) => {
+    console.error(`[api-child] ${err.message}`);
+    process.exit(1);
+  });
+}

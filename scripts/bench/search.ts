@@ -1,0 +1,232 @@
+/**
+ * bench:search — the search benchmark end to end, plus the raw floor for the overhead ratio.
+ *
+ * 1. In a dedicated database (commontrace_bench_search), sets up or reuses capacity data of --total
+ *    rows through the real workflows (capacityPopulation, indexBuild), on an in-process worker.
+ * 2. Serves the search API in a child process (local embedder, a read quota far above the offered
+ *    load, so the limiter runs on every request but never refuses) and runs the searchBenchmark
+ *    workflow: ground truth, warm-up, serial latency and recall per ef_search, the concurrency sweep
+ *    and the HTTP load. It stores the run and writes reports/<run>/report.{json,md,html}.
+ * 3. Times the same queries through a bare pg.Client (no pool, no Temporal, no activity) on the
+ *    same data in the same run, and prints orchestrated p99 / raw p99.
+ *
+ *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,200]
+ *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--limit 100] [--http-users 10] [--http-seconds 30]
+ *     [--http-rate R] [--http-url URL | --no-http] [--json]
+ *
+ * The data stays for the next run (re-runs reuse it and the cached ground truth); drop the database
+ * to start over. Capacity data of another --total in that database is cleaned up first.
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import type { Client } from '@temporalio/client';
+import { loadConfig, redactUrl, type Config } from '../../src/config.js';
+import { createPool } from '../../src/db/client.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { createWorker } from '../../src/worker.js';
+import { connectClient } from '../../src/temporal.js';
+import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
+import { loadQuerySet } from '../../src/benchmark/query-set.js';
+import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';
+import { saveBenchmarkRun } from '../../src/benchmark/store.js';
+import { ANN_SETTINGS_SQL, ANN_SQL } from '../../src/search/search.js';
+import { renderText } from '../../src/report/markdown.js';
+import { writeReportFiles } from '../../src/report/write.js';
+import type { BenchmarkReport } from '../../src/report/schema.js';
+import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
+import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
+import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import type { CapacityCleanupResult, CapacityPopulationResult, SearchBenchmarkInput, SearchBenchmarkResult } from '../../src/workflows/messages.js';
+import { startChildApi, type ChildApi } from './api-child.js';
+
+const BENCH_DATABASE = 'commontrace_bench_search';
+/** Far above what the users can send in the run: every request pays the limiter, none is refused. */
+const BENCH_READ_LIMIT = 10_000_000;
+const BENCH_USER_EMAILS = 'bench-%@benchmark.commontrace.internal';
+
+const { values: args } = parseArgs({
+  options: {
+    total: { type: 'string', default: '100000' },
+    database: { type: 'string', default: BENCH_DATABASE },
+    queries: { type: 'string', default: '1000' },
+    'ef-search': { type: 'string', default: '40,64,100,200' },
+    concurrency: { type: 'string', default: '1,2,4,8' },
+    'concurrency-seconds': { type: 'string', default: '10' },
+    limit: { type: 'string' },
+    'http-users': { type: 'string', default: '10' },
+    'http-seconds': { type: 'string', default: '30' },
+    'http-rate': { type: 'string' },
+    'http-url': { type: 'string' },
+    'no-http': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const log = (m: string) => console.error(`[bench:search] ${m}`);
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new Error(`--${name} expects a positive number, got "${value}"`);
+  return n;
+}
+
+const ints = (name: string, value: string) => value.split(',').map((v) => Math.round(positive(name, v.trim())));
+
+function benchConfig(base: Config, database: string): Config {
+  const url = new URL(base.databaseUrl);
+  url.pathname = `/${database}`;
+  return {
+    ...base,
+    databaseUrl: url.toString(),
+    // Offline and deterministic: the synthetic vectors carry this model id, and the API embeds with it.
+    embedding: { provider: 'local' },
+    temporal: { ...base.temporal, taskQueue: `bench-search-${process.pid}` },
+  };
+}
+
+async function execute<T>(client: Client, config: Config, type: string, input: unknown, workflowId = `${type}-${Date.now()}`): Promise<T> {
+  log(`${type} ${workflowId} …`);
+  return client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }) as Promise<T>;
+}
+
+/** The same statement through a bare client: BEGIN, SET LOCAL, the search statement, COMMIT. */
+async function rawFloor(config: Config, pool: pg.Pool, report: BenchmarkReport): Promise<NonNullable<BenchmarkReport['rawFloor']>> {
+  const d = report.dataset;
+  const set = await loadQuerySet(pool, {
+    dataset: { runKey: d.runKey, dimensions: d.dimensions, clusters: d.clusters, sigma: d.sigma, generatorSeed: d.generatorSeed },
+    queryCount: d.queryCount,
+    querySeed: d.querySeed,
+    modelId: d.modelId,
+  });
+  const ef = String(report.method.productionEfSearch);
+  const params = (q: string) => [q, d.modelId, [], report.method.candidateLimit];
+  const client = new pg.Client({ connectionString: config.databaseUrl, application_name: 'bench:search raw floor' });
+  await client.connect();
+  try {
+    const pass = async () => {
+      const histogram = createLatencyHistogram();
+      for (const q of set.literals) {
+        const t0 = performance.now();
+        await client.query('BEGIN');
+        await client.query(ANN_SETTINGS_SQL, [ef]);
+        await client.query(ANN_SQL, params(q));
+        await client.query('COMMIT');
+        recordMs(histogram, performance.now() - t0);
+      }
+      return histogram;
+    };
+    await pass(); // warm-up, as the orchestrated run had
+    const latency = summarizeLatency(await pass());
+    const orchestrated = report.serial.find((s) => s.efSearch === report.method.productionEfSearch)!.latency.p99;
+    return {
+      client: 'pg.Client (node-postgres), one connection, no pool, no Temporal',
+      efSearch: report.method.productionEfSearch,
+      queries: set.literals.length,
+      latency,
+      orchestratedP99Ms: orchestrated,
+      overheadRatio: Math.round((orchestrated / latency.p99) * 100) / 100,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const base = loadConfig();
+  if (base.appEnv === 'production') throw new Error('bench:search loads synthetic data into its own database; run it on a local stack, not APP_ENV=production');
+  const config = benchConfig(base, args.database!);
+  const total = Math.round(positive('total', args.total!));
+  const runKey = defaultRunKey({ ...CAPACITY_DEFAULTS, total });
+
+  log(`database ${redactUrl(config.databaseUrl)}, ${total} × ${EMBEDDING_DIMENSIONS} vectors (run key ${runKey})`);
+  await migrateDatabase(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, { max: 4 });
+  log('starting an in-process worker (bundling workflows) …');
+  const worker = await createWorker(config);
+  const running = worker.worker.run();
+  let client: Client | undefined;
+  let api: ChildApi | undefined;
+  try {
+    client = await connectClient(config);
+    const { rows: ledger } = await pool.query<{ run_key: string; rows: number }>('SELECT run_key, sum(rows)::int AS rows FROM capacity_batches GROUP BY run_key');
+    if (ledger.some((l) => l.run_key !== runKey)) {
+      log(`capacity data of other runs present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
+      await execute<CapacityCleanupResult>(client, config, 'capacityCleanup', {});
+    }
+    const complete = ledger.find((l) => l.run_key === runKey)?.rows === total;
+    // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
+    const population = await execute<CapacityPopulationResult>(client, config, 'capacityPopulation', { total, runKey, dropIndex: !complete });
+    log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
+    const index = await execute<IndexBuildReport>(client, config, 'indexBuild', { prewarm: true });
+    log(`index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${(index.indexBytes / 2 ** 20).toFixed(0)} MB, planner uses it: ${index.usedByPlanner}`);
+
+    let http: SearchBenchmarkInput['http'] = null;
+    if (args['http-url']) {
+      http = { baseUrl: args['http-url'] };
+    } else if (!args['no-http']) {
+      api = await startChildApi({ DATABASE_URL: config.databaseUrl, EMBEDDING_PROVIDER: 'local', RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT) });
+      log(`search API in child process ${api.pid} on ${api.url} (read quota ${BENCH_READ_LIMIT}/min per user)`);
+      http = { baseUrl: api.url };
+    }
+    if (http) {
+      http = {
+        ...http,
+        users: Math.round(positive('http-users', args['http-users']!)),
+        seconds: positive('http-seconds', args['http-seconds']!),
+        ...(args['http-rate'] !== undefined && { ratePerUser: positive('http-rate', args['http-rate']) }),
+      };
+    }
+    const input: SearchBenchmarkInput = {
+      dataset: { runKey, total },
+      queryCount: Math.round(positive('queries', args.queries!)),
+      efSearch: ints('ef-search', args['ef-search']!),
+      concurrency: ints('concurrency', args.concurrency!),
+      concurrencySeconds: positive('concurrency-seconds', args['concurrency-seconds']!),
+      // Unset: the search path's own candidate count (100); --limit 10 gives a VectorDBBench-style k=10 run.
+      ...(args.limit !== undefined && { candidateLimit: Math.round(positive('limit', args.limit)) }),
+      http,
+      context: {
+        ...(population.rowsInserted > 0 && { loadRowsPerSecond: population.rowsPerSecond }),
+        ...(index.built && { indexBuildSeconds: index.buildSeconds }),
+      },
+    };
+    const result = await execute<SearchBenchmarkResult>(client, config, 'searchBenchmark', input, `bench-search-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    await api?.stop();
+    api = undefined;
+
+    log('raw floor: the same queries through a bare pg.Client …');
+    const report: BenchmarkReport = { ...result.report, rawFloor: await rawFloor(config, pool, result.report) };
+    await saveBenchmarkRun(pool, report);
+    const files = await writeReportFiles(report);
+    if (args.json) {
+      console.log(JSON.stringify({ ...report, files }, null, 2));
+    } else {
+      console.log(`\n${renderText(report)}`);
+      const f = report.rawFloor!;
+      console.log(
+        `\norchestrated p99 / raw p99 at ef_search ${f.efSearch}: ${f.orchestratedP99Ms.toFixed(2)} / ${f.latency.p99.toFixed(2)} ms = ${f.overheadRatio.toFixed(2)} (target ≤ 1.2)`,
+      );
+      console.log(`report: ${files.html}`);
+    }
+    process.exitCode = report.verdict === 'pass' ? 0 : 1;
+  } finally {
+    await api?.stop();
+    // The HTTP load's users: their buckets in the shared Redis, their rows in the bench database.
+    const { rows } = await pool.query<{ id: string }>('SELECT id FROM users WHERE email LIKE $1', [BENCH_USER_EMAILS]);
+    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await new TokenBucket(redis).reset(rows.map((r) => r.id)).catch(() => 0);
+    redis.disconnect();
+    await pool.query('DELETE FROM users WHERE email LIKE $1', [BENCH_USER_EMAILS]);
+    await client?.connection.close();
+    worker.worker.shutdown();
+    await running;
+    await worker.close();
+    await pool.end();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`[bench:search] ${err.stack ?? err.message}`);
+  process.exit(1);
+});

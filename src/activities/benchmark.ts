@@ -1,0 +1,200 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CentreSource } from '../capacity/centres.js';
+import { describeCentreSource } from '../capacity/centres.js';
+import { describeEnvironment, describeIndex, type BenchmarkEnvironment, type IndexFacts } from '../benchmark/environment.js';
+import { computeGroundTruth, GROUND_TRUTH_K, GroundTruthError, loadGroundTruth, searchableCount } from '../benchmark/ground-truth.js';
+import { HttpTargetError, runHttpLoad, type HttpLoadResult } from '../benchmark/http-load.js';
+import { groundTruthKey, loadQuerySet, type DatasetSpec, type QuerySetSpec } from '../benchmark/query-set.js';
+import { measureConcurrency, measureSerial, warmUp, type ConcurrencyResult, type SerialResult, type SqlRunOptions, type WarmupResult } from '../benchmark/sql-bench.js';
+import { saveBenchmarkRun } from '../benchmark/store.js';
+import { ensureLocalApiServer } from '../api/local.js';
+import { DEFAULT_GOLDEN_QUERIES, resolveProjectPath } from '../paths.js';
+import type { BenchmarkReport } from '../report/schema.js';
+import type { WrittenReport } from '../report/write.js';
+import { loadGoldenQueries } from '../search/golden.js';
+import { ANN_CANDIDATES, DEFAULT_EF_SEARCH } from '../search/search.js';
+import type { ActivityDeps } from './deps.js';
+
+/** What every measuring activity needs to rebuild the same query set. */
+export interface BenchmarkQueries {
+  dataset: DatasetSpec;
+  queryCount: number;
+  querySeed: number;
+  /** Pinned by describeBenchmarkTarget, so every activity of a run draws identical queries. */
+  centres: CentreSource;
+}
+
+export interface BenchmarkTarget {
+  environment: BenchmarkEnvironment;
+  index: IndexFacts;
+  traceCount: number;
+  capacityRows: number;
+  modelId: string;
+  centres: CentreSource;
+  /** The search path's own settings, so the benchmark defaults to measuring exactly them. */
+  searchDefaults: { efSearch: number; candidateLimit: number };
+  warnings: string[];
+}
+
+export interface GroundTruthSummary {
+  cacheKey: string;
+  cached: boolean;
+  k: number;
+  planNode: string;
+  seconds: number;
+  exactP50Ms: number | null;
+}
+
+export interface MeasureInput {
+  queries: BenchmarkQueries;
+  efSearch: number;
+  limit: number;
+}
+
+export interface HttpBenchmarkInput {
+  /** Unset: the API this worker serves (started on config.api.host:port if not running yet). */
+  baseUrl?: string;
+  users: number;
+  seconds: number;
+  ratePerUser?: number;
+  limit: number;
+  runTag: string;
+}
+
+/** Heartbeats at most once a second (the last one of a phase always goes out): phase and queries done. */
+function progressBeat(phase: string) {
+  const ctx = Context.current();
+  let last = 0;
+  return (done: number, total: number | null) => {
+    const now = Date.now();
+    if (now - last < 1_000 && done !== total) return;
+    last = now;
+    ctx.heartbeat({ phase, done, total });
+  };
+}
+
+function nonRetryableFor<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((err: unknown) => {
+    if (err instanceof GroundTruthError || err instanceof HttpTargetError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+    throw err;
+  });
+}
+
+export function createBenchmarkActivities(deps: ActivityDeps) {
+  const { pool, config, embedder } = deps;
+  const querySpec = (q: BenchmarkQueries): QuerySetSpec => ({ dataset: q.dataset, queryCount: q.queryCount, querySeed: q.querySeed, modelId: embedder.modelId });
+  const sqlOptions = (phase: string, input: { efSearch: number; limit: number }): SqlRunOptions => ({
+    databaseUrl: config.databaseUrl,
+    efSearch: input.efSearch,
+    limit: input.limit,
+    onProgress: progressBeat(phase),
+    signal: Context.current().cancellationSignal,
+  });
+
+  return {
+    async describeBenchmarkTarget(input: { dataset: DatasetSpec }): Promise<BenchmarkTarget> {
+      if (input.dataset.dimensions !== embedder.dimensions) {
+        throw ApplicationFailure.nonRetryable(
+          `dataset dimensions ${input.dataset.dimensions} do not match the embedder's ${embedder.dimensions}; use ${embedder.dimensions}`,
+          'InvalidBenchmarkInput',
+        );
+      }
+      const environment = await describeEnvironment(config.databaseUrl);
+      const index = await describeIndex(pool, environment.sharedBuffersBytes);
+      const traceCount = await searchableCount(pool, embedder.modelId);
+      if (traceCount === 0) {
+        throw ApplicationFailure.nonRetryable(
+          `no searchable vectors for model ${embedder.modelId}: populate capacity data first (capacityPopulation, or npm run bench:search)`,
+          'NothingToBenchmark',
+        );
+      }
+      if (!index.present || !index.valid) {
+        throw ApplicationFailure.nonRetryable(
+          `the HNSW index ${index.name} is ${index.present ? 'invalid' : 'missing'}: run the indexBuild workflow before benchmarking`,
+          'IndexMissing',
+        );
+      }
+      const { rows } = await pool.query<{ rows: number }>('SELECT coalesce(sum(rows), 0)::int AS rows FROM capacity_batches WHERE run_key = $1', [input.dataset.runKey]);
+      const capacityRows = rows[0]!.rows;
+      const centres = await describeCentreSource(pool, {
+        clusters: input.dataset.clusters, dimensions: input.dataset.dimensions, generatorSeed: input.dataset.generatorSeed, modelId: embedder.modelId,
+      });
+      const warnings: string[] = [];
+      if (capacityRows === 0) warnings.push(`no capacity rows recorded for run key ${input.dataset.runKey}: the queries' clusters may not match the data`);
+      if (!index.fitsInSharedBuffers) warnings.push(`the index (${index.bytes} bytes) does not fit in shared_buffers: latencies include disk reads`);
+      return {
+        environment, index, traceCount, capacityRows, modelId: embedder.modelId, centres, warnings,
+        searchDefaults: { efSearch: DEFAULT_EF_SEARCH, candidateLimit: ANN_CANDIDATES },
+      };
+    },
+
+    async prepareBenchmarkGroundTruth(input: { queries: BenchmarkQueries; traceCount: number; lanes: number }): Promise<GroundTruthSummary> {
+      const spec = querySpec(input.queries);
+      const cacheKey = groundTruthKey(spec, input.queries.centres, input.traceCount);
+      const hit = await loadGroundTruth(pool, cacheKey);
+      if (hit && hit.neighbours.length === spec.queryCount) {
+        return { cacheKey, cached: true, k: GROUND_TRUTH_K, planNode: hit.planNode, seconds: hit.seconds, exactP50Ms: hit.exactP50Ms };
+      }
+      const set = await loadQuerySet(pool, spec, input.queries.centres);
+      const truth = await nonRetryableFor(
+        computeGroundTruth(pool, set, {
+          databaseUrl: config.databaseUrl,
+          cacheKey,
+          traceCount: input.traceCount,
+          lanes: input.lanes,
+          onProgress: progressBeat('ground truth (exact scan)'),
+          signal: Context.current().cancellationSignal,
+        }),
+      );
+      return { cacheKey, cached: false, k: GROUND_TRUTH_K, planNode: truth.planNode, seconds: truth.seconds, exactP50Ms: truth.exactP50Ms };
+    },
+
+    async warmUpSearch(input: MeasureInput & { count: number; prewarm: boolean }): Promise<WarmupResult> {
+      const set = await loadQuerySet(pool, querySpec(input.queries), input.queries.centres);
+      return warmUp(set, input.count, input.prewarm, sqlOptions('warm-up', input));
+    },
+
+    async measureSerialSearch(input: MeasureInput & { cacheKey: string }): Promise<SerialResult> {
+      const set = await loadQuerySet(pool, querySpec(input.queries), input.queries.centres);
+      const truth = await loadGroundTruth(pool, input.cacheKey);
+      if (!truth || truth.neighbours.length !== set.literals.length) {
+        throw ApplicationFailure.nonRetryable(`ground truth ${input.cacheKey} is missing or incomplete; re-run the benchmark to recompute it`, 'GroundTruthMissing');
+      }
+      return measureSerial(set, truth.neighbours, sqlOptions(`serial ef_search=${input.efSearch}`, input));
+    },
+
+    async measureConcurrentSearch(input: MeasureInput & { clients: number; seconds: number }): Promise<ConcurrencyResult> {
+      const set = await loadQuerySet(pool, querySpec(input.queries), input.queries.centres);
+      return measureConcurrency(set, input.clients, input.seconds, sqlOptions(`concurrency ${input.clients} clients`, input));
+    },
+
+    async runHttpBenchmark(input: HttpBenchmarkInput): Promise<HttpLoadResult> {
+      const golden = await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES));
+      const beat = progressBeat(`HTTP load ${input.users} users`);
+      const baseUrl = input.baseUrl ?? (await ensureLocalApiServer(deps)).baseUrl;
+      return nonRetryableFor(
+        runHttpLoad({
+          baseUrl,
+          users: input.users,
+          seconds: input.seconds,
+          ratePerUser: input.ratePerUser,
+          limit: input.limit,
+          runTag: input.runTag,
+          queries: golden.map((g) => g.query),
+          onProgress: (n) => beat(n, null),
+        }),
+      );
+    },
+
+    async storeBenchmarkReport(input: { report: BenchmarkReport; reportsDir?: string }): Promise<WrittenReport> {
+      // Loaded on use: the chart renderer is heavy and only this activity needs it.
+      const { writeReportFiles } = await import('../report/write.js');
+      const written = await writeReportFiles(input.report, input.reportsDir).catch((err: Error) => {
+        throw err.name === 'InvalidReportError' ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
+      });
+      await saveBenchmarkRun(pool, input.report);
+      return written;
+    },
+  };
+}

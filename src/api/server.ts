@@ -1,0 +1,101 @@
+/**
+ * The search API under test: a Fastify app built from injected dependencies, so the CLI, a worker
+ * and tests can each run one (or several) in a process.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type pg from 'pg';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { createPool } from '../db/client.js';
+import { createEmbedder, type Embedder } from '../embeddings/index.js';
+import { TokenBucket } from '../ratelimit/token-bucket.js';
+import { createApiMetrics } from './metrics.js';
+import { registerRoutes } from './routes.js';
+
+export interface ApiDeps {
+  config: Config;
+  pool: pg.Pool;
+  redis: Redis;
+  embedder: Embedder;
+}
+
+export interface ApiOptions {
+  /** Fastify/pino logger settings; warnings (e.g. limiter failures) are logged by default. */
+  logger?: FastifyServerOptions['logger'];
+  limiterTimeoutMs?: number;
+}
+
+const ERROR_NAMES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+export function createApiServer(deps: ApiDeps, options: ApiOptions = {}): FastifyInstance {
+  const { config } = deps;
+  const app = Fastify({ logger: options.logger ?? { level: 'warn' }, bodyLimit: config.api.bodyLimitBytes });
+  const metrics = createApiMetrics();
+  app.decorateRequest('userId', '');
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err }, 'request failed');
+      return reply.code(status).send({ error: 'internal_error', message: 'The server failed to handle the request; it has been logged.' });
+    }
+    const message = status === 413 ? `The request body is larger than ${config.api.bodyLimitBytes} bytes.` : err.message;
+    return reply.code(status).send({ error: ERROR_NAMES[status] ?? 'bad_request', message });
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
+  });
+
+  registerRoutes(app, { ...deps, limiter: new TokenBucket(deps.redis, options.limiterTimeoutMs), metrics });
+  return app;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8787 */
+  url: string;
+  /** Stops listening, then closes the resources this call created (never injected ones). */
+  close(): Promise<void>;
+}
+
+export interface StartApiOptions extends ApiOptions {
+  /** Injected resources are used and left open; missing ones are created and closed with the API. */
+  deps?: Partial<Omit<ApiDeps, 'config'>>;
+  host?: string;
+  port?: number;
+}
+
+/** Starts an API on host:port (config.api by default; port 0 picks a free one). */
+export async function startApiServer(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
+  const owned: (() => Promise<unknown>)[] = [];
+  const pool = options.deps?.pool ?? createPool(config.databaseUrl, { max: 20 });
+  if (!options.deps?.pool) owned.push(() => pool.end());
+  let redis = options.deps?.redis;
+  if (!redis) {
+    // No offline queue: while Redis is down a take fails at once, and the fail mode decides.
+    const own = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3_000, lazyConnect: true });
+    own.on('error', () => undefined);
+    await own.connect().catch(() => undefined);
+    owned.push(async () => own.disconnect());
+    redis = own;
+  }
+  const app = createApiServer({ config, pool, redis, embedder: options.deps?.embedder ?? createEmbedder(config) }, options);
+  const close = async () => {
+    await app.close();
+    await Promise.allSettled(owned.map((fn) => fn()));
+  };
+  try {
+    // A deep accept queue: the many-users check opens every user's connections at the same moment.
+    const url = await app.listen({ host: options.host ?? config.api.host, port: options.port ?? config.api.port, backlog: 2_048 });
+    return { app, url, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `bench search` runs the searchBenchmark workflow; `bench report <run>` prints a stored run and
+ * `bench report --compare <a> <b>` flags p99 regressions and recall drops between two runs
+ * (exit 1 when any is flagged, so a nightly job can alert on it).
+ */
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { compareReports, DEFAULT_COMPARE_LIMITS, type Comparison, type ComparisonRow } from '../benchmark/compare.js';
+import { loadBenchmarkRun } from '../benchmark/store.js';
+import { createPool } from '../db/client.js';
+import { renderText } from '../report/markdown.js';
+import type { BenchmarkReport } from '../report/schema.js';
+import type { SearchBenchmarkInput, SearchBenchmarkResult } from '../workflows/messages.js';
+import { textTable } from './format.js';
+import { parsePositiveInt } from './parse.js';
+import { runWorkflowCommand } from './run-workflow.js';
+
+export function parseIntList(value: string, flag: string): number[] {
+  return value.split(',').map((v) => parsePositiveInt(v.trim(), flag));
+}
+
+export function parseNonNegative(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} expects a non-negative number, got "${value}"`);
+  return n;
+}
+
+interface SearchOptions {
+  efSearch?: number[];
+  concurrency?: number[];
+  concurrencySeconds?: number;
+  queries?: number;
+  querySeed?: number;
+  productionEf?: number;
+  limit?: number;
+  warmup?: number;
+  prewarm: boolean;
+  runKey?: string;
+  total?: number;
+  clusters?: number;
+  sigma?: number;
+  generatorSeed?: number;
+  sqlP99Ms?: number;
+  recallMean?: number;
+  httpP99Ms?: number;
+  errorRate?: number;
+  http?: boolean;
+  httpUrl?: string;
+  httpUsers?: number;
+  httpSeconds?: number;
+  httpRate?: number;
+  reportsDir?: string;
+  json?: boolean;
+  waitWorker: number;
+}
+
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
+  const dataset = defined({ runKey: o.runKey, total: o.total, clusters: o.clusters, sigma: o.sigma, generatorSeed: o.generatorSeed });
+  const thresholds = defined({ sqlP99Ms: o.sqlP99Ms, recallMean: o.recallMean, httpP99Ms: o.httpP99Ms, errorRate: o.errorRate });
+  const wantsHttp = o.http || o.httpUrl !== undefined;
+  return {
+    ...defined({
+      efSearch: o.efSearch, concurrency: o.concurrency, concurrencySeconds: o.concurrencySeconds, queryCount: o.queries, querySeed: o.querySeed,
+      productionEfSearch: o.productionEf, candidateLimit: o.limit, warmupQueries: o.warmup, reportsDir: o.reportsDir,
+    }),
+    prewarm: o.prewarm,
+    ...(Object.keys(dataset).length > 0 && { dataset }),
+    ...(Object.keys(thresholds).length > 0 && { thresholds }),
+    ...(wantsHttp && { http: defined({ baseUrl: o.httpUrl, users: o.httpUsers, seconds: o.httpSeconds, ratePerUser: o.httpRate }) }),
+  };
+}
+
+const fmtFigure = (metric: string, v: number | null) => (v === null ? '—' : /recall|rate|share/.test(metric) ? v.toFixed(3) : v.toFixed(2));
+
+function fmtChange(r: ComparisonRow): string {
+  if (r.delta === null) return '—';
+  const sign = r.delta >= 0 ? '+' : '';
+  const rel = r.relative !== null && !/recall|rate|share/.test(r.metric) ? ` (${sign}${(r.relative * 100).toFixed(1)}%)` : '';
+  return `${sign}${fmtFigure(r.metric, r.delta)}${rel}`;
+}
+
+export function formatComparison(c: Comparison): string {
+  const table = textTable(['metric', c.a, c.b, 'change', 'flag'], c.rows.map((r) => [r.metric, fmtFigure(r.metric, r.a), fmtFigure(r.metric, r.b), fmtChange(r), r.flag ?? '']));
+  const caveats = c.caveats.map((x) => `caveat: ${x}`);
+  const verdict = c.regressions.length === 0 ? 'no regressions' : `${c.regressions.length} regression(s): ${c.regressions.map((r) => `${r.metric}: ${r.flag}`).join('; ')}`;
+  return [`compare ${c.a} → ${c.b}`, table, ...caveats, verdict].join('\n');
+}
+
+async function withPool<T>(config: Config, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
+  const pool = createPool(config.databaseUrl, { max: 2 });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+export function registerBenchmarkCommands(program: Command, config: () => Config): void {
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('benchmarks with stored, comparable reports');
+
+  bench
+    .command('search')
+    .description('searchBenchmark workflow: recall, serial latency per ef_search, concurrency sweep, optional HTTP load; exit 1 on a fail verdict')
+    .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,200)', (v) => parseIntList(v, '--ef-search'))
+    .option('--production-ef <n>', 'the production ef_search the verdict uses (default: the search path\'s, 64)', (v) => parsePositiveInt(v, '--production-ef'))
+    .option('--concurrency <list>', 'client counts, comma-separated (default 1,2,4,8)', (v) => parseIntList(v, '--concurrency'))
+    .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', (v) => parsePositiveInt(v, '--concurrency-seconds'))
+    .option('--queries <n>', 'held-out queries (default 1000)', (v) => parsePositiveInt(v, '--queries'))
+    .option('--query-seed <n>', 'seed of the query set (default 7)', (v) => parsePositiveInt(v, '--query-seed'))
+    .option('--limit <n>', 'rows the measured statement asks for (default: the search path\'s 100 candidates)', (v) => parsePositiveInt(v, '--limit'))
+    .option('--warmup <n>', 'warm-up queries before measuring (default: the query count)', (v) => parsePositiveInt(v, '--warmup'))
+    .option('--no-prewarm', 'do not pg_prewarm the index first (a cold-cache run)')
+    .option('--run-key <key>', 'capacity run key the queries are drawn for (default: capacityPopulation\'s for --total)')
+    .option('--total <n>', 'capacity rows of the dataset (default 100000)', (v) => parsePositiveInt(v, '--total'))
+    .option('--clusters <n>', 'clusters of the dataset (default 1000)', (v) => parsePositiveInt(v, '--clusters'))
+    .option('--sigma <x>', 'noise of the dataset (default 0.05)', (v) => parseNonNegative(v, '--sigma'))
+    .option('--generator-seed <n>', 'generator seed of the dataset (default 42)', (v) => parsePositiveInt(v, '--generator-seed'))
+    .option('--sql-p99-ms <ms>', 'threshold: SQL p99 at the production ef_search below this (default 50)', (v) => parseNonNegative(v, '--sql-p99-ms'))
+    .option('--recall-mean <r>', 'threshold: recall@10 mean at least this (default 0.95)', (v) => parseNonNegative(v, '--recall-mean'))
+    .option('--http-p99-ms <ms>', 'threshold: HTTP p99 below this (default 50)', (v) => parseNonNegative(v, '--http-p99-ms'))
+    .option('--error-rate <r>', 'threshold: error rate at most this (default 0)', (v) => parseNonNegative(v, '--error-rate'))
+    .option('--http', 'load the API the worker serves (config API_HOST/API_PORT)')
+    .option('--http-url <url>', 'load the search API at this base URL')
+    .option('--http-users <n>', 'users, each with its own key (default 10)', (v) => parsePositiveInt(v, '--http-users'))
+    .option('--http-seconds <n>', 'seconds of HTTP load (default 30)', (v) => parsePositiveInt(v, '--http-seconds'))
+    .option('--http-rate <r>', 'open loop at this many requests/s per user (default: closed loop)', (v) => parseNonNegative(v, '--http-rate'))
+    .option('--reports-dir <dir>', 'where reports/<run>/ goes (default reports)')
+    .option('--json', 'print the result as JSON')
+    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .action(async (opts: SearchOptions) => {
+      process.exitCode = await runWorkflowCommand<SearchBenchmarkResult>(config(), {
+        workflowType: 'searchBenchmark',
+        idPrefix: 'search-benchmark',
+        args: [searchBenchmarkInput(opts)],
+        staticSummary: 'Search benchmark: recall, latency per ef_search, concurrency, HTTP',
+        json: opts.json,
+        waitWorker: opts.waitWorker,
+        format: (r) => `${renderText(r.report)}\n\nreport: ${r.files.html}`,
+        exitCode: (r) => (r.verdict === 'pass' ? 0 : 1),
+      });
+    });
+
+  bench
+    .command('report [run]')
+    .description('print a stored benchmark run (name, uuid, latest, previous, or a report.json path); --compare <a> <b> diffs two runs')
+    .option('--compare <runs...>', 'compare two runs: flags p99 regressions and recall drops; exit 1 when any is flagged')
+    .option('--p99-regression-pct <pct>', `flag a p99 that grew by more than this (default ${DEFAULT_COMPARE_LIMITS.p99RegressionPct})`, (v) => parseNonNegative(v, '--p99-regression-pct'))
+    .option('--recall-drop <r>', `flag a recall@10 mean that fell by more than this (default ${DEFAULT_COMPARE_LIMITS.recallDrop})`, (v) => parseNonNegative(v, '--recall-drop'))
+    .option('--json', 'print as JSON')
+    .action(async (run: string | undefined, opts: { compare?: string[]; p99RegressionPct?: number; recallDrop?: number; json?: boolean }) => {
+      await withPool(config(), async (pool) => {
+        if (opts.compare) {
+          if (opts.compare.length !== 2 || run !== undefined) throw new Error('--compare takes exactly two runs: bench report --compare <a> <b>');
+          const [a, b] = await Promise.all(opts.compare.map((ref) => loadBenchmarkRun(pool, ref)));
+          const comparison = compareReports(a!, b!, {
+            p99RegressionPct: opts.p99RegressionPct ?? DEFAULT_COMPARE_LIMITS.p99RegressionPct,
+            recallDrop: opts.recallDrop ?? DEFAULT_COMPARE_LIMITS.recallDrop,
+          });
+          console.log(opts.json ? JSON.stringify(comparison, null, 2) : formatComparison(comparison));
+          process.exitCode = comparison.regressions.length === 0 ? 0 : 1;
+          return;
+        }
+        const report: BenchmarkReport = await loadBenchmarkRun(pool, run ?? 'latest');
+        console.log(opts.json ? JSON.stringify(report, null, 2) : renderText(report));
+      });
+    });
+}

@@ -1,0 +1,115 @@
+/** CLI commands for the capacity track: populate synthetic traces, build the HNSW index, clean up. */
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { formatBytes } from '../db/hnsw.js';
+import type { IndexBuildReport } from '../capacity/index-build.js';
+import type { CapacityCleanupResult, CapacityPopulationResult } from '../workflows/messages.js';
+import { textTable } from './format.js';
+import { parsePositiveInt } from './parse.js';
+import { runWorkflowCommand } from './run-workflow.js';
+
+interface CommonOptions {
+  json?: boolean;
+  waitWorker: number;
+}
+
+export function formatPopulation(r: CapacityPopulationResult): string {
+  const lines = [
+    `capacity populate: ${r.total} rows in ${r.batches} batches — ${r.rowsInserted} inserted, ${r.rowsAlreadyPresent} already present; ledger ${r.ledgerRows} rows`,
+    `  ${r.seconds} s, ${r.rowsPerSecond} rows/s, ${r.megabytesPerSecond} MB/s; run key ${r.runKey}; centres from ${r.centres}`,
+  ];
+  if (r.droppedIndex) lines.push('  the HNSW index was dropped for the load: run `capacity index` to build it');
+  return lines.join('\n');
+}
+
+export function formatIndexBuild(r: IndexBuildReport): string {
+  const table = textTable(['figure', 'value'], [
+    ['rows', String(r.rows)],
+    ['index', `m=${r.m}, ef_construction=${r.efConstruction}, ${r.dimensions} dims`],
+    ['built', r.built ? `yes, ${r.buildSeconds} s` : 'no, a valid index was already there'],
+    ['graph estimate / maintenance_work_mem', `${formatBytes(r.estimatedGraphBytes)} / ${formatBytes(r.maintenanceWorkMemBytes)}`],
+    ['index size / shared_buffers', `${formatBytes(r.indexBytes)} / ${formatBytes(r.sharedBuffersBytes)} (${r.fitsInSharedBuffers ? 'fits' : 'does NOT fit'})`],
+    ['planner uses the index', r.usedByPlanner ? 'yes' : 'NO'],
+    ['prewarmed', r.prewarmed ? 'yes' : 'no'],
+  ]);
+  const warnings = r.warnings.map((w) => `warning: ${w}`);
+  return [`capacity index: ${r.usedByPlanner ? 'OK' : 'FAIL'}`, table, ...warnings].join('\n');
+}
+
+export function formatCleanup(r: CapacityCleanupResult): string {
+  const arrow = (k: 'capacity' | 'seeds' | 'others') => `${r.before[k]} → ${r.after[k]}`;
+  return [
+    `capacity cleanup: ${r.verified ? 'verified' : 'NOT verified'} — ${r.deleted} capacity rows deleted in ${r.transactions} transactions, ${r.ledgerRowsDeleted} ledger rows`,
+    `  capacity ${arrow('capacity')}, seeds ${arrow('seeds')}, other traces ${arrow('others')}${r.reindexed ? '; HNSW index rebuilt' : ''}`,
+  ].join('\n');
+}
+
+export function registerCapacityCommands(program: Command, config: () => Config): void {
+  const capacity = program.command('capacity').description('synthetic capacity data: populate, index, clean up');
+
+  capacity
+    .command('populate')
+    .description('load synthetic traces in exactly-once batches (capacityPopulation workflow); drops the HNSW index for the load')
+    .option('--total <n>', 'rows to load', (v) => parsePositiveInt(v, '--total'), 100_000)
+    .option('--batch-size <n>', 'rows per batch activity', (v) => parsePositiveInt(v, '--batch-size'), 1_000)
+    .option('--concurrency <n>', 'batch activities in flight', (v) => parsePositiveInt(v, '--concurrency'), 2)
+    .option('--run-key <key>', 'idempotency key of the run (default derived from the settings); the same key again inserts 0')
+    .option('--allow-production', 'run even when the worker has APP_ENV=production')
+    .option('--json', 'print the result as JSON')
+    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .action(async (opts: CommonOptions & { total: number; batchSize: number; concurrency: number; runKey?: string; allowProduction?: boolean }) => {
+      process.exitCode = await runWorkflowCommand<CapacityPopulationResult>(config(), {
+        workflowType: 'capacityPopulation',
+        idPrefix: 'capacity-population',
+        args: [{
+          total: opts.total,
+          batchSize: opts.batchSize,
+          concurrency: opts.concurrency,
+          ...(opts.runKey && { runKey: opts.runKey }),
+          ...(opts.allowProduction && { allowProduction: true }),
+        }],
+        staticSummary: `Capacity population: ${opts.total} rows in batches of ${opts.batchSize}, ${opts.concurrency} at a time`,
+        json: opts.json,
+        waitWorker: opts.waitWorker,
+        format: formatPopulation,
+      });
+    });
+
+  capacity
+    .command('index')
+    .description('build (or verify) the HNSW index and compare its size with shared_buffers (indexBuild workflow)')
+    .option('--rebuild', 'drop and rebuild even when a valid index exists')
+    .option('--json', 'print the report as JSON')
+    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .action(async (opts: CommonOptions & { rebuild?: boolean }) => {
+      process.exitCode = await runWorkflowCommand<IndexBuildReport>(config(), {
+        workflowType: 'indexBuild',
+        idPrefix: 'index-build',
+        args: [{ rebuild: Boolean(opts.rebuild) }],
+        staticSummary: opts.rebuild ? 'HNSW index rebuild' : 'HNSW index build (or verify)',
+        json: opts.json,
+        waitWorker: opts.waitWorker,
+        format: formatIndexBuild,
+        exitCode: (r) => (r.usedByPlanner ? 0 : 1),
+      });
+    });
+
+  capacity
+    .command('cleanup')
+    .description("delete only the capacity contributor's traces in bounded batches, and prove it by counting (capacityCleanup workflow)")
+    .option('--allow-production', 'run even when the worker has APP_ENV=production')
+    .option('--json', 'print the result as JSON')
+    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .action(async (opts: CommonOptions & { allowProduction?: boolean }) => {
+      process.exitCode = await runWorkflowCommand<CapacityCleanupResult>(config(), {
+        workflowType: 'capacityCleanup',
+        idPrefix: 'capacity-cleanup',
+        args: [{ ...(opts.allowProduction && { allowProduction: true }) }],
+        staticSummary: 'Capacity cleanup: delete synthetic capacity traces only',
+        json: opts.json,
+        waitWorker: opts.waitWorker,
+        format: formatCleanup,
+        exitCode: (r) => (r.verified ? 0 : 1),
+      });
+    });
+}

@@ -1,0 +1,186 @@
+/**
+ * The benchmark report: one JSON document per run, stored in benchmark_runs.figures and written to
+ * reports/<run>/report.json. Every writer and reader validates against this schema, so a report
+ * from last month still parses (or fails loudly) when tonight's run is compared with it.
+ */
+import { z } from 'zod';
+
+const ms = z.number().nonnegative();
+const count = z.number().int().nonnegative();
+const ratio = z.number().min(0).max(1);
+
+export const latencySchema = z.object({ count, mean: ms, min: ms, p50: ms, p95: ms, p99: ms, p999: ms, max: ms });
+export const recallSchema = z.object({ queries: count, mean: ratio, p5: ratio, min: ratio, zeroShare: ratio });
+export const cdfSchema = z.array(z.object({ percentile: z.number().min(0).max(100), ms }));
+
+export const thresholdsSchema = z.object({
+  sqlP99Ms: ms,
+  recallMean: ratio,
+  httpP99Ms: ms,
+  errorRate: ratio,
+});
+
+export const checkSchema = z.object({
+  name: z.string(),
+  value: z.number().nullable(),
+  comparator: z.enum(['<', '<=', '>=']),
+  threshold: z.number(),
+  status: z.enum(['pass', 'fail', 'skipped']),
+  detail: z.string(),
+});
+
+export const environmentSchema = z.object({
+  postgres: z.string(),
+  pgvector: z.string(),
+  cpuModel: z.string(),
+  cpuCores: count,
+  ramBytes: count,
+  node: z.string(),
+  platform: z.string(),
+  sharedBuffersBytes: count,
+  maintenanceWorkMemBytes: count,
+  effectiveCacheSizeBytes: count,
+  maxWorkerProcesses: count,
+  maxParallelWorkers: count,
+  maxParallelWorkersPerGather: count,
+  maxParallelMaintenanceWorkers: count,
+});
+
+export const datasetSchema = z.object({
+  runKey: z.string(),
+  /** Rows the search statement can return (the whole searchable table, not only capacity rows). */
+  traceCount: count,
+  capacityRows: count,
+  dimensions: count,
+  clusters: count,
+  sigma: z.number().nonnegative(),
+  generatorSeed: z.number().int(),
+  centres: z.object({ kind: z.enum(['seeds', 'random']), seedCount: count }),
+  modelId: z.string(),
+  queryCount: count,
+  querySeed: z.number().int(),
+  loadRowsPerSecond: z.number().nonnegative().nullable(),
+});
+
+export const indexSchema = z.object({
+  name: z.string(),
+  present: z.boolean(),
+  valid: z.boolean(),
+  bytes: count,
+  m: count.nullable(),
+  efConstruction: count.nullable(),
+  fitsInSharedBuffers: z.boolean(),
+  buildSeconds: z.number().nonnegative().nullable(),
+});
+
+export const groundTruthSchema = z.object({
+  cacheKey: z.string(),
+  cached: z.boolean(),
+  k: count,
+  planNode: z.string(),
+  seconds: z.number().nonnegative(),
+  exactP50Ms: ms.nullable(),
+});
+
+export const methodSchema = z.object({
+  candidateLimit: count,
+  productionEfSearch: count,
+  iterativeScan: z.string(),
+  latencyUnit: z.string(),
+  warmupQueries: count,
+  concurrencySeconds: z.number().positive(),
+});
+
+export const warmupSchema = z.object({
+  queries: count,
+  prewarmed: z.boolean(),
+  prewarmNote: z.string(),
+  /** EXPLAIN of the measured statement, and whether it reads the HNSW index. */
+  plan: z.string(),
+  usesIndex: z.boolean(),
+  efSearch: count,
+  latency: latencySchema,
+});
+
+export const serialSchema = z.object({ efSearch: count, latency: latencySchema, cdf: cdfSchema, recall: recallSchema });
+
+export const concurrencySchema = z.object({
+  clients: count,
+  efSearch: count,
+  seconds: z.number().nonnegative(),
+  queries: count,
+  errors: count,
+  errorRate: ratio,
+  qps: z.number().nonnegative(),
+  latency: latencySchema,
+});
+
+export const httpSchema = z.object({
+  baseUrl: z.string(),
+  mode: z.enum(['closed-loop', 'open-loop']),
+  users: count,
+  seconds: z.number().nonnegative(),
+  ratePerUser: z.number().positive().nullable(),
+  rateLimitPolicy: z.string().nullable(),
+  requests: count,
+  ok: count,
+  non2xx: count,
+  errors: count,
+  timeouts: count,
+  errorRate: ratio,
+  qps: z.number().nonnegative(),
+  latency: latencySchema,
+  statusCodes: z.record(z.string().regex(/^\d{3}$/), count),
+});
+
+export const rawFloorSchema = z.object({
+  client: z.string(),
+  efSearch: count,
+  queries: count,
+  latency: latencySchema,
+  orchestratedP99Ms: ms,
+  /** Orchestrated serial p99 divided by the raw client's p99 on the same queries. */
+  overheadRatio: z.number().nonnegative(),
+});
+
+export const benchmarkReportSchema = z.object({
+  schemaVersion: z.literal(1),
+  runId: z.uuid(),
+  name: z.string().min(1),
+  workflowId: z.string(),
+  createdAt: z.iso.datetime(),
+  verdict: z.enum(['pass', 'fail']),
+  thresholds: thresholdsSchema,
+  checks: z.array(checkSchema),
+  environment: environmentSchema,
+  dataset: datasetSchema,
+  index: indexSchema,
+  groundTruth: groundTruthSchema,
+  method: methodSchema,
+  warmup: warmupSchema,
+  serial: z.array(serialSchema).min(1),
+  concurrency: z.array(concurrencySchema),
+  http: httpSchema.nullable(),
+  httpSkippedReason: z.string().nullable(),
+  rawFloor: rawFloorSchema.nullable(),
+  warnings: z.array(z.string()),
+});
+
+export type BenchmarkReport = z.infer<typeof benchmarkReportSchema>;
+export type SerialFigures = z.infer<typeof serialSchema>;
+export type ConcurrencyFigures = z.infer<typeof concurrencySchema>;
+export type HttpFigures = z.infer<typeof httpSchema>;
+export type RawFloorFigures = z.infer<typeof rawFloorSchema>;
+
+export class InvalidReportError extends Error {
+  constructor(where: string, issues: string[]) {
+    super(`${where} is not a valid benchmark report: ${issues.slice(0, 5).join('; ')}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`);
+    this.name = 'InvalidReportError';
+  }
+}
+
+export function parseReport(value: unknown, where: string): BenchmarkReport {
+  const parsed = benchmarkReportSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidReportError(where, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  return parsed.data;
+}

@@ -1,0 +1,85 @@
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { IndexBuildReport } from '../capacity/index-build.js';
+import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
+import type { CapacityPopulationResult, CapacityRecheckInput, CapacityRecheckResult, SearchBenchmarkResult } from './messages.js';
+import { ProgressTracker } from './progress.js';
+import { clustersFor } from './launch-criteria.js';
+import { ReadinessAttributes } from './readiness-attributes.js';
+
+const { capacityLedger, compareWithPreviousRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 10 },
+});
+
+/**
+ * What the nightly schedule runs: reuse the capacity data when it is all there (repopulate when it
+ * is not), verify the index, benchmark, and compare with the previous run on the same dataset. A
+ * regression is flagged in the result and as ReadinessStage = "regression" for the UI list.
+ */
+export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise<CapacityRecheckResult> {
+  const { workflowId } = workflowInfo();
+  const traces = input.traces ?? CAPACITY_DEFAULTS.total;
+  const clusters = clustersFor(traces);
+  const runKey = input.runKey ?? defaultRunKey({ ...CAPACITY_DEFAULTS, total: traces, clusters });
+  const attributes = new ReadinessAttributes();
+  const progress = new ProgressTracker('capacityRecheck', 4, 'steps');
+  attributes.set('recheck', 0);
+
+  const ledger = await capacityLedger({ runKey });
+  const reusedCapacity = ledger.rows >= traces;
+  let population: CapacityPopulationResult | null = null;
+  if (!reusedCapacity) {
+    population = await executeChild('capacityPopulation', {
+      workflowId: `${workflowId}/capacityPopulation`,
+      args: [{ total: traces, runKey, clusters }],
+      staticSummary: `Repopulate ${traces.toLocaleString('en-US')} capacity traces for the re-check`,
+    });
+  }
+  progress.advance(1, reusedCapacity ? 'capacity data reused' : 'capacity data loaded');
+  attributes.set('recheck', 25);
+
+  const index: IndexBuildReport = await executeChild('indexBuild', {
+    workflowId: `${workflowId}/indexBuild`,
+    args: [{}],
+    staticSummary: 'Verify (or build) the HNSW index',
+  });
+  progress.advance(1);
+  attributes.set('recheck', 50);
+
+  const bench: SearchBenchmarkResult = await executeChild('searchBenchmark', {
+    workflowId: `${workflowId}/searchBenchmark`,
+    args: [{ dataset: { total: traces, runKey, clusters }, ...input.benchmark }],
+    staticSummary: 'Nightly search benchmark',
+  });
+  progress.advance(1);
+  attributes.set('recheck', 75);
+
+  const comparison = await compareWithPreviousRun.executeWithOptions({ summary: 'compare with the previous run' }, [
+    {
+      runId: bench.runId,
+      ...(input.maxP99Regression !== undefined && { p99RegressionPct: input.maxP99Regression * 100 }),
+      ...(input.maxRecallDrop !== undefined && { recallDrop: input.maxRecallDrop }),
+    },
+  ]);
+  progress.advance(1);
+  attributes.set(comparison.flagged ? 'regression' : 'recheck-ok', 100);
+  progress.publish(`Capacity re-check — ${traces.toLocaleString('en-US')} traces`, [
+    ['capacity data', reusedCapacity ? 'reused' : `loaded (${population?.rowsInserted ?? 0} rows)`],
+    ['benchmark', `${bench.verdict} (${bench.name})`],
+    ['compared with', comparison.previous?.name ?? 'no earlier run'],
+    ['regressions', comparison.regressions.map((r) => r.flag).join('; ') || 'none'],
+  ]);
+  progress.finish(comparison.flagged ? 'failed' : 'succeeded', comparison.flagged ? 'regression flagged' : undefined);
+  return {
+    traces,
+    runKey,
+    reusedCapacity,
+    population,
+    index,
+    benchmark: { runId: bench.runId, name: bench.name, verdict: bench.verdict, reportHtml: bench.files.html },
+    previous: comparison.previous,
+    regressions: comparison.regressions.map(({ metric, a, b, flag }) => ({ metric, a, b, flag })),
+    flagged: comparison.flagged,
+  };
+}

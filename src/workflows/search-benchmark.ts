@@ -1,0 +1,182 @@
+import { ApplicationFailure, proxyActivities, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { BenchmarkQueries } from '../activities/benchmark.js';
+import type { HttpLoadResult } from '../benchmark/http-load.js';
+import type { DatasetSpec } from '../benchmark/query-set.js';
+import { DEFAULT_THRESHOLDS, judgeBenchmark, type BenchmarkThresholds } from './benchmark-verdict.js';
+import type { BenchmarkReport } from '../report/schema.js';
+import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
+import type { SearchBenchmarkInput, SearchBenchmarkResult } from './messages.js';
+import { ProgressTracker } from './progress.js';
+import { ReadinessAttributes } from './readiness-attributes.js';
+
+export const SEARCH_BENCHMARK_DEFAULTS = {
+  efSearch: [40, 64, 100, 200],
+  concurrency: [1, 2, 4, 8],
+  concurrencySeconds: 10,
+  queryCount: 1_000,
+  // Any fixed value other than the data's own streams; changing it changes the query set.
+  querySeed: 7,
+  groundTruthLanes: 2,
+  http: { users: 10, seconds: 30, limit: 10 },
+} as const;
+
+const { describeBenchmarkTarget, storeBenchmarkReport } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+const { prepareBenchmarkGroundTruth } = proxyActivities<Activities>({
+  // Exact scans: about half a second a query at 100K × 1536, far more on bigger tables.
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+});
+
+const { warmUpSearch, measureSerialSearch, measureConcurrentSearch } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+  // A retried measurement starts over: its figures never mix two attempts.
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+});
+
+function positiveInts(name: string, values: readonly number[]): number[] {
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0)) {
+    throw ApplicationFailure.nonRetryable(`${name} must be a non-empty list of positive integers, got ${JSON.stringify(values)}`, 'InvalidBenchmarkInput');
+  }
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+function positiveInt(name: string, value: number): number {
+  return positiveInts(name, [value])[0]!;
+}
+
+/**
+ * The search benchmark (DESIGN.md §5): held-out queries with exact ground truth, a warm-up, serial
+ * latency and recall per ef_search, a concurrency sweep, an optional end-to-end HTTP load, a verdict
+ * against thresholds, and the run stored in benchmark_runs with reports/<run>/report.{json,md,html}.
+ */
+export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise<SearchBenchmarkResult> {
+  const name = workflowInfo().workflowId;
+  const d = { ...CAPACITY_DEFAULTS, ...input.dataset };
+  const dataset: DatasetSpec = {
+    runKey: input.dataset?.runKey ?? defaultRunKey(d),
+    dimensions: d.dimensions,
+    clusters: d.clusters,
+    sigma: d.sigma,
+    generatorSeed: d.generatorSeed,
+  };
+  const thresholds: BenchmarkThresholds = { ...DEFAULT_THRESHOLDS, ...input.thresholds };
+  const queryCount = positiveInt('queryCount', input.queryCount ?? SEARCH_BENCHMARK_DEFAULTS.queryCount);
+  const concurrency = positiveInts('concurrency', input.concurrency ?? SEARCH_BENCHMARK_DEFAULTS.concurrency);
+  const concurrencySeconds = input.concurrencySeconds ?? SEARCH_BENCHMARK_DEFAULTS.concurrencySeconds;
+  if (!(concurrencySeconds > 0)) throw ApplicationFailure.nonRetryable(`concurrencySeconds must be positive, got ${concurrencySeconds}`, 'InvalidBenchmarkInput');
+  // http: {} loads the API the worker serves; no http at all skips the phase.
+  const http = input.http ? { ...SEARCH_BENCHMARK_DEFAULTS.http, ...input.http } : null;
+  const httpSkippedReason = http ? null : 'not requested (pass http: {} for the worker-served API, or http.baseUrl)';
+
+  const attributes = new ReadinessAttributes();
+  attributes.set('benchmark', 0);
+  const target = await describeBenchmarkTarget({ dataset });
+  const productionEf = positiveInt('productionEfSearch', input.productionEfSearch ?? target.searchDefaults.efSearch);
+  const efList = positiveInts('efSearch', [...(input.efSearch ?? SEARCH_BENCHMARK_DEFAULTS.efSearch), productionEf]);
+  const limit = positiveInt('candidateLimit', input.candidateLimit ?? target.searchDefaults.candidateLimit);
+  const warmupQueries = positiveInt('warmupQueries', input.warmupQueries ?? queryCount);
+  const queries: BenchmarkQueries = { dataset, queryCount, querySeed: input.querySeed ?? SEARCH_BENCHMARK_DEFAULTS.querySeed, centres: target.centres };
+
+  const steps = 3 + efList.length + concurrency.length + (http ? 1 : 0);
+  const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
+  const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`]];
+  const step = (label: string, line?: [string, string]) => {
+    if (line) lines.push(line);
+    progress.advance(1, label);
+    attributes.set('benchmark', (100 * progress.state.done) / steps);
+    progress.publish(`Search benchmark — ${name}`, [...lines, ['now', label]]);
+  };
+
+  const groundTruth = await prepareBenchmarkGroundTruth.executeWithOptions({ summary: `exact top-10 for ${queryCount} queries` }, [
+    { queries, traceCount: target.traceCount, lanes: input.groundTruthLanes ?? SEARCH_BENCHMARK_DEFAULTS.groundTruthLanes },
+  ]);
+  step('ground truth ready', ['ground truth', groundTruth.cached ? 'cached' : `computed in ${groundTruth.seconds} s`]);
+
+  const warmup = await warmUpSearch.executeWithOptions({ summary: `warm-up, ${warmupQueries} queries` }, [
+    { queries, efSearch: productionEf, limit, count: warmupQueries, prewarm: input.prewarm ?? true },
+  ]);
+  step('warmed up', ['warm-up p99', `${warmup.latency.p99} ms (${warmup.prewarmed ? 'prewarmed' : 'not prewarmed'})`]);
+
+  const serial: BenchmarkReport['serial'] = [];
+  for (const efSearch of efList) {
+    const r = await measureSerialSearch.executeWithOptions({ summary: `serial, ef_search ${efSearch}` }, [{ queries, efSearch, limit, cacheKey: groundTruth.cacheKey }]);
+    serial.push(r);
+    step(`serial ef_search ${efSearch} done`, [`ef_search ${efSearch}`, `p99 ${r.latency.p99} ms, recall@10 ${r.recall.mean}`]);
+  }
+
+  const concurrencyResults: BenchmarkReport['concurrency'] = [];
+  for (const clients of concurrency) {
+    const r = await measureConcurrentSearch.executeWithOptions({ summary: `${clients} clients for ${concurrencySeconds} s` }, [
+      { queries, efSearch: productionEf, limit, clients, seconds: concurrencySeconds },
+    ]);
+    concurrencyResults.push(r);
+    step(`${clients} clients done`, [`${clients} clients`, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.errors} errors`]);
+  }
+
+  let httpResult: HttpLoadResult | null = null;
+  if (http) {
+    const { runHttpBenchmark } = proxyActivities<Activities>({
+      startToCloseTimeout: `${Math.ceil(http.seconds) + 300} seconds`,
+      heartbeatTimeout: '1 minute',
+      retry: { initialInterval: '5 seconds', maximumAttempts: 2 },
+    });
+    httpResult = await runHttpBenchmark.executeWithOptions({ summary: `HTTP load, ${http.users} users for ${http.seconds} s on ${http.baseUrl ?? 'the worker-served API'}` }, [
+      { baseUrl: http.baseUrl, users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser, limit: http.limit, runTag: name },
+    ]);
+    step('HTTP load done', ['HTTP', `${httpResult.qps} QPS, p99 ${httpResult.latency.p99} ms, ${httpResult.non2xx} non-2xx, ${httpResult.errors} errors`]);
+  }
+
+  const { verdict, checks } = judgeBenchmark(thresholds, { productionEfSearch: productionEf, serial, concurrency: concurrencyResults, http: httpResult });
+  const report: BenchmarkReport = {
+    schemaVersion: 1,
+    runId: uuid4(),
+    name,
+    workflowId: name,
+    createdAt: new Date(Date.now()).toISOString(),
+    verdict,
+    thresholds,
+    checks,
+    environment: target.environment,
+    dataset: {
+      ...dataset,
+      traceCount: target.traceCount,
+      capacityRows: target.capacityRows,
+      centres: { kind: target.centres.kind, seedCount: target.centres.seedCount },
+      modelId: target.modelId,
+      queryCount,
+      querySeed: queries.querySeed,
+      loadRowsPerSecond: input.context?.loadRowsPerSecond ?? null,
+    },
+    index: { ...target.index, buildSeconds: input.context?.indexBuildSeconds ?? null },
+    groundTruth,
+    method: {
+      candidateLimit: limit,
+      productionEfSearch: productionEf,
+      iterativeScan: 'relaxed_order',
+      latencyUnit: 'microseconds in an HDR histogram (3 significant digits), reported in ms',
+      warmupQueries,
+      concurrencySeconds,
+    },
+    warmup,
+    serial,
+    concurrency: concurrencyResults,
+    http: httpResult,
+    httpSkippedReason,
+    rawFloor: null,
+    warnings: [
+      ...target.warnings,
+      ...(warmup.usesIndex ? [] : [`the measured statement does not use the HNSW index (${warmup.plan}): the figures are of that plan, and recall is trivially exact`]),
+    ],
+  };
+  const files = await storeBenchmarkReport.executeWithOptions({ summary: `store ${name} and write its reports` }, [{ report, reportsDir: input.reportsDir }]);
+  step('stored', ['verdict', `${verdict.toUpperCase()} — ${files.html}`]);
+  progress.finish(verdict === 'pass' ? 'succeeded' : 'failed', checks.filter((c) => c.status === 'fail').map((c) => c.name).join('; ') || undefined);
+  return { name, runId: report.runId, verdict, checks, files, report };
+}

@@ -1,0 +1,102 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ApiClient } from '../../src/api/client.js';
+import { uniqueName } from '../helpers/env.js';
+import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
+import { configWithLimits, deleteUsersWithPrefix, freePort, startTestApi } from '../helpers/api.js';
+
+const PREFIX = uniqueName('redis-down');
+
+after(async () => {
+  await deleteUsersWithPrefix(PREFIX);
+  await closeTestPool();
+});
+
+function failures(metrics: string, mode: 'open' | 'closed'): number {
+  return Number(new RegExp(`^commontrace_ratelimit_failures_total\\{bucket="read",mode="${mode}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+}
+
+/** A throwaway redis-server this test owns, so stopping it disturbs nobody else. */
+async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'ct-redis-'));
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `redis://127.0.0.1:${port}`;
+  await waitFor(() => portOpen(port), 10_000, 'redis-server to listen');
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+test('fail-open: when Redis stops, requests pass, the failure metric counts them and one warning is logged', async () => {
+  const redis = await startRedis();
+  const logs: string[] = [];
+  const config = { ...configWithLimits({ readPerMinute: 2, failMode: 'open' }), redisUrl: redis.url };
+  // The API makes its own Redis client here (no offline queue), exactly as `npm run cli -- api` does.
+  const api = await startTestApi(config, { deps: { pool: testPool() }, logger: { level: 'warn', stream: { write: (line: string) => logs.push(line) } } });
+  try {
+    const client = new ApiClient(api.url);
+    const user = await client.register(`${PREFIX}-open@commontrace.invalid`);
+    assert.deepEqual([(await client.search(user.apiKey, 'docker')).status, (await client.search(user.apiKey, 'docker')).status, (await client.search(user.apiKey, 'docker')).status], [200, 200, 429], 'the limiter works while Redis is up');
+
+    await redis.stop();
+    const during = await Promise.all(Array.from({ length: 4 }, () => client.search(user.apiKey, 'docker')));
+    assert.deepEqual(during.map((r) => r.status), [200, 200, 200, 200], 'fail-open lets requests through');
+    assert.equal(during[0]!.rateLimit, null, 'no bucket state to report while the limiter is down');
+    assert.equal(during[0]!.rateLimitPolicy, '"read";q=2;w=60');
+
+    const metrics = String((await client.request('GET', '/metrics')).body);
+    assert.equal(failures(metrics, 'open'), 4);
+    assert.equal(failures(metrics, 'closed'), 0);
+    const warnings = logs.filter((l) => l.includes('rate limiter unavailable'));
+    assert.equal(warnings.length, 1, `one throttled warning, got ${warnings.length}`);
+    assert.match(warnings[0]!, /failing open/);
+
+    const health = await client.health();
+    assert.equal(health.status, 200);
+    assert.deepEqual({ status: health.body?.status, redis: health.body?.redis }, { status: 'degraded', redis: 'down' });
+  } finally {
+    await api.close();
+    await redis.stop().catch(() => undefined);
+  }
+});
+
+test('fail-closed: with Redis unreachable, limited routes answer 503 and the metric counts it', async () => {
+  const config = { ...configWithLimits({ failMode: 'closed' }), redisUrl: `redis://127.0.0.1:${await freePort()}` };
+  const api = await startTestApi(config, { deps: { pool: testPool() } });
+  try {
+    const client = new ApiClient(api.url);
+    const user = await client.register(`${PREFIX}-closed@commontrace.invalid`);
+    const res = await client.search(user.apiKey, 'docker');
+    assert.equal(res.status, 503);
+    assert.equal(res.retryAfter, '1');
+    assert.equal((res.body as { error: string }).error, 'rate_limiter_unavailable');
+    assert.equal((await client.contribute(user.apiKey, { title: 'Refused while Redis is down', context: 'c', solution: 's' })).status, 503);
+
+    const metrics = String((await client.request('GET', '/metrics')).body);
+    assert.equal(failures(metrics, 'closed'), 1);
+    assert.match(metrics, /^commontrace_ratelimit_failures_total\{bucket="write",mode="closed"\} 1$/m);
+    assert.equal((await client.health()).status, 503, 'a fail-closed API without Redis is not serving');
+  } finally {
+    await api.close();
+  }
+});

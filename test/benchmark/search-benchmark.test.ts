@@ -1,0 +1,231 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { CapacityCleanupResult, CapacityPopulationResult, SearchBenchmarkResult } from '../../src/workflows/messages.js';
+import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import type { RunningApi } from '../../src/api/server.js';
+import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
+import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
+import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
+import { loadQuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.js';
+import { measureSerial, timedSearch, connectBenchmarkClient } from '../../src/benchmark/sql-bench.js';
+import { parseReport } from '../../src/report/schema.js';
+import { fmtMs, fmtRecall } from '../../src/report/tables.js';
+import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
+import { runBenchCli } from '../helpers/bench.js';
+
+const config = testConfig();
+const TAG = uniqueName('benchtest');
+let worker: Awaited<ReturnType<typeof startWorker>>;
+let reportsDir: string;
+let redis: Redis;
+let api: RunningApi;
+const runNames: string[] = [];
+const runKeys: string[] = [];
+
+before(async () => {
+  reportsDir = await mkdtemp(path.join(os.tmpdir(), 'bench-reports-'));
+  worker = await startWorker(config);
+  redis = new Redis(baseConfig.redisUrl);
+  // A benchmark quota far above what the load reaches: this measures search, not the limiter's refusals.
+  api = await startTestApi(configWithLimits({ readPerMinute: 1_000_000 }), { deps: { pool: testPool(), redis } });
+});
+
+after(async () => {
+  // Capacity rows go; the HNSW index stays (cleanup reindexes it over what remains).
+  const cleanup = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 5_000 }]).catch((err: Error) => err);
+  await testPool().query('DELETE FROM benchmark_runs WHERE name = ANY($1)', [runNames]);
+  await testPool().query('DELETE FROM benchmark_ground_truth WHERE run_key = ANY($1)', [runKeys]);
+  await deleteUsersWithPrefix(`bench-${TAG}`);
+  await api.close();
+  redis.disconnect();
+  await worker.stop();
+  await rm(reportsDir, { recursive: true, force: true });
+  await closeTestPool();
+  if (cleanup instanceof Error) throw cleanup;
+  assert.equal(cleanup.verified, true);
+});
+
+function run<T>(type: string, args: unknown[], workflowId = uniqueName(type)): Promise<T> {
+  return withClient(config, (client) => client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId, args }) as Promise<T>);
+}
+
+async function benchmark(args: Record<string, unknown>): Promise<SearchBenchmarkResult> {
+  const name = `${TAG}-${runNames.length}`;
+  runNames.push(name);
+  return run<SearchBenchmarkResult>('searchBenchmark', [{ reportsDir, concurrency: [1], concurrencySeconds: 1, ...args }], name);
+}
+
+async function populate(runKey: string, total: number, clusters: number, sigma = 0.05): Promise<void> {
+  runKeys.push(runKey);
+  const loaded = await run<CapacityPopulationResult>('capacityPopulation', [{ total, batchSize: 1_000, runKey, clusters, sigma }]);
+  assert.equal(loaded.ledgerRows, total);
+  const index = await run<IndexBuildReport>('indexBuild', [{ prewarm: false }]);
+  assert.equal(index.usedByPlanner, true);
+}
+
+test('tight clusters of 10 where HNSW finds exactly the exact top-10: recall 1.0; an impossible p99 threshold fails the verdict', async () => {
+  const runKey = `${TAG}-tiny`;
+  // 400 clusters of 10 rows each, tight (sigma 0.01: same-cluster cosine ≈ 0.87, others ≈ 0): every
+  // query's true top-10 is its own cluster, which the graph search reaches at an ordinary ef_search.
+  // (Below ~4,000 rows the planner prefers a seq scan for the search statement's LIMIT 100.)
+  await populate(runKey, 4_000, 400, 0.01);
+  const result = await benchmark({
+    dataset: { runKey, total: 4_000, clusters: 400, sigma: 0.01 },
+    queryCount: 100,
+    efSearch: [64],
+    productionEfSearch: 64,
+    thresholds: { sqlP99Ms: 0.001, recallMean: 0.95, httpP99Ms: 50, errorRate: 0 },
+  });
+  const serial = result.report.serial;
+  assert.deepEqual(serial.map((s) => s.efSearch), [64]);
+  assert.equal(result.report.warmup.usesIndex, true, `the measured plan reads the HNSW index: ${result.report.warmup.plan}`);
+  assert.equal(serial[0]!.recall.mean, 1);
+  assert.equal(serial[0]!.recall.min, 1);
+  assert.equal(serial[0]!.recall.zeroShare, 0);
+  assert.equal(result.report.groundTruth.cached, false);
+  assert.match(result.report.groundTruth.planNode, /Seq Scan on traces/);
+  // Whatever else the table holds (seeds of another test, say) is searched and counted too.
+  assert.equal(result.report.dataset.traceCount, await scalar<number>('SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL'));
+  assert.equal(result.report.dataset.capacityRows, 4_000);
+
+  assert.equal(result.verdict, 'fail');
+  const byName = Object.fromEntries(result.checks.map((c) => [c.name, c.status]));
+  assert.equal(byName['SQL p99 (ms) at ef_search=64'], 'fail');
+  assert.equal(byName['recall@10 mean at ef_search=64'], 'pass');
+  assert.equal(byName['HTTP p99 (ms)'], 'skipped');
+  assert.equal(byName['error rate'], 'pass');
+  assert.equal(await scalar<string>('SELECT verdict FROM benchmark_runs WHERE name = $1', [result.name]), 'fail');
+});
+
+test('2,000 vectors: full workflow with HTTP load passes generous thresholds, stores the run and writes the reports', async () => {
+  const runKey = `${TAG}-2k`;
+  await populate(runKey, 2_000, 20);
+  const traceCount = await scalar<number>('SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL');
+  const args = {
+    dataset: { runKey, total: 2_000, clusters: 20 },
+    queryCount: 120,
+    efSearch: [10, 40],
+    productionEfSearch: 40,
+    concurrency: [1, 2],
+    http: { baseUrl: api.url, users: 2, seconds: 1 },
+    thresholds: { sqlP99Ms: 60_000, recallMean: 0, httpP99Ms: 60_000, errorRate: 0 },
+  };
+  // The HTTP users' e-mails carry the run name, which starts with TAG: cleanup finds them by prefix.
+  const result = await benchmark(args);
+  const r = result.report;
+
+  assert.equal(result.verdict, 'pass', JSON.stringify(result.checks));
+  assert.deepEqual(result.checks.map((c) => c.status), ['pass', 'pass', 'pass', 'pass']);
+  assert.equal(r.dataset.traceCount, traceCount);
+  assert.equal(r.dataset.queryCount, 120);
+  assert.deepEqual(r.serial.map((s) => s.efSearch), [10, 40]);
+  for (const s of r.serial) {
+    assert.equal(s.latency.count, 120);
+    assert.equal(s.recall.queries, 120);
+    assert.ok(s.latency.p50 <= s.latency.p99 && s.latency.p99 <= s.latency.max, JSON.stringify(s.latency));
+    assert.ok(s.recall.min <= s.recall.p5 && s.recall.p5 <= s.recall.mean, JSON.stringify(s.recall));
+    assert.ok(s.cdf.length > 10 && s.cdf.at(-1)!.percentile === 100);
+  }
+  assert.deepEqual(r.concurrency.map((c) => c.clients), [1, 2]);
+  for (const c of r.concurrency) {
+    assert.ok(c.queries > 0 && c.qps > 0, JSON.stringify(c));
+    assert.equal(c.errors, 0);
+    assert.equal(c.latency.count, c.queries);
+  }
+  assert.ok(r.http, 'the HTTP phase ran');
+  assert.equal(r.http.mode, 'closed-loop');
+  assert.equal(r.http.non2xx, 0);
+  assert.equal(r.http.errors, 0);
+  assert.equal(r.http.statusCodes['200'], r.http.ok);
+  assert.equal(r.http.latency.count, r.http.ok);
+  assert.equal(r.warmup.queries, 120);
+  assert.equal(r.warmup.prewarmed, true);
+  assert.equal(r.warmup.usesIndex, true, r.warmup.plan);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.environment.pgvector, '0.8.0');
+  assert.equal(r.index.m, 16);
+  assert.equal(r.index.efConstruction, 64);
+  assert.ok(r.index.bytes > 0);
+  assert.equal(r.method.candidateLimit, 100);
+
+  // Stored: one row with the indexed figures and the full report.
+  const { rows } = await testPool().query<{ id: string; p99_ms: number; recall_at_10: number; http_p99_ms: number; trace_count: number; figures: unknown; environment: { pgvector: string } }>(
+    'SELECT id, p99_ms, recall_at_10, http_p99_ms, trace_count, figures, environment FROM benchmark_runs WHERE name = $1', [result.name],
+  );
+  assert.equal(rows.length, 1);
+  const prod = r.serial.find((s) => s.efSearch === 40)!;
+  assert.equal(rows[0]!.id, r.runId);
+  assert.equal(rows[0]!.p99_ms, prod.latency.p99);
+  assert.equal(rows[0]!.recall_at_10, prod.recall.mean);
+  assert.equal(rows[0]!.http_p99_ms, r.http.latency.p99);
+  assert.equal(rows[0]!.trace_count, traceCount);
+  assert.equal(rows[0]!.environment.pgvector, '0.8.0');
+  assert.deepEqual(parseReport(rows[0]!.figures, 'stored figures'), r);
+
+  // Written: reports/<run>/report.{json,md,html}; the JSON validates and the HTML has the charts and figures.
+  assert.equal(result.files.dir, path.join(reportsDir, result.name));
+  const json = parseReport(JSON.parse(await readFile(result.files.json, 'utf8')), 'report.json');
+  assert.equal(json.runId, r.runId);
+  const md = await readFile(result.files.markdown, 'utf8');
+  assert.match(md, /## Serial latency and recall@10 per ef_search/);
+  assert.ok(md.includes(`| 40 (prod) | ${fmtRecall(prod.recall.mean)} |`) && md.includes(` ${fmtMs(prod.latency.p99)} |`), md);
+  const html = await readFile(result.files.html, 'utf8');
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3, 'three inline SVG charts');
+  for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99']) assert.ok(html.includes(`id="chart-${id}"`), id);
+  assert.ok(!/<script|src="http/i.test(html), 'self-contained: no scripts, no remote resources');
+  assert.ok(html.includes(`<td>${fmtMs(prod.latency.p99)}</td>`) && html.includes(`<td>${fmtRecall(prod.recall.mean)}</td>`));
+
+  // Same dataset and query set again, through `bench search`: the ground truth comes from the cache.
+  const cli = await runBenchCli(config, [
+    'search', '--run-key', runKey, '--total', '2000', '--clusters', '20', '--queries', '120', '--ef-search', '40', '--production-ef', '40',
+    '--concurrency', '1', '--concurrency-seconds', '1', '--sql-p99-ms', '60000', '--recall-mean', '0', '--reports-dir', reportsDir, '--json',
+  ]);
+  const again = JSON.parse(cli.out) as SearchBenchmarkResult & { workflowId: string };
+  runNames.push(again.name);
+  assert.equal(cli.code, 0, cli.out.slice(0, 500));
+  assert.equal(again.name, again.workflowId);
+  assert.match(again.name, /^search-benchmark-/);
+  assert.equal(again.report.groundTruth.cached, true);
+  assert.equal(again.report.groundTruth.cacheKey, r.groundTruth.cacheKey);
+  assert.equal(again.report.http, null);
+  assert.match(again.report.httpSkippedReason ?? '', /not requested/);
+});
+
+test('recall against a constructed ground truth with known overlaps equals the expected value', async () => {
+  const runKey = `${TAG}-2k`;
+  const spec: QuerySetSpec = {
+    dataset: { runKey, dimensions: EMBEDDING_DIMENSIONS, clusters: 20, sigma: 0.05, generatorSeed: 42 },
+    queryCount: 30,
+    querySeed: 99,
+    modelId: LOCAL_MODEL_ID,
+  };
+  const set = await loadQuerySet(testPool(), spec);
+  const efSearch = 40;
+  const client = await connectBenchmarkClient(baseConfig.databaseUrl, 'test');
+  const returned: string[][] = [];
+  try {
+    for (const literal of set.literals) returned.push((await timedSearch(client, literal, LOCAL_MODEL_ID, efSearch, 100)).ids.slice(0, 10));
+  } finally {
+    await client.end();
+  }
+  // Query q keeps (q mod 11) of its 10 returned ids in the "truth" (10 keeps all); the rest are ids no row has.
+  const kept = set.literals.map((_, q) => Math.min(10, q % 11));
+  const truth = returned.map((ids, q) => ids.map((id, i) => (i < kept[q]! ? id : `00000000-0000-4000-8000-${String(q * 10 + i).padStart(12, '0')}`)));
+  const expected = kept.map((k) => k / 10);
+  const result = await measureSerial(set, truth, { databaseUrl: baseConfig.databaseUrl, efSearch, limit: 100 });
+  const mean = expected.reduce((s, x) => s + x, 0) / expected.length;
+  assert.equal(result.recall.mean, Math.round(mean * 10_000) / 10_000);
+  assert.equal(result.recall.min, 0);
+  assert.equal(result.recall.zeroShare, Math.round((expected.filter((x) => x === 0).length / expected.length) * 10_000) / 10_000);
+  assert.equal(result.latency.count, 30);
+});
+
+test('the HNSW index is in place after the benchmark runs', async () => {
+  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+});

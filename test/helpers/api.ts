@@ -1,0 +1,77 @@
+/** API-under-test helpers: a free port, an API with chosen limits, and traces it can find. */
+import { createServer } from 'node:net';
+import type { Config } from '../../src/config.js';
+import { withTransaction } from '../../src/db/client.js';
+import { replaceTraceTags } from '../../src/db/trace-tags.js';
+import { toVectorLiteral, traceEmbeddingText } from '../../src/embeddings/embedder.js';
+import { LocalEmbedder } from '../../src/embeddings/local.js';
+import { startApiServer, type RunningApi, type StartApiOptions } from '../../src/api/server.js';
+import { baseConfig } from './env.js';
+import { testPool } from './db.js';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A config whose limiter enforces the given limits (and any other API settings). */
+export function configWithLimits(rateLimit: Partial<Config['rateLimit']>, api: Partial<Config['api']> = {}, base: Config = baseConfig): Config {
+  return { ...base, rateLimit: { ...base.rateLimit, ...rateLimit }, api: { ...base.api, ...api } };
+}
+
+/** An API on a free loopback port with the local embedder; pino output is off unless asked for. */
+export function startTestApi(config: Config, options: Omit<StartApiOptions, 'host' | 'port'> = {}): Promise<RunningApi> {
+  return startApiServer(config, { logger: false, ...options, deps: { embedder: new LocalEmbedder(), ...options.deps }, port: 0, host: '127.0.0.1' });
+}
+
+export interface TestTrace {
+  title: string;
+  context: string;
+  solution: string;
+  tags: string[];
+}
+
+/**
+ * Inserts validated, embedded traces for one throwaway contributor; returns their ids and a cleanup
+ * that deletes the contributor (its traces cascade) and the tags only these traces used.
+ */
+export async function insertSearchableTraces(email: string, traces: TestTrace[]): Promise<{ ids: string[]; cleanup: () => Promise<void> }> {
+  const pool = testPool();
+  const embedder = new LocalEmbedder();
+  const { rows } = await pool.query<{ id: string }>('INSERT INTO users (email) VALUES ($1) RETURNING id', [email]);
+  const contributor = rows[0]!.id;
+  const vectors = await embedder.embed(traces.map((t) => traceEmbeddingText({ title: t.title, contextText: t.context, solutionText: t.solution, tags: t.tags })));
+  const ids = await withTransaction(pool, async (client) => {
+    const out: string[] = [];
+    for (const [i, t] of traces.entries()) {
+      const r = await client.query<{ id: string }>(
+        `INSERT INTO traces (title, context_text, solution_text, status, trust_score, contributor_id, embedding, embedding_model_id)
+         VALUES ($1, $2, $3, 'validated', 1.0, $4, $5::vector, $6) RETURNING id`,
+        [t.title, t.context, t.solution, contributor, toVectorLiteral(vectors[i]!), embedder.modelId],
+      );
+      await replaceTraceTags(client, r.rows[0]!.id, t.tags);
+      out.push(r.rows[0]!.id);
+    }
+    return out;
+  });
+  const tags = [...new Set(traces.flatMap((t) => t.tags))];
+  return {
+    ids,
+    async cleanup() {
+      await pool.query('DELETE FROM users WHERE id = $1', [contributor]);
+      await pool.query('DELETE FROM tags tg WHERE tg.name = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM trace_tags tt WHERE tt.tag_id = tg.id)', [tags]);
+    },
+  };
+}
+
+/** Deletes users (and, by cascade, their traces) whose e-mail starts with `prefix`. */
+export async function deleteUsersWithPrefix(prefix: string): Promise<number> {
+  const { rowCount } = await testPool().query('DELETE FROM users WHERE starts_with(email, $1)', [prefix]);
+  return rowCount ?? 0;
+}

@@ -1,0 +1,135 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { compareReports } from '../../src/benchmark/compare.js';
+import { saveBenchmarkRun, loadBenchmarkRun, RunNotFoundError } from '../../src/benchmark/store.js';
+import { formatComparison, searchBenchmarkInput } from '../../src/cli/benchmark.js';
+import { benchmarkReportSchema, parseReport } from '../../src/report/schema.js';
+import { writeReportFiles } from '../../src/report/write.js';
+import { baseConfig, uniqueName } from '../helpers/env.js';
+import { closeTestPool, testPool } from '../helpers/db.js';
+import { regressed, runBenchCli, sampleReport } from '../helpers/bench.js';
+
+let dir: string;
+const stored: string[] = [];
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'report-test-'));
+});
+
+after(async () => {
+  await testPool().query('DELETE FROM benchmark_runs WHERE name = ANY($1)', [stored]);
+  await closeTestPool();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const bench = (args: string[]) => runBenchCli(baseConfig, args);
+
+test('report files are written: JSON valid against the schema, Markdown tables, self-contained HTML with three SVG charts', async () => {
+  const report = sampleReport('run-a');
+  const files = await writeReportFiles(report, dir);
+  assert.equal(files.dir, path.join(dir, 'run-a'));
+  for (const f of [files.json, files.markdown, files.html]) assert.ok((await stat(f)).size > 0, f);
+
+  const json = JSON.parse(await readFile(files.json, 'utf8'));
+  assert.equal(benchmarkReportSchema.safeParse(json).success, true);
+  assert.deepEqual(parseReport(json, 'report.json'), report);
+
+  const md = await readFile(files.markdown, 'utf8');
+  assert.match(md, /^# Search benchmark run-a/);
+  assert.match(md, /\| 64 \(prod\) \| 0\.972 \| 0\.900 \| 0\.000 \| 1\.2% \| 7\.20 \| [\d.]+ \| 10\.03 \|/);
+  assert.match(md, /\| 200 \| 9000 \|/, 'status-code histogram');
+
+  const html = await readFile(files.html, 'utf8');
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
+  for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99']) assert.ok(html.includes(`<figure id="chart-${id}">`), id);
+  // The charts carry the data: ef_search legend entries and the concurrency labels.
+  assert.ok(html.includes('ef_search 200') && html.includes('364 QPS') && html.includes('p99 20.0 ms'), 'chart labels rendered into the SVG');
+  assert.ok(html.includes('<td>10.03</td>') && html.includes('<td>0.972</td>'), 'the figures are in the tables');
+  assert.ok(html.includes('class="verdict pass"'));
+  assert.ok(!/<script|src="http|href="http/i.test(html), 'self-contained');
+});
+
+test('a report that breaks the schema is refused before anything is written', async () => {
+  const bad = { ...sampleReport('run-bad'), serial: [] };
+  await assert.rejects(writeReportFiles(bad, dir), /not a valid benchmark report: serial/);
+  await assert.rejects(stat(path.join(dir, 'run-bad')), { code: 'ENOENT' });
+  const noRecall = sampleReport('run-bad2');
+  (noRecall.serial[0]!.recall as { mean: number }).mean = 1.5;
+  assert.throws(() => parseReport(noRecall, 'x'), /serial\.0\.recall\.mean/);
+});
+
+test('compare flags a constructed p99 regression above 20% and a recall drop above 0.02, and nothing within the limits', () => {
+  const a = sampleReport('night-1');
+  const worse = compareReports(a, regressed(a, 'night-2', 1.25, -0.03));
+  assert.deepEqual(worse.regressions.map((r) => r.metric), ['serial p99 ms @ ef_search 64', 'recall@10 mean @ ef_search 64']);
+  assert.match(worse.regressions[0]!.flag!, /p99 regression \+25\.0% \(limit 20%\)/);
+  assert.match(worse.regressions[1]!.flag!, /recall drop 0\.030 \(limit 0\.02\)/);
+
+  const within = compareReports(a, regressed(a, 'night-2', 1.19, -0.019));
+  assert.deepEqual(within.regressions, []);
+  const better = compareReports(a, regressed(a, 'night-2', 0.5, 0.02));
+  assert.deepEqual(better.regressions, []);
+
+  const text = formatComparison(worse);
+  assert.match(text, /serial p99 ms @ ef_search 64\s+10\.03\s+12\.54\s+\+2\.51 \(\+25\.0%\)\s+p99 regression/);
+  assert.match(text, /2 regression\(s\)/);
+});
+
+test('compare names what makes two runs incomparable', () => {
+  const a = sampleReport('night-1');
+  const b = sampleReport('night-2', { dataset: { ...a.dataset, traceCount: 20_000 } });
+  assert.ok(compareReports(a, b).caveats.some((c) => /searchable vectors differs: 100000 → 20000/.test(c)));
+});
+
+test('bench report prints a stored run and bench report --compare exits 1 on a constructed regression', async () => {
+  const a = sampleReport(uniqueName('bench-report-a'));
+  const b = regressed(a, uniqueName('bench-report-b'), 1.5, -0.05);
+  const c = regressed(a, uniqueName('bench-report-c'), 1.05, 0);
+  for (const r of [a, b, c]) {
+    await saveBenchmarkRun(testPool(), r);
+    stored.push(r.name);
+  }
+  // Stored again under the same name: an update, not a second row.
+  await saveBenchmarkRun(testPool(), { ...a, verdict: 'fail' });
+  assert.equal((await loadBenchmarkRun(testPool(), a.name)).verdict, 'fail');
+  assert.equal((await loadBenchmarkRun(testPool(), a.runId)).name, a.name);
+  await assert.rejects(loadBenchmarkRun(testPool(), 'no-such-run'), RunNotFoundError);
+
+  const shown = await bench(['report', b.name]);
+  assert.equal(shown.code, 0);
+  assert.ok(shown.out.startsWith(`PASS — ${b.name}: 100000 × 1536 vectors; SQL p99 15.04 ms`), shown.out.slice(0, 200));
+  assert.match(shown.out, /Concurrency sweep at ef_search 64/);
+
+  const flagged = await bench(['report', '--compare', a.name, b.name]);
+  assert.equal(flagged.code, 1);
+  assert.match(flagged.out, /p99 regression \+50\.0%/);
+  assert.match(flagged.out, /recall drop 0\.050/);
+
+  const fine = await bench(['report', '--compare', a.name, c.name]);
+  assert.equal(fine.code, 0, fine.out);
+  assert.match(fine.out, /no regressions/);
+
+  const strict = await bench(['report', '--compare', a.name, c.name, '--p99-regression-pct', '4']);
+  assert.equal(strict.code, 1);
+
+  // A report.json path works as a run reference too (e.g. a report copied from another machine).
+  const file = path.join(dir, 'other.json');
+  await writeFile(file, JSON.stringify(regressed(a, 'elsewhere', 1.3, 0)));
+  const fromFile = await bench(['report', '--compare', a.name, file, '--json']);
+  assert.equal(fromFile.code, 1);
+  assert.equal(JSON.parse(fromFile.out).regressions.length, 1);
+});
+
+test('bench search options become the workflow input (HTTP only when asked for)', () => {
+  assert.deepEqual(searchBenchmarkInput({ prewarm: true, waitWorker: 0 }), { prewarm: true });
+  const input = searchBenchmarkInput({
+    prewarm: false, waitWorker: 0, efSearch: [40, 64], total: 5000, sqlP99Ms: 0.001, httpUsers: 3, http: true, queries: 200,
+  });
+  assert.deepEqual(input, {
+    efSearch: [40, 64], queryCount: 200, prewarm: false, dataset: { total: 5000 }, thresholds: { sqlP99Ms: 0.001 }, http: { users: 3 },
+  });
+  assert.deepEqual(searchBenchmarkInput({ prewarm: true, waitWorker: 0, httpUrl: 'http://x:1' }).http, { baseUrl: 'http://x:1' });
+});
