@@ -1,0 +1,25 @@
+import { createServer } from 'node:net';
+import { RATE_LIMIT_VALIDATION_FAST, type LaunchReadinessInput } from '../../src/workflows/messages.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Small and quick: the same stages and checks as a real launch, with less data and shorter waits. */
+export const SMALL_LAUNCH: LaunchReadinessInput = {
+  traces: 3_000,
+  // Behaviour, not speed, is under test: generous latency limits keep a busy CI box from flaking.
+  thresholds: { sqlP99Ms: 1_000, httpP99Ms: 5_000 },
+  stageInputs: {
+    searchBenchmark: {
+      queryCount: 200, efSearch: [40, 64], concurrency: [1, 2], concurrencySeconds: 2, warmupQueries: 20,
+      http: { users: 4, seconds: 3, ratePerUser: 2 },
+    },
+    rateLimitValidation: { ...RATE_LIMIT_VALIDATION_FAST, manyUsers: 5 },
+  },
+};

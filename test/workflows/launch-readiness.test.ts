@@ -1,0 +1,89 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchReportSchema } from '../../src/cli/launch-report-schema.js';
+import { LAUNCH_STAGES, readinessStageKey, type LaunchReadinessInput, type LaunchReport } from '../../src/workflows/messages.js';
+import { SMALL_LAUNCH, freePort } from '../helpers/launch.js';
+import { runCli } from '../helpers/cli.js';
+import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { closeTestPool, scalar } from '../helpers/db.js';
+
+const base = testConfig();
+let config: typeof base;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+
+before(async () => {
+  // The worker serves its own API on a free port, so tests never meet another API on 8787.
+  config = { ...base, api: { ...base.api, port: await freePort() } };
+  worker = await startWorker(config);
+});
+after(async () => {
+  await worker.stop();
+  await closeTestPool();
+});
+
+function launch(input: LaunchReadinessInput, workflowId = uniqueName('launch')): Promise<LaunchReport> {
+  return withClient(config, (client) =>
+    client.workflow.execute('launchReadiness', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }) as Promise<LaunchReport>,
+  );
+}
+
+test('launchReadiness at small scale ends in GO with every criterion, and cleans up', async () => {
+  const workflowId = uniqueName('launch-go');
+  const report = await launch(SMALL_LAUNCH, workflowId);
+  assert.deepEqual(
+    report.criteria.filter((c) => !c.passed).map((c) => `${c.id}: ${c.value}`),
+    [],
+    'every criterion passes',
+  );
+  assert.equal(report.verdict, 'GO');
+  assert.deepEqual(report.criteria.map((c) => c.id), [
+    'seeds-embedded', 'first-query-hit5', 'capacity-rows', 'hnsw-index-used',
+    'sql-p99', 'http-p99', 'recall-at-10', 'benchmark-errors', 'rate-limit-checks', 'cleanup-verified',
+  ]);
+  assert.deepEqual(report.stages.map((s) => [s.stage, s.state]), LAUNCH_STAGES.map((s) => [s, 'succeeded']));
+  assert.ok(report.stages.every((s) => s.workflowId === `${workflowId}/${s.stage}`), 'children are named after the parent');
+  assert.equal(await scalar(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
+  launchReportSchema.parse(report);
+
+  // The run is a tree in the UI: its children exist as their own executions.
+  await withClient(config, async (client) => {
+    const child = await client.workflow.getHandle(`${workflowId}/capacityPopulation`).describe();
+    assert.equal(child.type, 'capacityPopulation');
+    assert.equal(child.parentExecution?.workflowId, workflowId);
+    const parent = await client.workflow.getHandle(workflowId).describe();
+    assert.equal(parent.typedSearchAttributes.get(readinessStageKey), 'go');
+  });
+
+  // `report --json` prints a document that validates against the published schema.
+  const printed = await runCli(['report', workflowId, '--json'], { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue });
+  assert.equal(printed.code, 0, printed.stderr);
+  const parsed = launchReportSchema.parse(JSON.parse(printed.stdout));
+  assert.equal(parsed.verdict, 'GO');
+});
+
+test('an impossible threshold gives NO-GO, and the CLI exits 1', async () => {
+  const result = await runCli(
+    ['launch', '--follow', '--min-hit5', '1.01', '--skip', 'capacityPopulation,indexBuild,searchBenchmark,rateLimitValidation,capacityCleanup'],
+    { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue },
+  );
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stdout, /=== NO-GO ===/);
+  assert.match(result.stdout, /^FAIL\s+first-query relevance hit@5 over the golden queries\s+1\.000 over \d+ queries\s+≥ 1\.01/m);
+  assert.match(result.stdout, /^report: .*reports\/launch-.*\/launch\.md$/m);
+});
+
+test('a failing stage (unreachable API) is NO-GO with that stage error, without hanging', async () => {
+  const report = await launch({
+    apiBaseUrl: 'http://127.0.0.1:9',
+    skip: ['seedImport', 'embeddingReadiness', 'firstQuerySmoke', 'capacityPopulation', 'indexBuild', 'searchBenchmark', 'capacityCleanup'],
+  });
+  assert.equal(report.verdict, 'NO-GO');
+  const stage = report.stages.find((s) => s.stage === 'rateLimitValidation')!;
+  assert.equal(stage.state, 'failed');
+  assert.match(stage.error ?? '', /127\.0\.0\.1:9/);
+  const criterion = report.criteria.find((c) => c.id === 'rate-limit-checks')!;
+  assert.equal(criterion.passed, false);
+  assert.match(criterion.value, /^rateLimitValidation failed: /);
+  const skipped = report.criteria.find((c) => c.id === 'sql-p99')!;
+  assert.match(skipped.value, /searchBenchmark did not run \(skipped by request\)/);
+});
