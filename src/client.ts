@@ -11,6 +11,7 @@ import { textTable } from './cli/format.js';
 import { parsePositiveInt } from './cli/parse.js';
 import { runWorkflowCommand } from './cli/run-workflow.js';
 import { registerColdStartCommands } from './cli/cold-start.js';
+import { registerCapacityCommands } from './cli/capacity.js';
 import { registerSeedCommands } from './cli/seeds.js';
 import { registerLaunchCommands } from './cli/launch.js';
 import { registerScheduleCommands } from './cli/schedule.js';
@@ -55,6 +56,7 @@ export function buildProgram(config: () => Config): Command {
   registerBenchmarkCommands(program, config);
   registerSeedCommands(program);
   registerColdStartCommands(program, config);
+  registerCapacityCommands(program, config);
   return program;
 }
 
