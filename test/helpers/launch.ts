@@ -1,14 +1,5 @@
-import { createServer } from 'node:net';
+export { freePort } from './api.js';
 import { RATE_LIMIT_VALIDATION_FAST, type LaunchReadinessInput } from '../../src/workflows/messages.js';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Small and quick: the same stages and checks as a real launch, with less data and shorter waits. */
 export const SMALL_LAUNCH: LaunchReadinessInput = {
