@@ -131,6 +131,7 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
       throw new StageFailed(stage);
     } finally {
       rec.seconds = Math.round((Date.now() - t0) / 100) / 10;
+      delete rec.live; // the child's last running snapshot would read as stale once it has ended
       attributes.set(stage, pct());
       publish();
     }
