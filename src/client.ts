@@ -60,11 +60,16 @@ export function buildProgram(config: () => Config): Command {
   return program;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/** Entry point for `npm run cli` and the package bin. */
+export function runCli(argv: string[]): void {
   buildProgram(() => loadConfig())
-    .parseAsync(process.argv)
+    .parseAsync(argv)
     .catch((err: Error) => {
       console.error(`error: ${err.message}`);
       process.exit(2);
     });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runCli(process.argv);
 }
