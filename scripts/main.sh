@@ -14,10 +14,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-npx --no-install tsx src/worker.ts > .data/worker.log 2>&1 &
+# node itself, not an npx wrapper, so that the pid we kill on exit is the process that polls.
+node --import tsx src/worker.ts > .data/worker.log 2>&1 &
 pids+=($!)
 echo "[main] worker started (pid ${pids[-1]}, log .data/worker.log)"
-npx --no-install tsx src/client.ts api > .data/api.log 2>&1 &
+node --import tsx src/client.ts api > .data/api.log 2>&1 &
 pids+=($!)
 echo "[main] search API started (pid ${pids[-1]}, log .data/api.log)"
 

@@ -3,7 +3,7 @@
  * in bounded transactions so a 100K cleanup never holds one huge lock or WAL burst.
  */
 import type pg from 'pg';
-import { HNSW_INDEX_NAME } from '../db/hnsw.js';
+import { HNSW_CREATE_SQL, HNSW_INDEX_NAME } from '../db/hnsw.js';
 import { CAPACITY_CONTRIBUTOR_EMAIL } from './population.js';
 
 export interface TraceCounts {
@@ -47,7 +47,11 @@ export async function finishCapacityCleanup(pool: pg.Pool): Promise<{ ledgerRows
     `SELECT to_regclass($1) IS NOT NULL AS present, (SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL) AS remaining`,
     [HNSW_INDEX_NAME],
   );
-  const reindex = Boolean(rows[0]?.present) && (rows[0]?.remaining ?? 0) <= REINDEX_MAX_REMAINING;
-  if (reindex) await pool.query(`REINDEX INDEX ${HNSW_INDEX_NAME}`);
+  const reindex = (rows[0]?.remaining ?? 0) <= REINDEX_MAX_REMAINING;
+  if (reindex) {
+    // A population that failed after dropping the index leaves it missing; put it back either way.
+    if (rows[0]?.present) await pool.query(`REINDEX INDEX ${HNSW_INDEX_NAME}`);
+    else await pool.query(HNSW_CREATE_SQL);
+  }
   return { ledgerRows: ledger.rowCount ?? 0, reindexed: reindex };
 }

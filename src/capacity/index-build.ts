@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { checkOut } from '../db/client.js';
-import { estimateHnswGraphBytes, formatBytes, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { estimateHnswGraphBytes, formatBytes, HNSW_CREATE_SQL, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 
 export interface BuildProgress {
@@ -118,10 +118,7 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
           .catch(() => undefined);
       }, 2_000);
       const started = performance.now();
-      await client.query(
-        `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX_NAME} ON traces USING hnsw (embedding vector_cosine_ops) ` +
-          `WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
-      );
+      await client.query(HNSW_CREATE_SQL);
       buildSeconds = (performance.now() - started) / 1000;
       client.off('notice', onNotice);
       await client.query('ANALYZE traces');

@@ -1,5 +1,12 @@
 /** HNSW sizing facts shared by preflight, the index build and reports. */
-export { HNSW_INDEX_NAME, HNSW_M, HNSW_EF_CONSTRUCTION } from './schema.js';
+import { HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from './schema.js';
+
+export { HNSW_INDEX_NAME, HNSW_M, HNSW_EF_CONSTRUCTION };
+
+/** The same index the migration creates; built after bulk loads rather than maintained during them. */
+export const HNSW_CREATE_SQL =
+  `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX_NAME} ON traces USING hnsw (embedding vector_cosine_ops) ` +
+  `WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`;
 
 /** pgvector's guidance for an in-memory HNSW build: n × (8 + 4·dims) × 1.3 bytes. */
 export function estimateHnswGraphBytes(n: number, dims: number): number {
