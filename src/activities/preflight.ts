@@ -4,7 +4,9 @@
  * yields a complete report rather than a retry storm.
  */
 import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/messages.js';
+import type pg from 'pg';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { checkOut } from '../db/client.js';
 import { estimateHnswGraphBytes, formatBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { redactUrl } from '../config.js';
 import type { ActivityDeps } from './deps.js';
@@ -29,9 +31,10 @@ export function createPreflightActivities({ pool, redis, config }: ActivityDeps)
     async checkPostgres(input: PreflightInput): Promise<CheckResult[]> {
       const targetTraces = input.targetTraces ?? config.preflight.targetTraces;
       const dims = input.dimensions ?? EMBEDDING_DIMENSIONS;
-      let client;
+      let client: pg.PoolClient;
+      let done: () => void;
       try {
-        client = await pool.connect();
+        ({ client, done } = await checkOut(pool));
       } catch (err) {
         return [
           check('postgresql', 'fail', 'unreachable', `${redactUrl(config.databaseUrl)}: ${(err as Error).message}. Run \`npm run stack:up\` or fix DATABASE_URL.`),
@@ -112,7 +115,7 @@ export function createPreflightActivities({ pool, redis, config }: ActivityDeps)
       } catch (err) {
         return [check('postgresql', 'fail', 'query failed', (err as Error).message)];
       } finally {
-        client.release();
+        done();
       }
     },
 

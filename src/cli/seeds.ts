@@ -1,12 +1,10 @@
 /** `seeds validate`: checks a seed-traces file offline, before anything touches the database. */
-import path from 'node:path';
 import type { Command } from 'commander';
 import { textTable } from './format.js';
 import { parsePositiveInt } from './parse.js';
-import { DEFAULT_SEED_FIXTURE, resolveProjectPath } from '../paths.js';
+import { DEFAULT_SEED_FIXTURE, isSampleFixture, resolveProjectPath } from '../paths.js';
 import type { SeedValidationReport } from '../seeds/validate.js';
 
-const SAMPLE_FILE = 'sample_traces.json';
 
 interface ValidateOptions {
   json?: boolean;
@@ -46,7 +44,7 @@ export function registerSeedCommands(program: Command): void {
     .command('validate [path]')
     .description(`check a seed-traces file (schema, tags, duplicates, clusters, code blocks parse); exit 1 on any problem`)
     .option('--json', 'print the report as JSON')
-    .option('--sample', `small fixture: skip the corpus-size rules (automatic for ${SAMPLE_FILE})`)
+    .option('--sample', `small fixture: skip the corpus-size rules (automatic for sample_traces.json)`)
     .option('--min-clusters <n>', 'clusters the corpus needs (default 60)', (v) => parsePositiveInt(v, '--min-clusters'))
     .option('--min-traces <n>', 'traces the corpus needs (default 0)', (v) => parsePositiveInt(v, '--min-traces'))
     .action(async (file: string | undefined, opts: ValidateOptions) => {
@@ -55,7 +53,7 @@ export function registerSeedCommands(program: Command): void {
       // Loaded on use: the TypeScript compiler and the PostgreSQL parser are heavy for other commands.
       const { validateSeedFile } = await import('../seeds/validate.js');
       const report = await validateSeedFile(resolved, {
-        corpus: !(opts.sample || path.basename(resolved) === SAMPLE_FILE),
+        corpus: !(opts.sample || isSampleFixture(resolved)),
         ...(opts.minClusters !== undefined && { minClusters: opts.minClusters }),
         ...(opts.minTraces !== undefined && { minTraces: opts.minTraces }),
       });
