@@ -8,11 +8,12 @@
  *    workflow: ground truth, warm-up, serial latency and recall per ef_search, the concurrency sweep
  *    and the HTTP load. It stores the run and writes reports/<run>/report.{json,md,html}.
  * 3. Times the same queries through a bare pg.Client (no pool, no Temporal, no activity) on the
- *    same data in the same run, and prints orchestrated p99 / raw p99.
+ *    same data in the same run, alternating with the worker's own serial pass, and prints
+ *    orchestrated p99 / raw p99 (medians over the rounds).
  *
  *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,200]
- *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--limit 100] [--http-users 10] [--http-seconds 30]
- *     [--http-rate R] [--http-url URL | --no-http] [--json]
+ *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--limit 100] [--http-users 20] [--http-seconds 20]
+ *     [--http-rate 3 (0 = closed loop)] [--http-url URL | --no-http] [--overhead-rounds 3] [--json]
  *
  * The data stays for the next run (re-runs reuse it and the cached ground truth); drop the database
  * to start over. Capacity data of another --total in that database is cleaned up first.
@@ -28,12 +29,16 @@ import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
 import { loadQuerySet } from '../../src/benchmark/query-set.js';
+import { describeCentreSource } from '../../src/capacity/centres.js';
 import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';
 import { saveBenchmarkRun } from '../../src/benchmark/store.js';
 import { ANN_SETTINGS_SQL, ANN_SQL } from '../../src/search/search.js';
 import { renderText } from '../../src/report/markdown.js';
 import { writeReportFiles } from '../../src/report/write.js';
-import type { BenchmarkReport } from '../../src/report/schema.js';
+import type { BenchmarkReport, RawFloorFigures } from '../../src/report/schema.js';
+import type { BenchmarkQueries } from '../../src/activities/benchmark.js';
+import type { SerialResult } from '../../src/benchmark/sql-bench.js';
+import { orchestratedFirst, summarizeOverhead, type OverheadRound, type PassFigures } from '../../src/benchmark/overhead.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
@@ -54,9 +59,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1,2,4,8' },
     'concurrency-seconds': { type: 'string', default: '10' },
     limit: { type: 'string' },
-    'http-users': { type: 'string', default: '10' },
-    'http-seconds': { type: 'string', default: '30' },
-    'http-rate': { type: 'string' },
+    'http-users': { type: 'string', default: '20' },
+    'http-seconds': { type: 'string', default: '20' },
+    'http-rate': { type: 'string', default: '3' },
+    'overhead-rounds': { type: 'string', default: '3' },
     'http-url': { type: 'string' },
     'no-http': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -90,45 +96,67 @@ async function execute<T>(client: Client, config: Config, type: string, input: u
   return client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }) as Promise<T>;
 }
 
-/** The same statement through a bare client: BEGIN, SET LOCAL, the search statement, COMMIT. */
-async function rawFloor(config: Config, pool: pg.Pool, report: BenchmarkReport): Promise<NonNullable<BenchmarkReport['rawFloor']>> {
+/**
+ * The overhead ratio: `rounds` alternating pairs of serial passes over the same queries at the
+ * production ef_search, one through the worker's activity (searchLatencyProbe workflow), one through
+ * a bare pg.Client running the same statements (BEGIN, SET LOCAL, the search statement, COMMIT).
+ */
+async function rawFloor(client: Client, config: Config, pool: pg.Pool, report: BenchmarkReport, rounds: number): Promise<RawFloorFigures> {
   const d = report.dataset;
-  const set = await loadQuerySet(pool, {
+  const centres = await describeCentreSource(pool, { clusters: d.clusters, dimensions: d.dimensions, generatorSeed: d.generatorSeed, modelId: d.modelId });
+  const queries: BenchmarkQueries = {
     dataset: { runKey: d.runKey, dimensions: d.dimensions, clusters: d.clusters, sigma: d.sigma, generatorSeed: d.generatorSeed },
     queryCount: d.queryCount,
     querySeed: d.querySeed,
-    modelId: d.modelId,
-  });
-  const ef = String(report.method.productionEfSearch);
-  const params = (q: string) => [q, d.modelId, [], report.method.candidateLimit];
-  const client = new pg.Client({ connectionString: config.databaseUrl, application_name: 'bench:search raw floor' });
-  await client.connect();
+    centres,
+  };
+  const set = await loadQuerySet(pool, { ...queries, modelId: d.modelId }, centres);
+  const efSearch = report.method.productionEfSearch;
+  const limit = report.method.candidateLimit;
+  const raw = new pg.Client({ connectionString: config.databaseUrl, application_name: 'bench:search raw floor' });
+  await raw.connect();
+  const all = createLatencyHistogram();
+  const rawPass = async (): Promise<PassFigures> => {
+    const histogram = createLatencyHistogram();
+    for (const literal of set.literals) {
+      const t0 = performance.now();
+      await raw.query('BEGIN');
+      await raw.query(ANN_SETTINGS_SQL, [String(efSearch)]);
+      await raw.query(ANN_SQL, [literal, d.modelId, [], limit]);
+      await raw.query('COMMIT');
+      const ms = performance.now() - t0;
+      recordMs(histogram, ms);
+      recordMs(all, ms);
+    }
+    const { p50, p99 } = summarizeLatency(histogram);
+    return { p50, p99 };
+  };
+  const orchestratedPass = async (round: number): Promise<PassFigures> => {
+    const input = { queries, efSearch, limit, cacheKey: report.groundTruth.cacheKey };
+    const { latency } = await execute<SerialResult>(client, config, 'searchLatencyProbe', input, `${report.name}/probe-${round + 1}`);
+    return { p50: latency.p50, p99: latency.p99 };
+  };
   try {
-    const pass = async () => {
-      const histogram = createLatencyHistogram();
-      for (const q of set.literals) {
-        const t0 = performance.now();
-        await client.query('BEGIN');
-        await client.query(ANN_SETTINGS_SQL, [ef]);
-        await client.query(ANN_SQL, params(q));
-        await client.query('COMMIT');
-        recordMs(histogram, performance.now() - t0);
-      }
-      return histogram;
-    };
-    await pass(); // warm-up, as the orchestrated run had
-    const latency = summarizeLatency(await pass());
-    const orchestrated = report.serial.find((s) => s.efSearch === report.method.productionEfSearch)!.latency.p99;
+    await rawPass(); // the raw connection's warm-up; the worker's activity warmed up in the benchmark
+    all.reset();
+    const measured: OverheadRound[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const first = orchestratedFirst(round);
+      const a = first ? await orchestratedPass(round) : await rawPass();
+      const b = first ? await rawPass() : await orchestratedPass(round);
+      measured.push({ orchestratedFirst: first, orchestrated: first ? a : b, raw: first ? b : a });
+      log(`round ${round + 1}/${rounds}: orchestrated p99 ${(first ? a : b).p99} ms, raw p99 ${(first ? b : a).p99} ms`);
+    }
     return {
       client: 'pg.Client (node-postgres), one connection, no pool, no Temporal',
-      efSearch: report.method.productionEfSearch,
+      efSearch,
       queries: set.literals.length,
-      latency,
-      orchestratedP99Ms: orchestrated,
-      overheadRatio: Math.round((orchestrated / latency.p99) * 100) / 100,
+      latency: summarizeLatency(all),
+      rounds: measured,
+      ...summarizeOverhead(measured),
     };
   } finally {
-    await client.end();
+    await raw.end();
   }
 }
 
@@ -174,7 +202,8 @@ async function main(): Promise<void> {
         ...http,
         users: Math.round(positive('http-users', args['http-users']!)),
         seconds: positive('http-seconds', args['http-seconds']!),
-        ...(args['http-rate'] !== undefined && { ratePerUser: positive('http-rate', args['http-rate']) }),
+        // 0: a closed loop, users sending back to back (the API's throughput ceiling, not its latency).
+        ratePerUser: Number(args['http-rate']) === 0 ? null : positive('http-rate', args['http-rate']!),
       };
     }
     const input: SearchBenchmarkInput = {
@@ -195,8 +224,9 @@ async function main(): Promise<void> {
     await api?.stop();
     api = undefined;
 
-    log('raw floor: the same queries through a bare pg.Client …');
-    const report: BenchmarkReport = { ...result.report, rawFloor: await rawFloor(config, pool, result.report) };
+    const rounds = Math.round(positive('overhead-rounds', args['overhead-rounds']!));
+    log(`overhead: ${rounds} alternating rounds of the orchestrated pass and a bare pg.Client …`);
+    const report: BenchmarkReport = { ...result.report, rawFloor: await rawFloor(client, config, pool, result.report, rounds) };
     await saveBenchmarkRun(pool, report);
     const files = await writeReportFiles(report);
     if (args.json) {
@@ -205,7 +235,8 @@ async function main(): Promise<void> {
       console.log(`\n${renderText(report)}`);
       const f = report.rawFloor!;
       console.log(
-        `\norchestrated p99 / raw p99 at ef_search ${f.efSearch}: ${f.orchestratedP99Ms.toFixed(2)} / ${f.latency.p99.toFixed(2)} ms = ${f.overheadRatio.toFixed(2)} (target ≤ 1.2)`,
+        `\norchestrated p99 / raw p99 at ef_search ${f.efSearch} (medians of ${f.rounds.length} rounds): ` +
+          `${f.orchestratedP99Ms.toFixed(2)} / ${f.rawP99Ms.toFixed(2)} ms = ${f.overheadRatio.toFixed(2)} (target ≤ 1.2); p50 ratio ${f.p50Ratio.toFixed(2)}`,
       );
       console.log(`report: ${files.html}`);
     }

@@ -68,7 +68,10 @@ export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
     prewarm: o.prewarm,
     ...(Object.keys(dataset).length > 0 && { dataset }),
     ...(Object.keys(thresholds).length > 0 && { thresholds }),
-    ...(wantsHttp && { http: defined({ baseUrl: o.httpUrl, users: o.httpUsers, seconds: o.httpSeconds, ratePerUser: o.httpRate }) }),
+    ...(wantsHttp && {
+      // --http-rate 0 asks for the closed loop: users send back to back (the API's throughput ceiling).
+      http: defined({ baseUrl: o.httpUrl, users: o.httpUsers, seconds: o.httpSeconds, ratePerUser: o.httpRate === 0 ? null : o.httpRate }),
+    }),
   };
 }
 
@@ -123,9 +126,9 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--error-rate <r>', 'threshold: error rate at most this (default 0)', (v) => parseNonNegative(v, '--error-rate'))
     .option('--http', 'load the API the worker serves (config API_HOST/API_PORT)')
     .option('--http-url <url>', 'load the search API at this base URL')
-    .option('--http-users <n>', 'users, each with its own key (default 10)', (v) => parsePositiveInt(v, '--http-users'))
-    .option('--http-seconds <n>', 'seconds of HTTP load (default 30)', (v) => parsePositiveInt(v, '--http-seconds'))
-    .option('--http-rate <r>', 'open loop at this many requests/s per user (default: closed loop)', (v) => parseNonNegative(v, '--http-rate'))
+    .option('--http-users <n>', 'users, each with its own key (default 20)', (v) => parsePositiveInt(v, '--http-users'))
+    .option('--http-seconds <n>', 'seconds of HTTP load (default 20)', (v) => parsePositiveInt(v, '--http-seconds'))
+    .option('--http-rate <r>', 'open loop at this many requests/s per user (default 3, within the read quota); 0 = closed loop', (v) => parseNonNegative(v, '--http-rate'))
     .option('--reports-dir <dir>', 'where reports/<run>/ goes (default reports)')
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)

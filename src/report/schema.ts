@@ -133,14 +133,22 @@ export const httpSchema = z.object({
   statusCodes: z.record(z.string().regex(/^\d{3}$/), count),
 });
 
+const passSchema = z.object({ p50: ms, p99: ms });
+
 export const rawFloorSchema = z.object({
   client: z.string(),
   efSearch: count,
   queries: count,
+  /** The raw client over every round. */
   latency: latencySchema,
+  /** Alternating orchestrated and raw passes over the same queries (src/benchmark/overhead.ts). */
+  rounds: z.array(z.object({ orchestratedFirst: z.boolean(), orchestrated: passSchema, raw: passSchema })).min(1),
+  /** Medians over the rounds. */
   orchestratedP99Ms: ms,
-  /** Orchestrated serial p99 divided by the raw client's p99 on the same queries. */
+  rawP99Ms: ms,
+  /** Median orchestrated p99 divided by median raw p99. */
   overheadRatio: z.number().nonnegative(),
+  p50Ratio: z.number().nonnegative(),
 });
 
 export const benchmarkReportSchema = z.object({

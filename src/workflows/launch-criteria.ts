@@ -51,9 +51,8 @@ export function stageInputs(stage: LaunchStage, input: LaunchReadinessInput, sca
         ...(input.thresholds?.httpP99Ms !== undefined && { httpP99Ms: input.thresholds.httpP99Ms }),
         ...(input.thresholds?.minRecallAt10 !== undefined && { recallMean: input.thresholds.minRecallAt10 }),
       },
-      // Open loop within the per-user read quota (a full bucket of 60 plus 1/s refill): 20 users at
-      // 3 req/s for 20 s is 60 requests each, so no 429 distorts the latencies.
-      http: { users: 20, seconds: 20, ratePerUser: 3, ...(input.apiBaseUrl && { baseUrl: input.apiBaseUrl }) },
+      // searchBenchmark's default HTTP load: an open loop that stays within the per-user read quota.
+      http: { ...(input.apiBaseUrl && { baseUrl: input.apiBaseUrl }) },
     },
     rateLimitValidation: { ...(input.apiBaseUrl && { baseUrl: input.apiBaseUrl }) },
     capacityCleanup: { ...(input.allowProduction && { allowProduction: true }) },

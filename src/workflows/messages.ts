@@ -287,9 +287,10 @@ export interface SearchBenchmarkInput {
   thresholds?: Partial<import('./benchmark-verdict.js').BenchmarkThresholds>;
   /**
    * The HTTP phase; skipped when absent. Without baseUrl it loads the API the worker serves. Without
-   * ratePerUser it is a closed loop (mind the API's per-user read quota: 429s count as errors).
+   * ratePerUser it is an open loop of 20 users at 3 req/s for 20 s (within the default read quota);
+   * ratePerUser null makes it a closed loop (mind the per-user quota: 429s count as errors).
    */
-  http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number; limit?: number } | null;
+  http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number | null; limit?: number } | null;
   /** Figures of the stages that prepared the data, for the report. */
   context?: { loadRowsPerSecond?: number; indexBuildSeconds?: number };
   /** Where reports/<run>/ goes, relative to the project root unless absolute. */

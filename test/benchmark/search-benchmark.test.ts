@@ -11,7 +11,8 @@ import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { loadQuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.js';
-import { measureSerial, timedSearch, connectBenchmarkClient } from '../../src/benchmark/sql-bench.js';
+import { measureSerial, timedSearch, connectBenchmarkClient, type SerialResult } from '../../src/benchmark/sql-bench.js';
+import { describeCentreSource } from '../../src/capacity/centres.js';
 import { parseReport } from '../../src/report/schema.js';
 import { fmtMs, fmtRecall } from '../../src/report/tables.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
@@ -139,7 +140,9 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
     assert.equal(c.latency.count, c.queries);
   }
   assert.ok(r.http, 'the HTTP phase ran');
-  assert.equal(r.http.mode, 'closed-loop');
+  // The default load is an open loop within the read quota: 3 requests a second per user.
+  assert.equal(r.http.mode, 'open-loop');
+  assert.equal(r.http.ratePerUser, 3);
   assert.equal(r.http.non2xx, 0);
   assert.equal(r.http.errors, 0);
   assert.equal(r.http.statusCodes['200'], r.http.ok);
@@ -180,6 +183,17 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99']) assert.ok(html.includes(`id="chart-${id}"`), id);
   assert.ok(!/<script|src="http/i.test(html), 'self-contained: no scripts, no remote resources');
   assert.ok(html.includes(`<td>${fmtMs(prod.latency.p99)}</td>`) && html.includes(`<td>${fmtRecall(prod.recall.mean)}</td>`));
+
+  // The probe bench:search alternates with its raw client runs the same activity: same queries, same recall.
+  const centres = await describeCentreSource(testPool(), { clusters: 20, dimensions: EMBEDDING_DIMENSIONS, generatorSeed: r.dataset.generatorSeed, modelId: LOCAL_MODEL_ID });
+  const probe = await run<SerialResult>('searchLatencyProbe', [{
+    queries: { dataset: { runKey, dimensions: EMBEDDING_DIMENSIONS, clusters: 20, sigma: r.dataset.sigma, generatorSeed: r.dataset.generatorSeed }, queryCount: 120, querySeed: r.dataset.querySeed, centres },
+    efSearch: 40,
+    limit: 100,
+    cacheKey: r.groundTruth.cacheKey,
+  }]);
+  assert.equal(probe.latency.count, 120);
+  assert.deepEqual(probe.recall, prod.recall);
 
   // Same dataset and query set again, through `bench search`: the ground truth comes from the cache.
   const cli = await runBenchCli(config, [

@@ -132,4 +132,25 @@ test('bench search options become the workflow input (HTTP only when asked for)'
     efSearch: [40, 64], queryCount: 200, prewarm: false, dataset: { total: 5000 }, thresholds: { sqlP99Ms: 0.001 }, http: { users: 3 },
   });
   assert.deepEqual(searchBenchmarkInput({ prewarm: true, waitWorker: 0, httpUrl: 'http://x:1' }).http, { baseUrl: 'http://x:1' });
+  // --http-rate 0 is the closed loop (null); any other rate stays an open loop.
+  assert.deepEqual(searchBenchmarkInput({ prewarm: true, waitWorker: 0, http: true, httpRate: 0 }).http, { ratePerUser: null });
+  assert.deepEqual(searchBenchmarkInput({ prewarm: true, waitWorker: 0, http: true, httpRate: 2 }).http, { ratePerUser: 2 });
+});
+
+test('the raw floor table lists every round and the ratio of the medians', async () => {
+  const pass = (p50: number, p99: number) => ({ p50, p99 });
+  const rounds = [
+    { orchestratedFirst: true, orchestrated: pass(6.1, 11.4), raw: pass(6.0, 10.9) },
+    { orchestratedFirst: false, orchestrated: pass(6.2, 10.8), raw: pass(6.1, 10.2) },
+  ];
+  const report = sampleReport('run-raw', {
+    rawFloor: {
+      client: 'pg.Client', efSearch: 64, queries: 1000, latency: { count: 2000, mean: 6.5, min: 3, p50: 6.05, p95: 9, p99: 10.9, p999: 14, max: 20 },
+      rounds, orchestratedP99Ms: 10.8, rawP99Ms: 10.2, overheadRatio: 1.06, p50Ratio: 1.02,
+    },
+  });
+  const md = await readFile((await writeReportFiles(report, dir)).markdown, 'utf8');
+  assert.match(md, /## Raw floor \(no orchestration\)/);
+  assert.match(md, /\| 2 \| raw \| 6\.20 \| 10\.80 \| 6\.10 \| 10\.20 \|/);
+  assert.match(md, /\| overhead ratio \| {2}\| p50 1\.02 \| p99 1\.06 \|/);
 });
