@@ -1,8 +1,9 @@
 /**
  * bench:search — the search benchmark end to end, plus the raw floor for the overhead ratio.
  *
- * 1. In a dedicated database (commontrace_bench_search), sets up or reuses capacity data of --total
- *    rows through the real workflows (capacityPopulation, indexBuild), on an in-process worker.
+ * 1. In a dedicated database (commontrace_bench_search), imports and embeds the seeds and sets up or
+ *    reuses capacity data of --total rows through the real workflows (seedImport, embeddingReadiness,
+ *    capacityPopulation, indexBuild) on an in-process worker: the same data the launch measures.
  * 2. Serves the search API in a child process (local embedder, a read quota far above the offered
  *    load, so the limiter runs on every request but never refuses) and runs the searchBenchmark
  *    workflow: ground truth, warm-up, serial latency and recall per ef_search, the concurrency sweep
@@ -42,7 +43,10 @@ import { orchestratedFirst, summarizeOverhead, type OverheadRound, type PassFigu
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
-import type { CapacityCleanupResult, CapacityPopulationResult, SearchBenchmarkInput, SearchBenchmarkResult } from '../../src/workflows/messages.js';
+import type {
+  CapacityCleanupResult, CapacityPopulationResult, EmbeddingReadinessResult, SearchBenchmarkInput, SearchBenchmarkResult, SeedImportResult,
+} from '../../src/workflows/messages.js';
+import { clustersFor } from '../../src/workflows/launch-criteria.js';
 import { startChildApi, type ChildApi } from './api-child.js';
 
 const BENCH_DATABASE = 'commontrace_bench_search';
@@ -165,7 +169,9 @@ async function main(): Promise<void> {
   if (base.appEnv === 'production') throw new Error('bench:search loads synthetic data into its own database; run it on a local stack, not APP_ENV=production');
   const config = benchConfig(base, args.database!);
   const total = Math.round(positive('total', args.total!));
-  const runKey = defaultRunKey({ ...CAPACITY_DEFAULTS, total });
+  // As many clusters as the launch uses at this scale, so both measure the same data.
+  const clusters = clustersFor(total);
+  const runKey = defaultRunKey({ ...CAPACITY_DEFAULTS, total, clusters });
 
   log(`database ${redactUrl(config.databaseUrl)}, ${total} × ${EMBEDDING_DIMENSIONS} vectors (run key ${runKey})`);
   await migrateDatabase(config.databaseUrl);
@@ -177,14 +183,22 @@ async function main(): Promise<void> {
   let api: ChildApi | undefined;
   try {
     client = await connectClient(config);
+    // The launch's data shape: the seeds' embeddings are the first cluster centres, and the HTTP
+    // phase's golden queries land in their clusters, as an agent's queries land in real content.
+    const seeds = await execute<SeedImportResult>(client, config, 'seedImport', {});
+    const embedded = await execute<EmbeddingReadinessResult>(client, config, 'embeddingReadiness', { target: 'seeds' });
+    log(`seeds: ${seeds.total} (${seeds.inserted} new, ${seeds.updated} updated), ${embedded.embedded} embedded now, ${embedded.pending} pending`);
+    const seedsChanged = seeds.inserted + seeds.updated + embedded.embedded > 0;
     const { rows: ledger } = await pool.query<{ run_key: string; rows: number }>('SELECT run_key, sum(rows)::int AS rows FROM capacity_batches GROUP BY run_key');
-    if (ledger.some((l) => l.run_key !== runKey)) {
-      log(`capacity data of other runs present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
+    // Rows drawn around other centres (the seeds changed since they were loaded) would not match the queries.
+    const stale = seedsChanged && ledger.length > 0;
+    if (stale || ledger.some((l) => l.run_key !== runKey)) {
+      log(`capacity data ${stale ? 'drawn around earlier seed vectors' : 'of other runs'} present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
       await execute<CapacityCleanupResult>(client, config, 'capacityCleanup', {});
     }
-    const complete = ledger.find((l) => l.run_key === runKey)?.rows === total;
+    const complete = !stale && ledger.find((l) => l.run_key === runKey)?.rows === total;
     // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
-    const population = await execute<CapacityPopulationResult>(client, config, 'capacityPopulation', { total, runKey, dropIndex: !complete });
+    const population = await execute<CapacityPopulationResult>(client, config, 'capacityPopulation', { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
     const index = await execute<IndexBuildReport>(client, config, 'indexBuild', { prewarm: true });
     log(`index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${(index.indexBytes / 2 ** 20).toFixed(0)} MB, planner uses it: ${index.usedByPlanner}`);
@@ -207,7 +221,7 @@ async function main(): Promise<void> {
       };
     }
     const input: SearchBenchmarkInput = {
-      dataset: { runKey, total },
+      dataset: { runKey, total, clusters },
       queryCount: Math.round(positive('queries', args.queries!)),
       efSearch: ints('ef-search', args['ef-search']!),
       concurrency: ints('concurrency', args.concurrency!),
