@@ -92,9 +92,9 @@ function textField(v: CopyValue): string {
 }
 
 /** The rows of the run, written once as a binary and a text COPY file (generation is not timed). */
-async function loadRunCentres(pool: pg.Pool, modelId: string): Promise<Float32Array[]> {
+function loadRunCentres(modelId: string): Float32Array[] {
   const centreSpec = { clusters: CLUSTERS, dimensions: DIMENSIONS, generatorSeed: GENERATOR_SEED, modelId };
-  return loadCentres(pool, centreSpec, await describeCentreSource(pool, centreSpec));
+  return loadCentres(centreSpec, describeCentreSource(centreSpec));
 }
 
 function writeCopyFiles(centres: Float32Array[], dir: string, modelId: string, contributorId: string) {
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     const modelId = createEmbedder(config).modelId;
 
     const contributorId = await ensureCapacityContributor(pool);
-    const centres = await loadRunCentres(pool, modelId);
+    const centres = loadRunCentres(modelId);
 
     // (a) and (b), interleaved REPEATS times from the same empty table. The worker runs in this
     // process, so its RSS is ours.

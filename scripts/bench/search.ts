@@ -107,7 +107,7 @@ async function execute<T>(client: Client, config: Config, type: string, input: u
  */
 async function rawFloor(client: Client, config: Config, pool: pg.Pool, report: BenchmarkReport, rounds: number): Promise<RawFloorFigures> {
   const d = report.dataset;
-  const centres = await describeCentreSource(pool, { clusters: d.clusters, dimensions: d.dimensions, generatorSeed: d.generatorSeed, modelId: d.modelId });
+  const centres = describeCentreSource({ clusters: d.clusters, dimensions: d.dimensions, generatorSeed: d.generatorSeed, modelId: d.modelId });
   const queries: BenchmarkQueries = {
     dataset: { runKey: d.runKey, dimensions: d.dimensions, clusters: d.clusters, sigma: d.sigma, generatorSeed: d.generatorSeed },
     queryCount: d.queryCount,
@@ -183,20 +183,17 @@ async function main(): Promise<void> {
   let api: ChildApi | undefined;
   try {
     client = await connectClient(config);
-    // The launch's data shape: the seeds' embeddings are the first cluster centres, and the HTTP
-    // phase's golden queries land in their clusters, as an agent's queries land in real content.
+    // The launch's data: the seeds sit among the capacity rows, and the HTTP phase's golden queries
+    // find them, as an agent's queries find real content (with no seeds they would match nothing).
     const seeds = await execute<SeedImportResult>(client, config, 'seedImport', {});
     const embedded = await execute<EmbeddingReadinessResult>(client, config, 'embeddingReadiness', { target: 'seeds' });
     log(`seeds: ${seeds.total} (${seeds.inserted} new, ${seeds.updated} updated), ${embedded.embedded} embedded now, ${embedded.pending} pending`);
-    const seedsChanged = seeds.inserted + seeds.updated + embedded.embedded > 0;
     const { rows: ledger } = await pool.query<{ run_key: string; rows: number }>('SELECT run_key, sum(rows)::int AS rows FROM capacity_batches GROUP BY run_key');
-    // Rows drawn around other centres (the seeds changed since they were loaded) would not match the queries.
-    const stale = seedsChanged && ledger.length > 0;
-    if (stale || ledger.some((l) => l.run_key !== runKey)) {
-      log(`capacity data ${stale ? 'drawn around earlier seed vectors' : 'of other runs'} present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
+    if (ledger.some((l) => l.run_key !== runKey)) {
+      log(`capacity data of other runs present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
       await execute<CapacityCleanupResult>(client, config, 'capacityCleanup', {});
     }
-    const complete = !stale && ledger.find((l) => l.run_key === runKey)?.rows === total;
+    const complete = ledger.find((l) => l.run_key === runKey)?.rows === total;
     // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
     const population = await execute<CapacityPopulationResult>(client, config, 'capacityPopulation', { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);

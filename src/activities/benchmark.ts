@@ -117,7 +117,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       }
       const { rows } = await pool.query<{ rows: number }>('SELECT coalesce(sum(rows), 0)::int AS rows FROM capacity_batches WHERE run_key = $1', [input.dataset.runKey]);
       const capacityRows = rows[0]!.rows;
-      const centres = await describeCentreSource(pool, {
+      const centres = describeCentreSource({
         clusters: input.dataset.clusters, dimensions: input.dataset.dimensions, generatorSeed: input.dataset.generatorSeed, modelId: embedder.modelId,
       });
       const warnings: string[] = [];

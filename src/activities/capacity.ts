@@ -56,7 +56,7 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
         );
       }
       const contributorId = await ensureCapacityContributor(pool);
-      const centres = await describeCentreSource(pool, {
+      const centres = describeCentreSource({
         clusters: input.spec.clusters, dimensions: input.spec.dimensions, generatorSeed: input.spec.generatorSeed, modelId: embedder.modelId,
       });
       // Maintaining the HNSW graph row by row is far slower than one build after the load.
@@ -68,13 +68,12 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
       const started = performance.now();
       const ctx = Context.current();
       const { spec } = input;
-      const centres = await loadCentres(
-        pool,
-        { clusters: spec.clusters, dimensions: spec.dimensions, generatorSeed: spec.generatorSeed, modelId: input.modelId },
-        input.centres,
-      ).catch((err: Error) => {
-        throw ApplicationFailure.nonRetryable(`cluster centres changed mid-run (${err.message}); start a new runKey`, 'CentresChanged');
-      });
+      let centres: Float32Array[];
+      try {
+        centres = loadCentres({ clusters: spec.clusters, dimensions: spec.dimensions, generatorSeed: spec.generatorSeed, modelId: input.modelId }, input.centres);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`cluster centres changed mid-run (${(err as Error).message}); start a new runKey`, 'CentresChanged');
+      }
       const batch: BatchSpec = { ...spec, batchIndex: input.batchIndex };
       const { start, end } = batchRange(batch);
       let phase = 'starting';

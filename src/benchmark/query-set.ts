@@ -71,10 +71,10 @@ export async function loadQuerySet(pool: pg.Pool, spec: QuerySetSpec, expected?:
   const centreSpec = {
     clusters: spec.dataset.clusters, dimensions: spec.dataset.dimensions, generatorSeed: spec.dataset.generatorSeed, modelId: spec.modelId,
   };
-  const source = expected ?? (await describeCentreSource(pool, centreSpec));
+  const source = expected ?? describeCentreSource(centreSpec);
   const key = JSON.stringify([spec, source.fingerprint]);
   if (cached?.key === key) return cached.set;
-  const centres = await loadCentres(pool, centreSpec, source);
+  const centres = loadCentres(centreSpec, source);
   const { vectors, clusters } = generateQueryVectors(spec, centres);
   const set: QuerySet = { spec, centres: source, literals: vectors.map((v) => toVectorLiteral(Array.from(v))), clusters };
   cached = { key, set };

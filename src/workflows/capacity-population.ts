@@ -28,8 +28,12 @@ const { populateCapacityBatch } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
+/**
+ * The ledger's key names everything the rows are drawn from, the kind of centres included: capacity
+ * data drawn around other centres (the seed-centred layout before) is another run, never reused.
+ */
 export function defaultRunKey(o: { total: number; dimensions: number; generatorSeed: number; clusters: number; sigma: number }): string {
-  return `capacity-${o.total}x${o.dimensions}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}`;
+  return `capacity-${o.total}x${o.dimensions}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}-random`;
 }
 
 /**
@@ -78,7 +82,7 @@ export async function capacityPopulation(input: CapacityPopulationInput = {}): P
         ['rows inserted / already present', `${inserted} / ${alreadyPresent}`],
         ['rate', `${Math.round(progress.state.ratePerSecond ?? 0)} rows/s`],
         ['ETA', `${progress.state.etaSeconds ?? '?'} s`],
-        ['centres', `${prepared.centres.kind} (${prepared.centres.seedCount} seeds)`],
+        ['centres', `${prepared.centres.kind} (${prepared.centres.fingerprint})`],
       ]);
     }
   };

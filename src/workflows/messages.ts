@@ -128,7 +128,7 @@ export interface CapacityPopulationResult {
   rowsInserted: number;
   rowsAlreadyPresent: number;
   ledgerRows: number;
-  centres: 'seeds' | 'random';
+  centres: import('../capacity/centres.js').CentreSource['kind'];
   droppedIndex: boolean;
   seconds: number;
   rowsPerSecond: number;

@@ -185,7 +185,7 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   assert.ok(html.includes(`<td>${fmtMs(prod.latency.p99)}</td>`) && html.includes(`<td>${fmtRecall(prod.recall.mean)}</td>`));
 
   // The probe bench:search alternates with its raw client runs the same activity: same queries, same recall.
-  const centres = await describeCentreSource(testPool(), { clusters: 20, dimensions: EMBEDDING_DIMENSIONS, generatorSeed: r.dataset.generatorSeed, modelId: LOCAL_MODEL_ID });
+  const centres = describeCentreSource({ clusters: 20, dimensions: EMBEDDING_DIMENSIONS, generatorSeed: r.dataset.generatorSeed, modelId: LOCAL_MODEL_ID });
   const probe = await run<SerialResult>('searchLatencyProbe', [{
     queries: { dataset: { runKey, dimensions: EMBEDDING_DIMENSIONS, clusters: 20, sigma: r.dataset.sigma, generatorSeed: r.dataset.generatorSeed }, queryCount: 120, querySeed: r.dataset.querySeed, centres },
     efSearch: 40,
