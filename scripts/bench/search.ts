@@ -114,7 +114,7 @@ async function rawFloor(client: Client, config: Config, pool: pg.Pool, report: B
     querySeed: d.querySeed,
     centres,
   };
-  const set = await loadQuerySet(pool, { ...queries, modelId: d.modelId }, centres);
+  const set = await loadQuerySet(pool, { dataset: queries.dataset, queryCount: d.queryCount, querySeed: d.querySeed, modelId: d.modelId }, centres);
   const efSearch = report.method.productionEfSearch;
   const limit = report.method.candidateLimit;
   const raw = new pg.Client({ connectionString: config.databaseUrl, application_name: 'bench:search raw floor' });

@@ -23,7 +23,7 @@ export const SEARCH_BENCHMARK_DEFAULTS = {
   // at 3 req/s for 20 s send 60 requests each, so no 429 distorts the latencies. A closed loop
   // (ratePerUser: null) measures the API's throughput ceiling instead: on 2 cores its p99 is queueing.
   http: { users: 20, seconds: 20, ratePerUser: 3 as number | null, limit: 10 },
-};
+} as const;
 
 const { describeBenchmarkTarget, storeBenchmarkReport } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
