@@ -17,6 +17,18 @@ const positiveInt = z.coerce
   .int({ message: 'expected a positive integer' })
   .positive({ message: 'expected a positive integer' });
 
+/**
+ * An integer within [min, max], with the range in the message. Blank counts as unset (coercing it
+ * would read 0, which for these settings means something: a TTL of 0 turns the cache off).
+ */
+const intInRange = (min: number, max: number, fallback: number) => {
+  const message = `expected an integer from ${min} to ${max}`;
+  return z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message }).default(fallback),
+  );
+};
+
 const portNumber = z.coerce
   .number({ message: 'expected a TCP port (1-65535)' })
   .int({ message: 'expected a TCP port (1-65535)' })
@@ -72,6 +84,8 @@ const envSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: portNumber.default(8787),
   API_BODY_LIMIT_BYTES: positiveInt.default(65_536),
+  API_KEY_CACHE_TTL_MS: intInRange(0, 300_000, 10_000),
+  API_KEY_CACHE_MAX: intInRange(1, 1_000_000, 10_000),
 
   PREFLIGHT_TARGET_TRACES: positiveInt.default(100_000),
 });
@@ -105,8 +119,12 @@ export interface Config {
     writePerMinute: number;
     failMode: 'open' | 'closed';
   };
-  /** bodyLimitBytes: requests with a larger body get 413 before they are parsed. */
-  api: { host: string; port: number; bodyLimitBytes: number };
+  /**
+   * bodyLimitBytes: requests with a larger body get 413 before they are parsed.
+   * keyCacheTtlMs / keyCacheMax: how long (0 = not cached) and how many API-key lookups each API
+   * process keeps; a revoked key keeps working for up to keyCacheTtlMs in each process.
+   */
+  api: { host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number };
   preflight: { targetTraces: number };
 }
 
@@ -164,7 +182,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       writePerMinute: e.RATE_LIMIT_WRITE_PER_MINUTE,
       failMode: e.RATE_LIMIT_FAIL_MODE,
     },
-    api: { host: e.API_HOST, port: e.API_PORT, bodyLimitBytes: e.API_BODY_LIMIT_BYTES },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      keyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
+      keyCacheMax: e.API_KEY_CACHE_MAX,
+    },
     preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
   };
 }

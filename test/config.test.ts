@@ -71,3 +71,35 @@ test('openai without a key, and half an mTLS pair, are rejected with what to do'
 test('empty strings count as unset', () => {
   assert.equal(loadConfig({ OPENAI_API_KEY: '', OPENAI_BASE_URL: '' }).embedding.provider, 'local');
 });
+
+test('the API-key cache: 10 s and 10,000 keys by default; TTL 0..300000 ms (0 = off), size 1..1000000', () => {
+  const defaults = loadConfig({});
+  assert.deepEqual([defaults.api.keyCacheTtlMs, defaults.api.keyCacheMax], [10_000, 10_000]);
+  const edges = [
+    { env: { API_KEY_CACHE_TTL_MS: '0', API_KEY_CACHE_MAX: '1' }, expected: [0, 1] },
+    { env: { API_KEY_CACHE_TTL_MS: '300000', API_KEY_CACHE_MAX: '1000000' }, expected: [300_000, 1_000_000] },
+    { env: { API_KEY_CACHE_TTL_MS: '', API_KEY_CACHE_MAX: ' ' }, expected: [10_000, 10_000] },
+  ];
+  for (const { env, expected } of edges) {
+    const { api } = loadConfig(env);
+    assert.deepEqual([api.keyCacheTtlMs, api.keyCacheMax], expected, JSON.stringify(env));
+  }
+  const bad = { API_KEY_CACHE_TTL_MS: '300001', API_KEY_CACHE_MAX: '0' };
+  assert.throws(() => loadConfig(bad), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [
+      'API_KEY_CACHE_TTL_MS: expected an integer from 0 to 300000 (got "300001")',
+      'API_KEY_CACHE_MAX: expected an integer from 1 to 1000000 (got "0")',
+    ]);
+    return true;
+  });
+  for (const [name, value] of [
+    ['API_KEY_CACHE_TTL_MS', '-1'],
+    ['API_KEY_CACHE_TTL_MS', '2.5'],
+    ['API_KEY_CACHE_TTL_MS', '10s'],
+    ['API_KEY_CACHE_MAX', '1000001'],
+    ['API_KEY_CACHE_MAX', 'many'],
+  ] as const) {
+    assert.throws(() => loadConfig({ [name]: value }), ConfigError, `${name}=${value}`);
+  }
+});

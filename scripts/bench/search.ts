@@ -1,5 +1,5 @@
 /**
- * bench:search — the search benchmark end to end, plus the raw floor for the overhead ratio.
+ * bench:search — the search benchmark end to end, against the raw pgvector floor on the same data.
  *
  * 1. In a dedicated database (commontrace_bench_search), imports and embeds the seeds and sets up or
  *    reuses capacity data of --total rows through the real workflows (seedImport, embeddingReadiness,
@@ -8,19 +8,19 @@
  *    load, so the limiter runs on every request but never refuses) and runs the searchBenchmark
  *    workflow: ground truth, warm-up, serial latency and recall per ef_search, the concurrency sweep
  *    and the HTTP load. It stores the run and writes reports/<run>/report.{json,md,html}.
- * 3. Times the same queries through a bare pg.Client (no pool, no Temporal, no activity) on the
- *    same data in the same run, alternating with the worker's own serial pass, and prints
- *    orchestrated p99 / raw p99 (medians over the rounds).
+ *    The raw pgvector floor (ORDER BY embedding <=> $1 LIMIT k on a bare connection) is measured in
+ *    the same run on the same data: interleaved with the search statement in the serial passes, at
+ *    1 and 2 clients in the sweep; after the open-loop HTTP load, a closed loop on 2 connections
+ *    finds the API's ceiling. The verdict compares the service with that floor.
  *
  *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,200]
- *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--limit 100] [--http-users 20] [--http-seconds 20]
- *     [--http-rate 3 (0 = closed loop)] [--http-url URL | --no-http] [--overhead-rounds 3] [--json]
+ *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--k 10] [--http-users 20] [--http-seconds 20]
+ *     [--http-rate 3 (0 = closed loop)] [--ceiling-seconds 10 (0 = skip)] [--http-url URL | --no-http] [--json]
  *
  * The data stays for the next run (re-runs reuse it and the cached ground truth); drop the database
  * to start over. Capacity data of another --total in that database is cleaned up first.
  */
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
@@ -29,17 +29,7 @@ import { migrateDatabase } from '../../src/db/migrate.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
-import { loadQuerySet } from '../../src/benchmark/query-set.js';
-import { describeCentreSource } from '../../src/capacity/centres.js';
-import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';
-import { saveBenchmarkRun } from '../../src/benchmark/store.js';
-import { ANN_SETTINGS_SQL, ANN_SQL } from '../../src/search/search.js';
 import { renderText } from '../../src/report/markdown.js';
-import { writeReportFiles } from '../../src/report/write.js';
-import type { BenchmarkReport, RawFloorFigures } from '../../src/report/schema.js';
-import type { BenchmarkQueries } from '../../src/activities/benchmark.js';
-import type { SerialResult } from '../../src/benchmark/sql-bench.js';
-import { orchestratedFirst, summarizeOverhead, type OverheadRound, type PassFigures } from '../../src/benchmark/overhead.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
@@ -62,11 +52,11 @@ const { values: args } = parseArgs({
     'ef-search': { type: 'string', default: '40,64,100,200' },
     concurrency: { type: 'string', default: '1,2,4,8' },
     'concurrency-seconds': { type: 'string', default: '10' },
-    limit: { type: 'string' },
+    k: { type: 'string' },
+    'ceiling-seconds': { type: 'string', default: '10' },
     'http-users': { type: 'string', default: '20' },
     'http-seconds': { type: 'string', default: '20' },
     'http-rate': { type: 'string', default: '3' },
-    'overhead-rounds': { type: 'string', default: '3' },
     'http-url': { type: 'string' },
     'no-http': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -98,70 +88,6 @@ function benchConfig(base: Config, database: string): Config {
 async function execute<T>(client: Client, config: Config, type: string, input: unknown, workflowId = `${type}-${Date.now()}`): Promise<T> {
   log(`${type} ${workflowId} …`);
   return client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }) as Promise<T>;
-}
-
-/**
- * The overhead ratio: `rounds` alternating pairs of serial passes over the same queries at the
- * production ef_search, one through the worker's activity (searchLatencyProbe workflow), one through
- * a bare pg.Client running the same statements (BEGIN, SET LOCAL, the search statement, COMMIT).
- */
-async function rawFloor(client: Client, config: Config, pool: pg.Pool, report: BenchmarkReport, rounds: number): Promise<RawFloorFigures> {
-  const d = report.dataset;
-  const centres = describeCentreSource({ clusters: d.clusters, dimensions: d.dimensions, generatorSeed: d.generatorSeed, modelId: d.modelId });
-  const queries: BenchmarkQueries = {
-    dataset: { runKey: d.runKey, dimensions: d.dimensions, clusters: d.clusters, sigma: d.sigma, generatorSeed: d.generatorSeed },
-    queryCount: d.queryCount,
-    querySeed: d.querySeed,
-    centres,
-  };
-  const set = await loadQuerySet(pool, { dataset: queries.dataset, queryCount: d.queryCount, querySeed: d.querySeed, modelId: d.modelId }, centres);
-  const efSearch = report.method.productionEfSearch;
-  const limit = report.method.candidateLimit;
-  const raw = new pg.Client({ connectionString: config.databaseUrl, application_name: 'bench:search raw floor' });
-  await raw.connect();
-  const all = createLatencyHistogram();
-  const rawPass = async (): Promise<PassFigures> => {
-    const histogram = createLatencyHistogram();
-    for (const literal of set.literals) {
-      const t0 = performance.now();
-      await raw.query('BEGIN');
-      await raw.query(ANN_SETTINGS_SQL, [String(efSearch)]);
-      await raw.query(ANN_SQL, [literal, d.modelId, [], limit]);
-      await raw.query('COMMIT');
-      const ms = performance.now() - t0;
-      recordMs(histogram, ms);
-      recordMs(all, ms);
-    }
-    const { p50, p99 } = summarizeLatency(histogram);
-    return { p50, p99 };
-  };
-  const orchestratedPass = async (round: number): Promise<PassFigures> => {
-    const input = { queries, efSearch, limit, cacheKey: report.groundTruth.cacheKey };
-    const { latency } = await execute<SerialResult>(client, config, 'searchLatencyProbe', input, `${report.name}/probe-${round + 1}`);
-    return { p50: latency.p50, p99: latency.p99 };
-  };
-  try {
-    await rawPass(); // the raw connection's warm-up; the worker's activity warmed up in the benchmark
-    all.reset();
-    const measured: OverheadRound[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const first = orchestratedFirst(round);
-      const a = first ? await orchestratedPass(round) : await rawPass();
-      const b = first ? await rawPass() : await orchestratedPass(round);
-      measured.push({ orchestratedFirst: first, orchestrated: first ? a : b, raw: first ? b : a });
-      log(`round ${round + 1}/${rounds}: orchestrated p99 ${(first ? a : b).p99} ms, raw p99 ${(first ? b : a).p99} ms`);
-    }
-    return {
-      client: 'pg.Client (node-postgres), one connection, no pool, no Temporal',
-      efSearch,
-      queries: set.literals.length,
-      latency: summarizeLatency(all),
-      rounds: measured,
-      ...summarizeOverhead(measured),
-    };
-  } finally {
-    await raw.end();
-  }
 }
 
 async function main(): Promise<void> {
@@ -223,9 +149,9 @@ async function main(): Promise<void> {
       efSearch: ints('ef-search', args['ef-search']!),
       concurrency: ints('concurrency', args.concurrency!),
       concurrencySeconds: positive('concurrency-seconds', args['concurrency-seconds']!),
-      // Unset: the search path's own candidate count (100); --limit 10 gives a VectorDBBench-style k=10 run.
-      ...(args.limit !== undefined && { candidateLimit: Math.round(positive('limit', args.limit)) }),
+      ...(args.k !== undefined && { k: Math.round(positive('k', args.k)) }),
       http,
+      httpCeiling: http && Number(args['ceiling-seconds']) > 0 ? { seconds: positive('ceiling-seconds', args['ceiling-seconds']!) } : null,
       context: {
         ...(population.rowsInserted > 0 && { loadRowsPerSecond: population.rowsPerSecond }),
         ...(index.built && { indexBuildSeconds: index.buildSeconds }),
@@ -235,20 +161,11 @@ async function main(): Promise<void> {
     await api?.stop();
     api = undefined;
 
-    const rounds = Math.round(positive('overhead-rounds', args['overhead-rounds']!));
-    log(`overhead: ${rounds} alternating rounds of the orchestrated pass and a bare pg.Client …`);
-    const report: BenchmarkReport = { ...result.report, rawFloor: await rawFloor(client, config, pool, result.report, rounds) };
-    await saveBenchmarkRun(pool, report);
-    const files = await writeReportFiles(report);
+    const { report, files } = result;
     if (args.json) {
       console.log(JSON.stringify({ ...report, files }, null, 2));
     } else {
       console.log(`\n${renderText(report)}`);
-      const f = report.rawFloor!;
-      console.log(
-        `\norchestrated p99 / raw p99 at ef_search ${f.efSearch} (medians of ${f.rounds.length} rounds): ` +
-          `${f.orchestratedP99Ms.toFixed(2)} / ${f.rawP99Ms.toFixed(2)} ms = ${f.overheadRatio.toFixed(2)} (target ≤ 1.2); p50 ratio ${f.p50Ratio.toFixed(2)}`,
-      );
       console.log(`report: ${files.html}`);
     }
     process.exitCode = report.verdict === 'pass' ? 0 : 1;

@@ -6,14 +6,16 @@ import { describeEnvironment, describeIndex, type BenchmarkEnvironment, type Ind
 import { computeGroundTruth, GROUND_TRUTH_K, GroundTruthError, loadGroundTruth, searchableCount } from '../benchmark/ground-truth.js';
 import { HttpTargetError, runHttpLoad, type HttpLoadResult } from '../benchmark/http-load.js';
 import { groundTruthKey, loadQuerySet, type DatasetSpec, type QuerySetSpec } from '../benchmark/query-set.js';
-import { measureConcurrency, measureSerial, warmUp, type ConcurrencyResult, type SerialResult, type SqlRunOptions, type WarmupResult } from '../benchmark/sql-bench.js';
+import {
+  measureConcurrency, measureSerial, warmUp, type ConcurrencyResult, type SerialResult, type SqlRunOptions, type SqlStatementKind, type WarmupResult,
+} from '../benchmark/sql-bench.js';
 import { saveBenchmarkRun } from '../benchmark/store.js';
 import { ensureLocalApiServer } from '../api/local.js';
 import { DEFAULT_GOLDEN_QUERIES, resolveProjectPath } from '../paths.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import type { WrittenReport } from '../report/write.js';
 import { loadGoldenQueries } from '../search/golden.js';
-import { ANN_CANDIDATES, DEFAULT_EF_SEARCH } from '../search/search.js';
+import { DEFAULT_EF_SEARCH } from '../search/search.js';
 import type { ActivityDeps } from './deps.js';
 
 /** What every measuring activity needs to rebuild the same query set. */
@@ -33,7 +35,7 @@ export interface BenchmarkTarget {
   modelId: string;
   centres: CentreSource;
   /** The search path's own settings, so the benchmark defaults to measuring exactly them. */
-  searchDefaults: { efSearch: number; candidateLimit: number };
+  searchDefaults: { efSearch: number; k: number };
   warnings: string[];
 }
 
@@ -49,7 +51,8 @@ export interface GroundTruthSummary {
 export interface MeasureInput {
   queries: BenchmarkQueries;
   efSearch: number;
-  limit: number;
+  /** Results per search (recall@k and re-rank recall are judged at this k). */
+  k: number;
 }
 
 export interface HttpBenchmarkInput {
@@ -84,10 +87,10 @@ function nonRetryableFor<T>(promise: Promise<T>): Promise<T> {
 export function createBenchmarkActivities(deps: ActivityDeps) {
   const { pool, config, embedder } = deps;
   const querySpec = (q: BenchmarkQueries): QuerySetSpec => ({ dataset: q.dataset, queryCount: q.queryCount, querySeed: q.querySeed, modelId: embedder.modelId });
-  const sqlOptions = (phase: string, input: { efSearch: number; limit: number }): SqlRunOptions => ({
+  const sqlOptions = (phase: string, input: { efSearch: number; k: number }): SqlRunOptions => ({
     databaseUrl: config.databaseUrl,
     efSearch: input.efSearch,
-    limit: input.limit,
+    k: input.k,
     onProgress: progressBeat(phase),
     signal: Context.current().cancellationSignal,
   });
@@ -125,7 +128,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       if (!index.fitsInSharedBuffers) warnings.push(`the index (${index.bytes} bytes) does not fit in shared_buffers: latencies include disk reads`);
       return {
         environment, index, traceCount, capacityRows, modelId: embedder.modelId, centres, warnings,
-        searchDefaults: { efSearch: DEFAULT_EF_SEARCH, candidateLimit: ANN_CANDIDATES },
+        searchDefaults: { efSearch: DEFAULT_EF_SEARCH, k: GROUND_TRUTH_K },
       };
     },
 
@@ -133,7 +136,8 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       const spec = querySpec(input.queries);
       const cacheKey = groundTruthKey(spec, input.queries.centres, input.traceCount);
       const hit = await loadGroundTruth(pool, cacheKey);
-      if (hit && hit.neighbours.length === spec.queryCount) {
+      // A row cached before re-ranked neighbours existed (NULL) is a miss: recomputing fills it in.
+      if (hit?.reranked && hit.neighbours.length === spec.queryCount && hit.reranked.length === spec.queryCount) {
         return { cacheKey, cached: true, k: GROUND_TRUTH_K, planNode: hit.planNode, seconds: hit.seconds, exactP50Ms: hit.exactP50Ms };
       }
       const set = await loadQuerySet(pool, spec, input.queries.centres);
@@ -158,15 +162,15 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     async measureSerialSearch(input: MeasureInput & { cacheKey: string }): Promise<SerialResult> {
       const set = await loadQuerySet(pool, querySpec(input.queries), input.queries.centres);
       const truth = await loadGroundTruth(pool, input.cacheKey);
-      if (!truth || truth.neighbours.length !== set.literals.length) {
+      if (!truth?.reranked || truth.neighbours.length !== set.params.length || truth.reranked.length !== set.params.length) {
         throw ApplicationFailure.nonRetryable(`ground truth ${input.cacheKey} is missing or incomplete; re-run the benchmark to recompute it`, 'GroundTruthMissing');
       }
-      return measureSerial(set, truth.neighbours, sqlOptions(`serial ef_search=${input.efSearch}`, input));
+      return measureSerial(set, { neighbours: truth.neighbours, reranked: truth.reranked }, sqlOptions(`serial ef_search=${input.efSearch}`, input));
     },
 
-    async measureConcurrentSearch(input: MeasureInput & { clients: number; seconds: number }): Promise<ConcurrencyResult> {
+    async measureConcurrentSearch(input: MeasureInput & { statement: SqlStatementKind; clients: number; seconds: number }): Promise<ConcurrencyResult> {
       const set = await loadQuerySet(pool, querySpec(input.queries), input.queries.centres);
-      return measureConcurrency(set, input.clients, input.seconds, sqlOptions(`concurrency ${input.clients} clients`, input));
+      return measureConcurrency(set, input.statement, input.clients, input.seconds, sqlOptions(`concurrency ${input.statement} ${input.clients} clients`, input));
     },
 
     async runHttpBenchmark(input: HttpBenchmarkInput): Promise<HttpLoadResult> {
@@ -183,6 +187,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           runTag: input.runTag,
           queries: golden.map((g) => g.query),
           onProgress: (n) => beat(n, null),
+          signal: Context.current().cancellationSignal,
         }),
       );
     },

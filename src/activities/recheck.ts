@@ -10,11 +10,15 @@ export interface RecheckComparison {
   flagged: boolean;
 }
 
-/** The most recent earlier run on the same dataset shape, so nights are compared like for like. */
+/**
+ * The most recent earlier run on the same dataset shape and report schema, so nights are compared
+ * like for like (a run from before a schema change measured other things and does not parse).
+ */
 async function previousRunId(pool: pg.Pool, runId: string): Promise<string | null> {
   const { rows } = await pool.query<{ id: string }>(
     `SELECT p.id FROM benchmark_runs p JOIN benchmark_runs c ON c.id = $1
       WHERE p.id <> c.id AND p.trace_count = c.trace_count AND p.dimensions = c.dimensions AND p.created_at < c.created_at
+        AND p.figures->'schemaVersion' = c.figures->'schemaVersion'
       ORDER BY p.created_at DESC LIMIT 1`,
     [runId],
   );

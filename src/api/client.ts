@@ -12,6 +12,8 @@ export interface ApiResponse<T = unknown> {
   retryAfter: string | null;
   rateLimit: string | null;
   rateLimitPolicy: string | null;
+  /** The Server-Timing header (per-stage durations of the request on the server), if sent. */
+  serverTiming: string | null;
   /** Wall-clock ms, comparable across activities on different workers. */
   sentAt: number;
   receivedAt: number;
@@ -72,6 +74,7 @@ export class ApiClient {
         retryAfter: res.headers.get('retry-after'),
         rateLimit: res.headers.get('ratelimit'),
         rateLimitPolicy: res.headers.get('ratelimit-policy'),
+        serverTiming: res.headers.get('server-timing'),
         sentAt,
         receivedAt: Date.now(),
       };
@@ -83,6 +86,7 @@ export class ApiClient {
         retryAfter: null,
         rateLimit: null,
         rateLimitPolicy: null,
+        serverTiming: null,
         sentAt,
         receivedAt: Date.now(),
       };

@@ -6,11 +6,11 @@ import type { Config } from '../config.js';
 import { withTransaction } from '../db/client.js';
 import { replaceTraceTags } from '../db/trace-tags.js';
 import type { Embedder } from '../embeddings/embedder.js';
-import { searchTraces } from '../search/search.js';
+import { searchTracesTimed } from '../search/search.js';
 import { normalizeTag } from '../tags.js';
 import type { TokenBucket } from '../ratelimit/token-bucket.js';
-import { authenticate, generateApiKey, hashApiKey } from './auth.js';
-import type { ApiMetrics } from './metrics.js';
+import { authenticate, generateApiKey, hashApiKey, type ApiKeyCache } from './auth.js';
+import { observeSearchStages, serverTimingHeader, timedHook, type ApiMetrics } from './metrics.js';
 import { rateLimit } from './rate-limit.js';
 import { contributeBody, parseBody, registerBody, searchBody } from './schemas.js';
 
@@ -25,6 +25,7 @@ export interface RouteContext {
   embedder: Embedder;
   limiter: TokenBucket;
   metrics: ApiMetrics;
+  apiKeys: ApiKeyCache;
 }
 
 async function probe(check: () => Promise<unknown>): Promise<'ok' | 'down'> {
@@ -41,7 +42,7 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | 'down'> {
 
 export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { config, pool, embedder, limiter, metrics } = ctx;
-  const authed = authenticate(pool);
+  const authed = authenticate(ctx.apiKeys);
 
   app.post('/api/v1/auth/register', async (request, reply) => {
     const body = parseBody(registerBody, request.body, reply);
@@ -63,16 +64,29 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     }
   });
 
-  app.post('/api/v1/traces/search', { onRequest: [authed, rateLimit('read', limiter, config.rateLimit, metrics)] }, async (request, reply) => {
+  // Both hooks are timed so the response can say where its time went (Server-Timing, stage histogram).
+  const searchHooks = [timedHook('auth', authed), timedHook('limit', rateLimit('read', limiter, config.rateLimit, metrics))];
+  app.post('/api/v1/traces/search', { onRequest: searchHooks }, async (request, reply) => {
     const body = parseBody(searchBody, request.body, reply);
     if (!body) return reply;
     const stop = metrics.searchDuration.startTimer();
     try {
-      const hits = await searchTraces(pool, embedder, body.q, { k: body.limit, tags: body.tags.map(normalizeTag) });
+      const result = await searchTracesTimed(pool, embedder, body.q, { k: body.limit, tags: body.tags.map(normalizeTag) });
+      const stages = {
+        auth: request.timings?.auth ?? 0,
+        limit: request.timings?.limit ?? 0,
+        embed: result.timing.embedMs,
+        db: result.timing.dbMs,
+        rerank: result.timing.rerankMs,
+      };
+      observeSearchStages(metrics, stages);
+      if (result.widened) metrics.searchWidened.inc();
+      if (!result.certified) metrics.searchUncertified.inc();
+      reply.header('Server-Timing', serverTimingHeader(stages));
       return {
-        count: hits.length,
+        count: result.hits.length,
         model: embedder.modelId,
-        results: hits.map((h) => ({
+        results: result.hits.map((h) => ({
           id: h.id,
           title: h.title,
           seed_key: h.seedKey,

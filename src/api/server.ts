@@ -9,8 +9,16 @@ import type { Config } from '../config.js';
 import { createPool } from '../db/client.js';
 import { createEmbedder, type Embedder } from '../embeddings/index.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
+import { createApiKeyCache, type ApiKeyCache } from './auth.js';
 import { createApiMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's API-key cache: invalidate(hash) / clear() make a revocation effective here at once. */
+    apiKeys: ApiKeyCache;
+  }
+}
 
 export interface ApiDeps {
   config: Config;
@@ -36,7 +44,10 @@ export function createApiServer(deps: ApiDeps, options: ApiOptions = {}): Fastif
   const { config } = deps;
   const app = Fastify({ logger: options.logger ?? { level: 'warn' }, bodyLimit: config.api.bodyLimitBytes });
   const metrics = createApiMetrics();
+  const apiKeys = createApiKeyCache(deps.pool, { ttlMs: config.api.keyCacheTtlMs, max: config.api.keyCacheMax });
+  app.decorate('apiKeys', apiKeys);
   app.decorateRequest('userId', '');
+  app.decorateRequest('timings', null);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -52,7 +63,7 @@ export function createApiServer(deps: ApiDeps, options: ApiOptions = {}): Fastif
     metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
   });
 
-  registerRoutes(app, { ...deps, limiter: new TokenBucket(deps.redis, options.limiterTimeoutMs), metrics });
+  registerRoutes(app, { ...deps, limiter: new TokenBucket(deps.redis, options.limiterTimeoutMs), metrics, apiKeys });
   return app;
 }
 

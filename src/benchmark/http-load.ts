@@ -9,14 +9,21 @@
  * - open loop (`ratePerUser`): each user sends on a fixed schedule, users staggered evenly across
  *   the interval, and latency is measured from the scheduled send time, so a stalled server cannot
  *   hide its queueing (no coordinated omission). Use it to stay within the API's per-user quota.
+ * Registration and the warm-up search run here; the measured loop runs in harness child processes
+ * (harness/http-loops.ts), never on this process's event loop, which may be a Temporal worker's.
  * Latencies of 2xx responses go into an HDR histogram; every other status and every transport error
- * is counted on its own, never folded into the latencies.
+ * is counted on its own, never folded into the latencies. Responses with Server-Timing are split
+ * into per-stage latencies, and the result says whether the harness itself kept up (`harness`).
  */
-import autocannon from 'autocannon';
 import { ApiClient, mapConcurrent } from '../api/client.js';
-import { createLatencyHistogram, recordMs, summarizeLatency, type LatencySummary } from './stats.js';
+import { summarizeLatency, type LatencySummary } from './stats.js';
+import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
+import { httpLoadJob, type HttpLoopInput } from './harness/http-loops.js';
+import { mergeTallies } from './harness/http-tally.js';
+import { harnessProcesses, spreadLanes } from './harness/lanes.js';
+import { runInChildren } from './harness/run-child.js';
 
-export const SEARCH_PATH = '/api/v1/traces/search';
+export { SEARCH_PATH } from './harness/http-loops.js';
 
 export interface HttpLoadOptions {
   baseUrl: string;
@@ -32,6 +39,10 @@ export interface HttpLoadOptions {
   runTag: string;
   timeoutSeconds?: number;
   onProgress?: (responses: number) => void;
+  /** Stops the load (its child processes are killed); the run rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Harness processes the users are spread over; default one per core, at most one per user. */
+  processes?: number;
 }
 
 export interface HttpLoadResult {
@@ -54,6 +65,14 @@ export interface HttpLoadResult {
   /** 2xx responses only. */
   latency: LatencySummary;
   statusCodes: Record<string, number>;
+  /**
+   * 2xx responses that carried Server-Timing, by stage: the API's own (auth, limit, embed, db,
+   * rerank, …), `server` (their sum) and `outside` (latency minus that sum: network, HTTP parsing,
+   * queueing in Node and Fastify). null when no response carried the header.
+   */
+  stages: Record<string, LatencySummary> | null;
+  /** The load generator's own cost; a saturated phase measured the harness, not the API. */
+  harness: HarnessReport;
 }
 
 export class HttpTargetError extends Error {
@@ -63,28 +82,7 @@ export class HttpTargetError extends Error {
   }
 }
 
-class Tally {
-  readonly histogram = createLatencyHistogram();
-  readonly statusCodes: Record<string, number> = {};
-  ok = 0;
-  non2xx = 0;
-  errors = 0;
-  timeouts = 0;
-
-  response(status: number, ms: number): void {
-    this.statusCodes[status] = (this.statusCodes[status] ?? 0) + 1;
-    if (status >= 200 && status < 300) {
-      this.ok++;
-      recordMs(this.histogram, ms);
-    } else {
-      this.non2xx++;
-    }
-  }
-
-  get responses(): number {
-    return this.ok + this.non2xx;
-  }
-}
+const PROGRESS_EVERY_MS = 1_000;
 
 /** Registers the users (each gets its own key) and sends one unmeasured search per user. */
 async function prepareUsers(api: ApiClient, options: HttpLoadOptions): Promise<{ keys: string[]; policy: string | null }> {
@@ -107,94 +105,47 @@ async function prepareUsers(api: ApiClient, options: HttpLoadOptions): Promise<{
   return { keys: users.map((u) => u.apiKey), policy: probes[0]?.rateLimitPolicy ?? null };
 }
 
-function closedLoop(options: HttpLoadOptions, keys: string[], bodies: string[], tally: Tally): Promise<{ seconds: number; errors: number; timeouts: number }> {
-  let nextBody = 0;
-  let nextUser = 0;
-  const path = new URL(options.baseUrl.replace(/\/+$/, '') + SEARCH_PATH).pathname;
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: options.baseUrl.replace(/\/+$/, '') + SEARCH_PATH,
-        connections: options.users,
-        duration: options.seconds,
-        timeout: options.timeoutSeconds ?? 10,
-        excludeErrorStats: true,
-        // One user per connection, with its own key on every request it sends.
-        setupClient: (client) => {
-          const key = keys[nextUser++ % keys.length]!;
-          client.setRequests([
-            {
-              method: 'POST',
-              path,
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-              setupRequest: (req) => ({ ...req, body: bodies[nextBody++ % bodies.length] }),
-            },
-          ]);
-        },
-      },
-      (err: unknown, res: autocannon.Result) =>
-        err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve({ seconds: res.duration || options.seconds, errors: res.errors, timeouts: res.timeouts }),
-    );
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => tally.response(statusCode, responseTime));
-    instance.on('tick', () => options.onProgress?.(tally.responses));
-  });
-}
-
-async function openLoop(api: ApiClient, options: HttpLoadOptions, keys: string[], rate: number, tally: Tally): Promise<{ seconds: number }> {
-  const interval = 1000 / rate;
-  const started = performance.now();
-  const end = started + options.seconds * 1000;
-  const inFlight = new Set<Promise<void>>();
-  let nextQuery = 0;
-  const user = async (u: number) => {
-    for (let k = 0; ; k++) {
-      const scheduled = started + (k + u / keys.length) * interval;
-      if (scheduled >= end) return;
-      const wait = scheduled - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const q = options.queries[nextQuery++ % options.queries.length]!;
-      const request = api.search(keys[u]!, q, { limit: options.limit }).then((res) => {
-        if (res.status === 0) {
-          tally.errors++;
-          if (/timeout|aborted/i.test(res.error ?? '')) tally.timeouts++;
-        } else {
-          tally.response(res.status, performance.now() - scheduled);
-        }
-      });
-      inFlight.add(request);
-      void request.finally(() => inFlight.delete(request));
-    }
-  };
-  const ticker = setInterval(() => options.onProgress?.(tally.responses), 1_000);
-  try {
-    await Promise.all(keys.map((_, u) => user(u)));
-    await Promise.all(inFlight);
-  } finally {
-    clearInterval(ticker);
-  }
-  return { seconds: (performance.now() - started) / 1000 };
-}
-
 export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadResult> {
   if (options.queries.length === 0) throw new HttpTargetError('no query texts to send');
   if (options.ratePerUser !== undefined && !(options.ratePerUser > 0)) throw new HttpTargetError(`ratePerUser must be positive, got ${options.ratePerUser}`);
-  const api = new ApiClient(options.baseUrl, (options.timeoutSeconds ?? 10) * 1000);
+  const timeoutSeconds = options.timeoutSeconds ?? 10;
+  const api = new ApiClient(options.baseUrl, timeoutSeconds * 1000);
   const { keys, policy } = await prepareUsers(api, options);
-  const tally = new Tally();
-  let seconds: number;
-  if (options.ratePerUser === undefined) {
-    const bodies = options.queries.map((q) => JSON.stringify({ q, limit: options.limit }));
-    const run = await closedLoop(options, keys, bodies, tally);
-    seconds = run.seconds;
-    tally.errors = run.errors;
-    tally.timeouts = run.timeouts;
-  } else {
-    ({ seconds } = await openLoop(api, options, keys, options.ratePerUser, tally));
+  const mode = options.ratePerUser === undefined ? 'closed-loop' : 'open-loop';
+
+  const inputs: HttpLoopInput[] = spreadLanes(keys.length, harnessProcesses(keys.length, options.processes)).map((lanes) => ({
+    baseUrl: options.baseUrl,
+    users: lanes.map((index) => ({ index, key: keys[index]! })),
+    totalUsers: keys.length,
+    seconds: options.seconds,
+    queries: [...options.queries],
+    limit: options.limit,
+    ratePerUser: options.ratePerUser ?? null,
+    timeoutSeconds,
+  }));
+  const responses = inputs.map(() => 0);
+  const total = () => responses.reduce((a, b) => a + b, 0);
+  const ticker = setInterval(() => options.onProgress?.(total()), PROGRESS_EVERY_MS);
+  let runs;
+  try {
+    runs = await runInChildren(httpLoadJob, inputs, {
+      label: `http-load:${mode}:${keys.length}`,
+      signal: options.signal,
+      onProgress: (child, n) => void (responses[child] = n),
+    });
+  } finally {
+    clearInterval(ticker);
   }
-  const requests = tally.responses + tally.errors;
+
+  const tally = mergeTallies(runs.map((r) => r.result.tally));
+  options.onProgress?.(tally.ok + tally.non2xx);
+  const loads = runs.map((r) => r.load);
+  const seconds = unionSeconds(loads);
+  const requests = tally.ok + tally.non2xx + tally.errors;
+  const scheduleLag = options.ratePerUser === undefined ? null : { scheduleLagP99Ms: summarizeLatency(tally.scheduleLag).p99, intervalMs: 1000 / options.ratePerUser };
   return {
     baseUrl: options.baseUrl,
-    mode: options.ratePerUser === undefined ? 'closed-loop' : 'open-loop',
+    mode,
     users: options.users,
     seconds: Math.round(seconds * 100) / 100,
     ratePerUser: options.ratePerUser ?? null,
@@ -206,8 +157,10 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
     timeouts: tally.timeouts,
     // No response at all in T seconds is a failed run, not a perfect one.
     errorRate: requests === 0 ? 1 : (tally.non2xx + tally.errors) / requests,
-    qps: Math.round((tally.ok / seconds) * 10) / 10,
-    latency: summarizeLatency(tally.histogram),
+    qps: seconds > 0 ? Math.round((tally.ok / seconds) * 10) / 10 : 0,
+    latency: summarizeLatency(tally.latency),
     statusCodes: tally.statusCodes,
+    stages: tally.stages.size === 0 ? null : Object.fromEntries([...tally.stages].map(([name, h]) => [name, summarizeLatency(h)])),
+    harness: harnessReport(loads, scheduleLag),
   };
 }

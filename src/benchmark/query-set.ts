@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
 import { gaussian, mulberry32, normalizeInPlace, seedFrom } from '../capacity/random.js';
+import { encodeVector } from '../db/vector-binary.js';
 import { toVectorLiteral } from '../embeddings/embedder.js';
 
 /** The capacity dataset the queries are drawn for (same fields as its capacityPopulation run). */
@@ -29,7 +30,11 @@ export interface QuerySetSpec {
 export interface QuerySet {
   spec: QuerySetSpec;
   centres: CentreSource;
-  /** pgvector text literals, built once so serialization never falls inside a timed region. */
+  /** The query vectors (unit length), for exact computations in process. */
+  vectors: Float32Array[];
+  /** pgvector binary parameters, encoded once so serialization never falls inside a timed region. */
+  params: Buffer[];
+  /** pgvector text literals of the same vectors, for tools that take text (psql, pgbench). */
   literals: string[];
   clusters: number[];
 }
@@ -76,7 +81,9 @@ export async function loadQuerySet(pool: pg.Pool, spec: QuerySetSpec, expected?:
   if (cached?.key === key) return cached.set;
   const centres = loadCentres(centreSpec, source);
   const { vectors, clusters } = generateQueryVectors(spec, centres);
-  const set: QuerySet = { spec, centres: source, literals: vectors.map((v) => toVectorLiteral(Array.from(v))), clusters };
+  const set: QuerySet = {
+    spec, centres: source, vectors, params: vectors.map(encodeVector), literals: vectors.map((v) => toVectorLiteral(Array.from(v))), clusters,
+  };
   cached = { key, set };
   return set;
 }

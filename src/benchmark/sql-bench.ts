@@ -1,12 +1,17 @@
 /**
- * SQL-level measurements of the search statement: a warm-up pass, serial latency and recall per
- * ef_search, and a concurrency sweep. Each query is timed as the search path runs it — BEGIN,
- * SET LOCAL hnsw.ef_search, the ANN statement, COMMIT — on dedicated connections, so the worker's
- * own pool never queues a measured query.
+ * SQL-level measurements of the search statement against the raw pgvector floor, on the same data in
+ * the same run: a warm-up, serial latency and recall per ef_search, and a concurrency sweep.
+ *
+ * - The search statement is the search path's own (SEARCH_SQL, a named prepared statement on a
+ *   connection with the search session settings), asked for the top k.
+ * - The raw floor is `SELECT id FROM traces ORDER BY embedding <=> $1 LIMIT k` on a bare connection
+ *   with only hnsw.ef_search set: what pgvector itself costs for the same k.
+ * Serial passes interleave the two per query (alternating which goes first), so a noisy neighbour
+ * on the host slows both alike and their ratio stays meaningful.
  */
 import pg from 'pg';
 import { HNSW_INDEX_NAME } from '../db/hnsw.js';
-import { ANN_SETTINGS_SQL, ANN_SQL, annCandidates } from '../search/search.js';
+import { searchQuery, searchSessionOptions, SEARCH_SQL, firstCandidates, wideCandidates } from '../search/search.js';
 import { explain } from './plan.js';
 import { GROUND_TRUTH_K } from './ground-truth.js';
 import type { QuerySet } from './query-set.js';
@@ -14,29 +19,58 @@ import {
   createLatencyHistogram, latencyCdf, recallAtK, recordMs, summarizeLatency, summarizeRecall,
   type CdfPoint, type LatencySummary, type RecallSummary,
 } from './stats.js';
+import { encodeHistogram, mergeHistograms, type EncodedHistogram } from './harness/histograms.js';
+import { defineJob } from './harness/job.js';
+import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
+import { harnessProcesses, spreadLanes } from './harness/lanes.js';
+import { runInChildren } from './harness/run-child.js';
+
+/** The raw pgvector floor: nearest rows by cosine distance, nothing else. */
+export const RAW_FLOOR_SQL = 'SELECT id FROM traces ORDER BY embedding <=> $1::vector LIMIT $2';
+const RAW_FLOOR_STATEMENT = 'commontrace_raw_floor_v1';
+
+export type SqlStatementKind = 'search' | 'raw';
 
 export interface SqlRunOptions {
   databaseUrl: string;
   efSearch: number;
-  /** Rows the statement asks for (the search path asks for ANN_CANDIDATES and re-ranks them). */
-  limit: number;
+  /** Results per search (the API's default limit is 10). */
+  k: number;
   /** Queries done so far, out of `total` (null when the phase runs for a duration). */
   onProgress?: (done: number, total: number | null) => void;
   signal?: AbortSignal;
 }
 
+/** The exact answers a serial pass is judged against, per query, best first. */
+export interface SerialTruth {
+  /** Nearest ids by cosine similarity. */
+  neighbours: readonly string[][];
+  /** Best ids by the trust re-ranked score, over every row. */
+  reranked: readonly string[][];
+}
+
 export interface SerialResult {
   efSearch: number;
+  /** The search statement. */
   latency: LatencySummary;
   cdf: CdfPoint[];
+  /** The raw floor statement, interleaved with the search statement query by query. */
+  rawLatency: LatencySummary;
+  /** recall@10 of the index itself: the raw floor's ids against the exact nearest neighbours. */
   recall: RecallSummary;
+  /** The search statement's re-ranked top k against the exact re-ranked top k over all rows. */
+  rerankRecall: RecallSummary;
+  /** Share of searches whose first candidate fetch could not certify the re-ranking. */
+  widenedShare: number;
+  /** Share of searches whose re-ranking the bound could not certify even after widening. */
+  uncertifiedShare: number;
 }
 
 export interface WarmupResult {
   queries: number;
   prewarmed: boolean;
   prewarmNote: string;
-  /** EXPLAIN of the measured statement at this ef_search: the benchmark says which path it timed. */
+  /** EXPLAIN of the search statement at this ef_search: the benchmark says which path it timed. */
   plan: string;
   usesIndex: boolean;
   efSearch: number;
@@ -44,6 +78,7 @@ export interface WarmupResult {
 }
 
 export interface ConcurrencyResult {
+  statement: SqlStatementKind;
   clients: number;
   efSearch: number;
   seconds: number;
@@ -52,63 +87,58 @@ export interface ConcurrencyResult {
   errorRate: number;
   qps: number;
   latency: LatencySummary;
+  /** The lanes' own processes: a saturated phase measured the harness, not the database. */
+  harness: HarnessReport;
 }
 
 const broken = new WeakSet<pg.Client>();
 
-export async function connectBenchmarkClient(databaseUrl: string, role: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: `benchmark:${role}` });
+/** A dedicated connection for one statement kind at one ef_search. */
+export async function connectBenchmarkClient(databaseUrl: string, role: string, kind: SqlStatementKind, efSearch: number): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: `benchmark:${role}`,
+    options: kind === 'search' ? searchSessionOptions(efSearch) : `-c hnsw.ef_search=${efSearch}`,
+  });
   // Without a listener, a server-side disconnect would crash the whole worker process.
   client.on('error', () => broken.add(client));
   await client.connect();
   return client;
 }
 
-/** One search as the search path runs it; returns the elapsed milliseconds and the ids nearest first. */
-export async function timedSearch(client: pg.ClientBase, literal: string, modelId: string, efSearch: number, limit: number): Promise<{ ms: number; ids: string[] }> {
-  const t0 = performance.now();
-  await client.query('BEGIN');
-  try {
-    const rows = await annCandidates(client, literal, modelId, { efSearch, limit });
-    await client.query('COMMIT');
-    const ms = performance.now() - t0;
-    // relaxed_order iterative scans may return rows slightly out of distance order.
-    const ids = rows.sort((a, b) => b.similarity - a.similarity).map((r) => r.id);
-    return { ms, ids };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+export const isBroken = (client: pg.Client): boolean => broken.has(client);
+
+export interface TimedQuery {
+  ms: number;
+  ids: string[];
+  widened: boolean;
+  certified: boolean;
 }
 
-async function serialPass(
-  client: pg.ClientBase,
-  set: QuerySet,
-  count: number,
-  options: SqlRunOptions,
-  onResult?: (q: number, ids: string[]) => void,
-) {
-  const histogram = createLatencyHistogram();
-  for (let q = 0; q < count; q++) {
-    options.signal?.throwIfAborted();
-    const { ms, ids } = await timedSearch(client, set.literals[q % set.literals.length]!, set.spec.modelId, options.efSearch, options.limit);
-    recordMs(histogram, ms);
-    onResult?.(q, ids);
-    options.onProgress?.(q + 1, count);
-  }
-  return histogram;
+/** One search through the search statement; returns the elapsed milliseconds and the ids in result order. */
+export async function timedSearch(client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number): Promise<TimedQuery> {
+  const t0 = performance.now();
+  const { rows } = await client.query<{ id: string; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch }));
+  const ms = performance.now() - t0;
+  return { ms, ids: rows.map((r) => r.id), widened: rows[0]?.widened ?? false, certified: rows[0]?.certified ?? true };
+}
+
+/** One raw floor query; relaxed orderings never apply here (no iterative scan), so ids are nearest first. */
+export async function timedRaw(client: pg.ClientBase, param: Buffer, k: number): Promise<TimedQuery> {
+  const t0 = performance.now();
+  const { rows } = await client.query<{ id: string }>({ name: RAW_FLOOR_STATEMENT, text: RAW_FLOOR_SQL, values: [param, k] });
+  return { ms: performance.now() - t0, ids: rows.map((r) => r.id), widened: false, certified: true };
+}
+
+export function timedStatement(kind: SqlStatementKind, client: pg.ClientBase, set: QuerySet, q: number, options: Pick<SqlRunOptions, 'efSearch' | 'k'>): Promise<TimedQuery> {
+  const param = set.params[q % set.params.length]!;
+  return kind === 'search' ? timedSearch(client, param, set.spec.modelId, options.efSearch, options.k) : timedRaw(client, param, options.k);
 }
 
 /** The plan of the search statement as the benchmark runs it, and whether it reads the HNSW index. */
-export async function explainSearch(client: pg.ClientBase, literal: string, modelId: string, efSearch: number, limit: number): Promise<{ plan: string; usesIndex: boolean }> {
-  await client.query('BEGIN');
-  try {
-    await client.query(ANN_SETTINGS_SQL, [String(efSearch)]);
-    const { nodes, outline } = await explain(client, ANN_SQL, [literal, modelId, [], limit]);
-    return { plan: outline, usesIndex: nodes.some((n) => n['Index Name'] === HNSW_INDEX_NAME) };
-  } finally {
-    await client.query('ROLLBACK');
-  }
+export async function explainSearch(client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number): Promise<{ plan: string; usesIndex: boolean }> {
+  const { nodes, outline } = await explain(client, SEARCH_SQL, [param, modelId, [], firstCandidates(k, efSearch), k, wideCandidates(k)]);
+  return { plan: outline, usesIndex: nodes.some((n) => n['Index Name'] === HNSW_INDEX_NAME) };
 }
 
 /** Loads the index into shared_buffers when pg_prewarm is available; the report labels either way. */
@@ -122,73 +152,201 @@ export async function prewarmIndex(client: pg.ClientBase): Promise<{ prewarmed: 
   }
 }
 
-/** A first pass whose latencies are reported separately (cold unless prewarmed), never mixed in. */
-export async function warmUp(set: QuerySet, queries: number, prewarm: boolean, options: SqlRunOptions): Promise<WarmupResult> {
-  const client = await connectBenchmarkClient(options.databaseUrl, 'warmup');
-  try {
-    const warmed = prewarm ? await prewarmIndex(client) : { prewarmed: false, note: 'prewarm not requested' };
-    const plan = await explainSearch(client, set.literals[0]!, set.spec.modelId, options.efSearch, options.limit);
-    const histogram = await serialPass(client, set, queries, options);
-    return { queries, prewarmed: warmed.prewarmed, prewarmNote: warmed.note, ...plan, efSearch: options.efSearch, latency: summarizeLatency(histogram) };
-  } finally {
-    await client.end().catch(() => undefined);
+/** Connections for an interleaved pass: the search statement's and the raw floor's. */
+async function pairedClients(options: SqlRunOptions, role: string): Promise<{ search: pg.Client; raw: pg.Client; close: () => Promise<void> }> {
+  const search = await connectBenchmarkClient(options.databaseUrl, `${role}:search`, 'search', options.efSearch);
+  const raw = await connectBenchmarkClient(options.databaseUrl, `${role}:raw`, 'raw', options.efSearch).catch(async (err: unknown) => {
+    await search.end().catch(() => undefined);
+    throw err;
+  });
+  return { search, raw, close: async () => void (await Promise.all([search.end(), raw.end()].map((p) => p.catch(() => undefined)))) };
+}
+
+interface PassObserver {
+  (q: number, search: TimedQuery, raw: TimedQuery): void;
+}
+
+/** Every query of the set once through both statements, alternating which runs first. */
+async function interleavedPass(clients: { search: pg.Client; raw: pg.Client }, set: QuerySet, count: number, options: SqlRunOptions, observe: PassObserver) {
+  for (let q = 0; q < count; q++) {
+    options.signal?.throwIfAborted();
+    const runSearch = () => timedStatement('search', clients.search, set, q, options);
+    const runRaw = () => timedStatement('raw', clients.raw, set, q, options);
+    let search: TimedQuery;
+    let raw: TimedQuery;
+    if (q % 2 === 0) {
+      search = await runSearch();
+      raw = await runRaw();
+    } else {
+      raw = await runRaw();
+      search = await runSearch();
+    }
+    observe(q, search, raw);
+    options.onProgress?.(q + 1, count);
   }
 }
 
-/** Every query once, one at a time: latency per query and recall@10 against the exact neighbours. */
-export async function measureSerial(set: QuerySet, truth: readonly string[][], options: SqlRunOptions): Promise<SerialResult> {
-  const client = await connectBenchmarkClient(options.databaseUrl, `serial:ef${options.efSearch}`);
+/** A first pass whose latencies are reported separately (cold unless prewarmed), never mixed in. */
+export async function warmUp(set: QuerySet, queries: number, prewarm: boolean, options: SqlRunOptions): Promise<WarmupResult> {
+  const clients = await pairedClients(options, 'warmup');
   try {
-    const recalls: number[] = [];
-    const histogram = await serialPass(client, set, set.literals.length, options, (q, ids) => recalls.push(recallAtK(ids, truth[q]!, GROUND_TRUTH_K)));
-    return { efSearch: options.efSearch, latency: summarizeLatency(histogram), cdf: latencyCdf(histogram), recall: summarizeRecall(recalls) };
+    const warmed = prewarm ? await prewarmIndex(clients.search) : { prewarmed: false, note: 'prewarm not requested' };
+    const plan = await explainSearch(clients.search, set.params[0]!, set.spec.modelId, options.efSearch, options.k);
+    const histogram = createLatencyHistogram();
+    await interleavedPass(clients, set, queries, options, (_q, search) => recordMs(histogram, search.ms));
+    return { queries, prewarmed: warmed.prewarmed, prewarmNote: warmed.note, ...plan, efSearch: options.efSearch, latency: summarizeLatency(histogram) };
   } finally {
-    await client.end().catch(() => undefined);
+    await clients.close();
   }
 }
 
 /**
- * `clients` connections issue queries back to back for `seconds`, cycling through the query set.
- * Failed queries are counted as errors and kept out of the latency histogram.
+ * Every query once through both statements, one at a time: the latency of each, recall@10 of the
+ * index (raw floor ids against the exact neighbours) and the re-rank recall of the search path.
  */
-export async function measureConcurrency(set: QuerySet, clients: number, seconds: number, options: SqlRunOptions): Promise<ConcurrencyResult> {
-  const connections = await Promise.all(Array.from({ length: clients }, (_, i) => connectBenchmarkClient(options.databaseUrl, `concurrency:${clients}:${i}`)));
-  const histogram = createLatencyHistogram();
-  let next = 0;
-  let ok = 0;
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const lane = async (client: pg.Client) => {
-    while (performance.now() < deadline) {
-      options.signal?.throwIfAborted();
-      const q = next++ % set.literals.length;
-      try {
-        const { ms } = await timedSearch(client, set.literals[q]!, set.spec.modelId, options.efSearch, options.limit);
-        recordMs(histogram, ms);
-        ok++;
-      } catch {
-        errors++;
-        // A broken connection would fail every later query instantly and inflate the error count.
-        if (broken.has(client)) break;
-      }
-      options.onProgress?.(ok + errors, null);
-    }
-  };
+export async function measureSerial(set: QuerySet, truth: SerialTruth, options: SqlRunOptions): Promise<SerialResult> {
+  const clients = await pairedClients(options, `serial:ef${options.efSearch}`);
   try {
-    await Promise.all(connections.map(lane));
+    const searchHistogram = createLatencyHistogram();
+    const rawHistogram = createLatencyHistogram();
+    const recalls: number[] = [];
+    const rerankRecalls: number[] = [];
+    let widened = 0;
+    let uncertified = 0;
+    await interleavedPass(clients, set, set.params.length, options, (q, search, raw) => {
+      recordMs(searchHistogram, search.ms);
+      recordMs(rawHistogram, raw.ms);
+      recalls.push(recallAtK(raw.ids, truth.neighbours[q]!, Math.min(options.k, GROUND_TRUTH_K)));
+      rerankRecalls.push(recallAtK(search.ids, truth.reranked[q]!, Math.min(options.k, GROUND_TRUTH_K)));
+      if (search.widened) widened++;
+      if (!search.certified) uncertified++;
+    });
+    const n = Math.max(1, set.params.length);
+    return {
+      efSearch: options.efSearch,
+      latency: summarizeLatency(searchHistogram),
+      cdf: latencyCdf(searchHistogram),
+      rawLatency: summarizeLatency(rawHistogram),
+      recall: summarizeRecall(recalls),
+      rerankRecall: summarizeRecall(rerankRecalls),
+      widenedShare: widened / n,
+      uncertifiedShare: uncertified / n,
+    };
   } finally {
-    await Promise.all(connections.map((c) => c.end().catch(() => undefined)));
+    await clients.close();
   }
-  const elapsed = (performance.now() - started) / 1000;
+}
+
+/** What one harness child needs to run its share of a concurrency phase's lanes. */
+export interface ConcurrencyLanesInput {
+  databaseUrl: string;
+  kind: SqlStatementKind;
+  efSearch: number;
+  k: number;
+  /** Lanes in the whole phase (lane i sends queries i, i + clients, …). */
+  clients: number;
+  /** This child's lanes. */
+  lanes: number[];
+  seconds: number;
+  /** The query set's parameters and model: all timedStatement reads of a QuerySet. */
+  params: Buffer[];
+  modelId: string;
+}
+
+export interface ConcurrencyLanesOutput {
+  ok: number;
+  errors: number;
+  latency: EncodedHistogram;
+}
+
+/**
+ * A child's lanes, each on its own connection, back to back for `seconds` from go. Failed queries are
+ * counted as errors and kept out of the latency histogram.
+ */
+export const concurrencyLanesJob = defineJob(import.meta.url, 'concurrencyLanesJob', {
+  async prepare(input: ConcurrencyLanesInput) {
+    const connected = await Promise.allSettled(
+      input.lanes.map((lane) => connectBenchmarkClient(input.databaseUrl, `concurrency:${input.kind}:${input.clients}:${lane}`, input.kind, input.efSearch)),
+    );
+    const connections = connected.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+    const failed = connected.find((c) => c.status === 'rejected');
+    if (failed) {
+      await Promise.all(connections.map((c) => c.end().catch(() => undefined)));
+      throw failed.reason;
+    }
+    return { input, connections };
+  },
+  async run({ input, connections }, ctx: { progress(done: number): void }): Promise<ConcurrencyLanesOutput> {
+    const set = { params: input.params, spec: { modelId: input.modelId } } as QuerySet;
+    const histogram = createLatencyHistogram();
+    let ok = 0;
+    let errors = 0;
+    const deadline = performance.now() + input.seconds * 1000;
+    const lane = async (client: pg.Client, laneIndex: number) => {
+      for (let q = laneIndex; performance.now() < deadline; q += input.clients) {
+        try {
+          const { ms } = await timedStatement(input.kind, client, set, q, input);
+          recordMs(histogram, ms);
+          ok++;
+        } catch {
+          errors++;
+          // A broken connection would fail every later query instantly and inflate the error count.
+          if (isBroken(client)) break;
+        }
+        ctx.progress(ok + errors);
+      }
+    };
+    await Promise.all(connections.map((client, i) => lane(client, input.lanes[i]!)));
+    return { ok, errors, latency: encodeHistogram(histogram) };
+  },
+  async close({ connections }) {
+    await Promise.all(connections.map((c) => c.end().catch(() => undefined)));
+  },
+});
+
+const CONCURRENCY_PROGRESS_MS = 1_000;
+
+/**
+ * `clients` connections issue one statement kind back to back for `seconds`, cycling through the
+ * query set. Failed queries are counted as errors and kept out of the latency histogram.
+ * The lanes run in harness child processes, never on this process's event loop (a Temporal
+ * worker's): spread over at most one process per core (harness/lanes.ts says why), all starting
+ * together once every connection is open. Aborting `options.signal` kills them.
+ */
+export async function measureConcurrency(
+  set: QuerySet, kind: SqlStatementKind, clients: number, seconds: number, options: SqlRunOptions & { processes?: number },
+): Promise<ConcurrencyResult> {
+  const inputs: ConcurrencyLanesInput[] = spreadLanes(clients, harnessProcesses(clients, options.processes)).map((lanes) => ({
+    databaseUrl: options.databaseUrl, kind, efSearch: options.efSearch, k: options.k, clients, lanes, seconds, params: set.params, modelId: set.spec.modelId,
+  }));
+  const done = inputs.map(() => 0);
+  const total = () => done.reduce((a, b) => a + b, 0);
+  const ticker = setInterval(() => options.onProgress?.(total(), null), CONCURRENCY_PROGRESS_MS);
+  let runs;
+  try {
+    runs = await runInChildren(concurrencyLanesJob, inputs, {
+      label: `sql-concurrency:${kind}:${clients}`,
+      signal: options.signal,
+      onProgress: (child, n) => void (done[child] = n),
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  const ok = runs.reduce((n, r) => n + r.result.ok, 0);
+  const errors = runs.reduce((n, r) => n + r.result.errors, 0);
+  options.onProgress?.(ok + errors, null);
+  const loads = runs.map((r) => r.load);
+  const elapsed = unionSeconds(loads);
   return {
+    statement: kind,
     clients,
     efSearch: options.efSearch,
     seconds: Math.round(elapsed * 100) / 100,
     queries: ok,
     errors,
     errorRate: ok + errors === 0 ? 0 : errors / (ok + errors),
-    qps: Math.round((ok / elapsed) * 10) / 10,
-    latency: summarizeLatency(histogram),
+    qps: elapsed > 0 ? Math.round((ok / elapsed) * 10) / 10 : 0,
+    latency: summarizeLatency(mergeHistograms(runs.map((r) => r.result.latency))),
+    harness: harnessReport(loads),
   };
 }

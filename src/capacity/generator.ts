@@ -1,7 +1,7 @@
 /**
  * Deterministic synthetic traces: row g of a run is cluster (g mod clusters), its vector the
  * cluster centre plus N(0, sigma²) noise per dimension, renormalized; its text comes from a seeded
- * faker. Everything derives from (generatorSeed, runKey, batchIndex), so a retried batch regenerates
+ * faker, its trust score from syntheticTrust. Everything derives from (generatorSeed, runKey, batchIndex), so a retried batch regenerates
  * exactly the rows it would have written the first time.
  */
 import { Faker, base, en } from '@faker-js/faker';
@@ -26,6 +26,18 @@ export interface SyntheticTrace {
   context: string;
   solution: string;
   embedding: Float32Array;
+  trustScore: number;
+}
+
+/**
+ * Trust scores of synthetic rows, so the search path's trust re-ranking has something to reorder:
+ * most rows are confirmed (1.0), LOW_TRUST_SHARE are weakly confirmed with a trust below 0.5.
+ * Drawn from their own stream, so the vectors are the same with or without them.
+ */
+export const LOW_TRUST_SHARE = 0.1;
+
+export function syntheticTrust(uniform: () => number): number {
+  return uniform() < LOW_TRUST_SHARE ? Math.round(uniform() * 50) / 100 : 1;
 }
 
 export function batchRange(spec: Pick<BatchSpec, 'batchIndex' | 'batchSize' | 'total'>): { start: number; end: number } {
@@ -41,6 +53,7 @@ export function capacityRowId(runKey: string, globalIndex: number): string {
 export function* generateRows(spec: BatchSpec, centres: readonly Float32Array[]): Generator<SyntheticTrace> {
   const { start, end } = batchRange(spec);
   const normal = gaussian(mulberry32(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'vectors')));
+  const trust = mulberry32(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'trust'));
   // One Faker per batch: batches generated interleaved in one process must not share a seeded instance.
   const faker = new Faker({ locale: [en, base], seed: seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'text') });
   for (let g = start; g < end; g++) {
@@ -58,6 +71,7 @@ export function* generateRows(spec: BatchSpec, centres: readonly Float32Array[])
       context: `${faker.hacker.phrase()} ${faker.lorem.sentences(3)}`,
       solution: `${faker.lorem.paragraph(2)}\n\n\`\`\`bash\n${faker.system.commonFileName('sh')} --${tool.replace(/\W+/g, '-')} ${faker.number.int({ min: 1, max: 999 })}\n\`\`\`\n`,
       embedding,
+      trustScore: syntheticTrust(trust),
     };
   }
 }

@@ -38,7 +38,7 @@ export async function ledgerRows(pool: pg.Pool | pg.PoolClient, runKey: string, 
   return rows[0]?.rows ?? null;
 }
 
-/** One trace as the COPY_COLUMNS values: validated, trust 1.0, the active model, the capacity contributor. */
+/** One trace as the COPY_COLUMNS values: validated, its synthetic trust, the active model, the capacity contributor. */
 export function rowValues(r: SyntheticTrace, modelId: string, contributorId: string): CopyValue[] {
   return [
     { kind: 'uuid', value: r.id },
@@ -48,7 +48,7 @@ export function rowValues(r: SyntheticTrace, modelId: string, contributorId: str
     { kind: 'vector', value: r.embedding },
     { kind: 'text', value: modelId },
     { kind: 'text', value: 'validated' },
-    { kind: 'float8', value: 1.0 },
+    { kind: 'float8', value: r.trustScore },
     { kind: 'int4', value: 2 },
     { kind: 'bool', value: false },
     { kind: 'uuid', value: contributorId },

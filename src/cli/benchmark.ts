@@ -32,7 +32,7 @@ interface SearchOptions {
   queries?: number;
   querySeed?: number;
   productionEf?: number;
-  limit?: number;
+  k?: number;
   warmup?: number;
   prewarm: boolean;
   runKey?: string;
@@ -42,6 +42,9 @@ interface SearchOptions {
   generatorSeed?: number;
   sqlP99Ms?: number;
   recallMean?: number;
+  rerankRecallMean?: number;
+  maxP99Ratio?: number;
+  minQpsRatio?: number;
   httpP99Ms?: number;
   errorRate?: number;
   http?: boolean;
@@ -58,12 +61,15 @@ const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Objec
 
 export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
   const dataset = defined({ runKey: o.runKey, total: o.total, clusters: o.clusters, sigma: o.sigma, generatorSeed: o.generatorSeed });
-  const thresholds = defined({ sqlP99Ms: o.sqlP99Ms, recallMean: o.recallMean, httpP99Ms: o.httpP99Ms, errorRate: o.errorRate });
+  const thresholds = defined({
+    sqlP99Ms: o.sqlP99Ms, recallMean: o.recallMean, rerankRecallMean: o.rerankRecallMean, maxSerialP99Ratio: o.maxP99Ratio, minQpsRatio: o.minQpsRatio,
+    httpP99Ms: o.httpP99Ms, errorRate: o.errorRate,
+  });
   const wantsHttp = o.http || o.httpUrl !== undefined;
   return {
     ...defined({
       efSearch: o.efSearch, concurrency: o.concurrency, concurrencySeconds: o.concurrencySeconds, queryCount: o.queries, querySeed: o.querySeed,
-      productionEfSearch: o.productionEf, candidateLimit: o.limit, warmupQueries: o.warmup, reportsDir: o.reportsDir,
+      productionEfSearch: o.productionEf, k: o.k, warmupQueries: o.warmup, reportsDir: o.reportsDir,
     }),
     prewarm: o.prewarm,
     ...(Object.keys(dataset).length > 0 && { dataset }),
@@ -112,7 +118,7 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', (v) => parsePositiveInt(v, '--concurrency-seconds'))
     .option('--queries <n>', 'held-out queries (default 1000)', (v) => parsePositiveInt(v, '--queries'))
     .option('--query-seed <n>', 'seed of the query set (default 7)', (v) => parsePositiveInt(v, '--query-seed'))
-    .option('--limit <n>', 'rows the measured statement asks for (default: the search path\'s 100 candidates)', (v) => parsePositiveInt(v, '--limit'))
+    .option('--k <n>', 'results per search; recall and re-rank recall are judged at it (default 10)', (v) => parsePositiveInt(v, '--k'))
     .option('--warmup <n>', 'warm-up queries before measuring (default: the query count)', (v) => parsePositiveInt(v, '--warmup'))
     .option('--no-prewarm', 'do not pg_prewarm the index first (a cold-cache run)')
     .option('--run-key <key>', 'capacity run key the queries are drawn for (default: capacityPopulation\'s for --total)')
@@ -122,6 +128,9 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--generator-seed <n>', 'generator seed of the dataset (default 42)', (v) => parsePositiveInt(v, '--generator-seed'))
     .option('--sql-p99-ms <ms>', 'threshold: SQL p99 at the production ef_search below this (default 50)', (v) => parseNonNegative(v, '--sql-p99-ms'))
     .option('--recall-mean <r>', 'threshold: recall@10 mean at least this (default 0.95)', (v) => parseNonNegative(v, '--recall-mean'))
+    .option('--rerank-recall-mean <r>', 'threshold: re-rank recall mean at least this (default 0.99)', (v) => parseNonNegative(v, '--rerank-recall-mean'))
+    .option('--max-p99-ratio <x>', 'threshold: search / raw floor serial p99 at most this (default 1.3)', (v) => parseNonNegative(v, '--max-p99-ratio'))
+    .option('--min-qps-ratio <x>', 'threshold: search / raw floor QPS at 2 clients at least this (default 0.8)', (v) => parseNonNegative(v, '--min-qps-ratio'))
     .option('--http-p99-ms <ms>', 'threshold: HTTP p99 below this (default 50)', (v) => parseNonNegative(v, '--http-p99-ms'))
     .option('--error-rate <r>', 'threshold: error rate at most this (default 0)', (v) => parseNonNegative(v, '--error-rate'))
     .option('--http', 'load the API the worker serves (config API_HOST/API_PORT)')

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as schema from './schema.js';
+import { searchSessionOptions } from './hnsw.js';
 
 export type Db = NodePgDatabase<typeof schema>;
 
@@ -10,6 +11,8 @@ export function createPool(databaseUrl: string, options: pg.PoolConfig = {}): pg
     max: 10,
     connectionTimeoutMillis: 5_000,
     application_name: 'commontrace-launch',
+    // Every pool can serve searches, which rely on these settings instead of per-query SET LOCAL.
+    options: searchSessionOptions(),
     ...options,
   });
   // An idle client that loses its server (restart, pg_terminate_backend) emits 'error' on the pool;

@@ -8,6 +8,19 @@ export const HNSW_CREATE_SQL =
   `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX_NAME} ON traces USING hnsw (embedding vector_cosine_ops) ` +
   `WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`;
 
+/** HNSW candidate list size of the search path (hnsw.ef_search). */
+export const DEFAULT_EF_SEARCH = 64;
+
+/**
+ * Connection options for a search connection: `-c` settings applied at connect time, so a search
+ * needs no BEGIN / SET LOCAL / COMMIT around it. Iterative scans stay on because the search path
+ * always filters (active model, not flagged, not rejected, optional tags): a filtered plain HNSW
+ * scan could return fewer rows than asked for. The settings only affect HNSW index scans.
+ */
+export function searchSessionOptions(efSearch = DEFAULT_EF_SEARCH): string {
+  return `-c hnsw.ef_search=${efSearch} -c hnsw.iterative_scan=relaxed_order`;
+}
+
 /** pgvector's guidance for an in-memory HNSW build: n × (8 + 4·dims) × 1.3 bytes. */
 export function estimateHnswGraphBytes(n: number, dims: number): number {
   return Math.ceil(n * (8 + 4 * dims) * 1.3);

@@ -129,8 +129,8 @@ export const benchmarkRuns = pgTable(
 );
 
 /**
- * Exact top-10 neighbours of a benchmark query set, cached per dataset: an exact scan of 100K × 1536
- * vectors costs about half a second a query, so it is computed once per (runKey, N, seeds).
+ * Exact top-10 neighbours of a benchmark query set (by similarity and by re-rank score), cached per
+ * dataset: computed once per (runKey, N, seeds) by src/benchmark/ground-truth.ts.
  */
 export const benchmarkGroundTruth = pgTable('benchmark_ground_truth', {
   cacheKey: text('cache_key').primaryKey(),
@@ -141,6 +141,8 @@ export const benchmarkGroundTruth = pgTable('benchmark_ground_truth', {
   queryCount: integer('query_count').notNull(),
   /** Per query, the ids of its exact nearest neighbours, nearest first. */
   neighbours: jsonb('neighbours').notNull(),
+  /** Per query, the ids of its exact top-k by the search path's re-rank score, best first (NULL in rows cached before it existed). */
+  rerankedNeighbours: jsonb('reranked_neighbours'),
   exactP50Ms: doublePrecision('exact_p50_ms'),
   planNode: text('plan_node').notNull(),
   seconds: doublePrecision('seconds').notNull(),

@@ -30,7 +30,10 @@ function latencyCdfSpec(r: BenchmarkReport): vl.TopLevelSpec {
 }
 
 function qpsSpec(r: BenchmarkReport): vl.TopLevelSpec {
-  const values = r.concurrency.map((c) => ({ clients: c.clients, qps: c.qps, above: `${c.qps.toFixed(0)} QPS`, below: `p99 ${c.latency.p99.toFixed(1)} ms` }));
+  const values = r.concurrency.map((c) => ({
+    clients: c.clients, qps: c.qps, statement: c.statement === 'search' ? 'search statement' : 'raw pgvector floor',
+    above: `${c.qps.toFixed(0)} QPS`, below: `p99 ${c.latency.p99.toFixed(1)} ms`,
+  }));
   const top = Math.max(1, ...values.map((v) => v.qps)) * 1.15;
   return {
     ...SIZE,
@@ -38,6 +41,7 @@ function qpsSpec(r: BenchmarkReport): vl.TopLevelSpec {
     encoding: {
       x: { field: 'clients', type: 'quantitative', scale: { type: 'log', base: 2, padding: 60 }, axis: { values: r.concurrency.map((c) => c.clients) }, title: 'concurrent clients' },
       y: { field: 'qps', type: 'quantitative', title: 'queries per second', scale: { domain: [0, top] } },
+      color: { field: 'statement', type: 'nominal', title: null },
     },
     layer: [
       { mark: { type: 'line', point: true } },

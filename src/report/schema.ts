@@ -16,8 +16,12 @@ export const cdfSchema = z.array(z.object({ percentile: z.number().min(0).max(10
 export const thresholdsSchema = z.object({
   sqlP99Ms: ms,
   recallMean: ratio,
+  rerankRecallMean: ratio,
   httpP99Ms: ms,
   errorRate: ratio,
+  maxSerialP99Ratio: z.number().positive(),
+  minQpsRatio: z.number().nonnegative(),
+  minApiCeilingRatio: z.number().nonnegative(),
 });
 
 export const checkSchema = z.object({
@@ -83,7 +87,11 @@ export const groundTruthSchema = z.object({
 });
 
 export const methodSchema = z.object({
-  candidateLimit: count,
+  /** Results per search; recall and re-rank recall are judged at it. */
+  k: count,
+  /** Rows the search statement fetches first, and when the re-rank bound fails on them. */
+  firstCandidates: count,
+  wideCandidates: count,
   productionEfSearch: count,
   iterativeScan: z.string(),
   latencyUnit: z.string(),
@@ -102,9 +110,33 @@ export const warmupSchema = z.object({
   latency: latencySchema,
 });
 
-export const serialSchema = z.object({ efSearch: count, latency: latencySchema, cdf: cdfSchema, recall: recallSchema });
+export const serialSchema = z.object({
+  efSearch: count,
+  /** The search statement. */
+  latency: latencySchema,
+  cdf: cdfSchema,
+  /** The raw floor statement, interleaved with it query by query. */
+  rawLatency: latencySchema,
+  /** The index alone: raw floor ids against the exact nearest neighbours. */
+  recall: recallSchema,
+  /** The search path: its re-ranked top k against the exact re-ranked top k over all rows. */
+  rerankRecall: recallSchema,
+  widenedShare: ratio,
+  uncertifiedShare: ratio,
+});
+
+/** What the load generator itself cost: a saturated one measured its own queueing, not the service. */
+export const harnessSchema = z.object({
+  processes: count,
+  cpuShare: z.number().nonnegative(),
+  eventLoopDelayP99Ms: ms,
+  scheduleLagP99Ms: ms.nullable(),
+  saturated: z.boolean(),
+  reason: z.string().nullable(),
+});
 
 export const concurrencySchema = z.object({
+  statement: z.enum(['search', 'raw']),
   clients: count,
   efSearch: count,
   seconds: z.number().nonnegative(),
@@ -113,6 +145,7 @@ export const concurrencySchema = z.object({
   errorRate: ratio,
   qps: z.number().nonnegative(),
   latency: latencySchema,
+  harness: harnessSchema,
 });
 
 export const httpSchema = z.object({
@@ -131,28 +164,29 @@ export const httpSchema = z.object({
   qps: z.number().nonnegative(),
   latency: latencySchema,
   statusCodes: z.record(z.string().regex(/^\d{3}$/), count),
+  /** Per Server-Timing stage of 2xx responses, plus `server` (their sum) and `outside` (the rest). */
+  stages: z.record(z.string(), latencySchema).nullable(),
+  harness: harnessSchema,
 });
 
-const passSchema = z.object({ p50: ms, p99: ms });
-
+/** The service against the raw pgvector floor in the same run (workflows/benchmark-verdict.ts). */
 export const rawFloorSchema = z.object({
-  client: z.string(),
+  statement: z.string(),
   efSearch: count,
-  queries: count,
-  /** The raw client over every round. */
-  latency: latencySchema,
-  /** Alternating orchestrated and raw passes over the same queries (src/benchmark/overhead.ts). */
-  rounds: z.array(z.object({ orchestratedFirst: z.boolean(), orchestrated: passSchema, raw: passSchema })).min(1),
-  /** Medians over the rounds. */
-  orchestratedP99Ms: ms,
-  rawP99Ms: ms,
-  /** Median orchestrated p99 divided by median raw p99. */
-  overheadRatio: z.number().nonnegative(),
-  p50Ratio: z.number().nonnegative(),
+  k: count,
+  searchP50Ms: ms.nullable(),
+  searchP99Ms: ms.nullable(),
+  rawP50Ms: ms.nullable(),
+  rawP99Ms: ms.nullable(),
+  serialP99Ratio: z.number().nonnegative().nullable(),
+  qps: z.array(z.object({ clients: count, search: z.number().nonnegative().nullable(), raw: z.number().nonnegative().nullable() })),
+  qpsRatio: z.number().nonnegative().nullable(),
+  apiCeilingQps: z.number().nonnegative().nullable(),
+  apiCeilingRatio: z.number().nonnegative().nullable(),
 });
 
 export const benchmarkReportSchema = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(2),
   runId: z.uuid(),
   name: z.string().min(1),
   workflowId: z.string(),
@@ -170,7 +204,8 @@ export const benchmarkReportSchema = z.object({
   concurrency: z.array(concurrencySchema),
   http: httpSchema.nullable(),
   httpSkippedReason: z.string().nullable(),
-  rawFloor: rawFloorSchema.nullable(),
+  httpCeiling: httpSchema.nullable(),
+  rawFloor: rawFloorSchema,
   warnings: z.array(z.string()),
 });
 

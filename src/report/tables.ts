@@ -16,17 +16,23 @@ export interface ReportTable {
 export const fmtMs = (v: number) => v.toFixed(v >= 100 ? 1 : 2);
 export const fmtRecall = (v: number) => v.toFixed(3);
 const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`;
+const fmtRatio = (v: number) => v.toFixed(2);
+const opt = (v: number | null, f: (v: number) => string) => (v === null ? '—' : f(v));
+const harnessStatus = (h: { saturated: boolean; reason: string | null }) => (h.saturated ? `INVALID: ${h.reason ?? 'saturated'}` : 'valid');
 
 export function formatCheckValue(name: string, value: number | null): string {
   if (value === null) return '—';
   if (/recall/.test(name)) return fmtRecall(value);
+  if (/ratio|\/|phases/.test(name)) return /phases/.test(name) ? String(value) : fmtRatio(value);
   if (/rate/.test(name)) return pct(value);
   return fmtMs(value);
 }
 
 export function headline(r: BenchmarkReport): string {
   const prod = r.serial.find((s) => s.efSearch === r.method.productionEfSearch);
-  const figures = prod ? `SQL p99 ${fmtMs(prod.latency.p99)} ms, recall@10 ${fmtRecall(prod.recall.mean)} at ef_search ${prod.efSearch}` : '';
+  const figures = prod
+    ? `SQL p99 ${fmtMs(prod.latency.p99)} ms, recall@${r.method.k} ${fmtRecall(prod.recall.mean)}, re-rank recall ${fmtRecall(prod.rerankRecall.mean)} at ef_search ${prod.efSearch}`
+    : '';
   const http = r.http ? `, HTTP p99 ${fmtMs(r.http.latency.p99)} ms` : '';
   return `${r.verdict.toUpperCase()} — ${r.name}: ${r.dataset.traceCount} × ${r.dataset.dimensions} vectors; ${figures}${http}`;
 }
@@ -39,65 +45,74 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       rows: r.checks.map((c) => [c.name, formatCheckValue(c.name, c.value), `${c.comparator} ${formatCheckValue(c.name, c.threshold)}`, c.status.toUpperCase(), c.detail]),
     },
     {
-      title: 'Serial latency and recall@10 per ef_search',
+      title: 'Serial latency and recall per ef_search',
       note:
-        `${r.dataset.queryCount} held-out queries, one at a time, each BEGIN; SET LOCAL hnsw.ef_search; the search statement ` +
-        `(LIMIT ${r.method.candidateLimit}, iterative scan ${r.method.iterativeScan}); COMMIT. Latency in ms (recorded in µs, HDR). ` +
-        `Plan: ${r.warmup.plan}. Exact neighbours from a verified sequential scan (${r.groundTruth.planNode}).`,
-      header: ['ef_search', 'recall mean', 'recall p5', 'recall min', 'recall = 0', 'p50', 'p95', 'p99', 'p99.9', 'max', 'mean'],
+        `${r.dataset.queryCount} held-out queries, one at a time, through the search statement (top ${r.method.k}: ${r.method.firstCandidates} candidates, ` +
+        `${r.method.wideCandidates} when the re-rank bound fails; iterative scan ${r.method.iterativeScan}) interleaved with the raw floor statement. ` +
+        `recall@${r.method.k} is the index's (raw floor ids against the exact neighbours); re-rank recall is the search path's (its re-ranked top ${r.method.k} ` +
+        `against the exact re-ranked top ${r.method.k} over all rows). Latency in ms (recorded in µs, HDR). Plan: ${r.warmup.plan}. ` +
+        `Exact answers computed in process over every row and verified on a sample against PostgreSQL's exact scan (${r.groundTruth.planNode}).`,
+      header: ['ef_search', 'recall mean', 'recall = 0', 're-rank recall', 'widened', 'uncertified', 'p50', 'p95', 'p99', 'p99.9', 'max', 'raw p50', 'raw p99'],
       rows: r.serial.map((s) => [
         String(s.efSearch) + (s.efSearch === r.method.productionEfSearch ? ' (prod)' : ''),
-        fmtRecall(s.recall.mean), fmtRecall(s.recall.p5), fmtRecall(s.recall.min), pct(s.recall.zeroShare),
-        fmtMs(s.latency.p50), fmtMs(s.latency.p95), fmtMs(s.latency.p99), fmtMs(s.latency.p999), fmtMs(s.latency.max), fmtMs(s.latency.mean),
+        fmtRecall(s.recall.mean), pct(s.recall.zeroShare), fmtRecall(s.rerankRecall.mean), pct(s.widenedShare), pct(s.uncertifiedShare),
+        fmtMs(s.latency.p50), fmtMs(s.latency.p95), fmtMs(s.latency.p99), fmtMs(s.latency.p999), fmtMs(s.latency.max),
+        fmtMs(s.rawLatency.p50), fmtMs(s.rawLatency.p99),
       ]),
     },
     {
       title: `Concurrency sweep at ef_search ${r.method.productionEfSearch}`,
-      note: `Each level runs ${r.method.concurrencySeconds} s of back-to-back queries on that many connections. Failed queries are errors, never latencies.`,
-      header: ['clients', 'QPS', 'p50', 'p99', 'max', 'queries', 'errors', 'error rate'],
+      note:
+        `Each level runs ${r.method.concurrencySeconds} s of back-to-back queries on that many connections, in load-generator processes outside the worker. ` +
+        'Failed queries are errors, never latencies. A level whose load generator saturated is INVALID: its figures are the harness\'s, not the database\'s.',
+      header: ['statement', 'clients', 'QPS', 'p50', 'p99', 'max', 'queries', 'errors', 'harness CPU', 'harness'],
       rows: r.concurrency.map((c) => [
-        String(c.clients), c.qps.toFixed(1), fmtMs(c.latency.p50), fmtMs(c.latency.p99), fmtMs(c.latency.max), String(c.queries), String(c.errors), pct(c.errorRate),
+        c.statement, String(c.clients), c.qps.toFixed(1), fmtMs(c.latency.p50), fmtMs(c.latency.p99), fmtMs(c.latency.max), String(c.queries), String(c.errors),
+        pct(c.harness.cpuShare), harnessStatus(c.harness),
       ]),
     },
-  ];
-  if (r.http) {
-    const h = r.http;
-    tables.push(
-      {
-        title: 'HTTP load (search API, end to end)',
-        note: `${h.users} users, each with its own API key, for ${h.seconds} s against ${h.baseUrl}, ` +
-          (h.ratePerUser ? `open loop at ${h.ratePerUser} requests/s per user (latency from the scheduled send time)` : 'closed loop (autocannon, one connection per user, back to back)') +
-          `. API quota: ${h.rateLimitPolicy ?? 'none announced'}. Latencies are of 2xx responses only; other statuses and transport errors are counted apart.`,
-        header: ['requests', '2xx', 'non-2xx', 'errors', 'timeouts', 'error rate', 'QPS', 'p50', 'p95', 'p99', 'p99.9', 'max'],
-        rows: [[
-          String(h.requests), String(h.ok), String(h.non2xx), String(h.errors), String(h.timeouts), pct(h.errorRate), h.qps.toFixed(1),
-          fmtMs(h.latency.p50), fmtMs(h.latency.p95), fmtMs(h.latency.p99), fmtMs(h.latency.p999), fmtMs(h.latency.max),
-        ]],
-      },
-      {
-        title: 'HTTP status codes',
-        header: ['status', 'responses'],
-        rows: Object.entries(h.statusCodes).sort(([a], [b]) => a.localeCompare(b)).map(([code, n]) => [code, String(n)]),
-      },
-    );
-  } else {
-    tables.push({ title: 'HTTP load (search API, end to end)', header: ['status'], rows: [[`skipped: ${r.httpSkippedReason ?? 'not requested'}`]] });
-  }
-  if (r.rawFloor) {
-    const f = r.rawFloor;
-    tables.push({
-      title: 'Raw floor (no orchestration)',
-      note:
-        `The same ${f.queries} queries at ef_search ${f.efSearch}, serially, in ${f.rounds.length} alternating rounds: through the worker's ` +
-        `measureSerialSearch activity (searchLatencyProbe workflow) and through ${f.client}. Ratios are of the medians over the rounds.`,
-      header: ['round', 'first', 'orchestrated p50', 'orchestrated p99', 'raw p50', 'raw p99'],
+    {
+      title: 'Raw floor: the service against pgvector alone (same data, same run)',
+      note: `Raw floor: ${r.rawFloor.statement}, ef_search ${r.rawFloor.efSearch}, k ${r.rawFloor.k}.`,
+      header: ['figure', 'search path', 'raw floor', 'ratio', 'target'],
       rows: [
-        ...f.rounds.map((x, i) => [String(i + 1), x.orchestratedFirst ? 'orchestrated' : 'raw', fmtMs(x.orchestrated.p50), fmtMs(x.orchestrated.p99), fmtMs(x.raw.p50), fmtMs(x.raw.p99)]),
-        ['median', '', '', fmtMs(f.orchestratedP99Ms), '', fmtMs(f.rawP99Ms)],
-        ['overhead ratio', '', `p50 ${f.p50Ratio.toFixed(2)}`, `p99 ${f.overheadRatio.toFixed(2)}`, '', ''],
+        ['serial p50 (ms)', opt(r.rawFloor.searchP50Ms, fmtMs), opt(r.rawFloor.rawP50Ms, fmtMs), '', ''],
+        ['serial p99 (ms)', opt(r.rawFloor.searchP99Ms, fmtMs), opt(r.rawFloor.rawP99Ms, fmtMs), opt(r.rawFloor.serialP99Ratio, fmtRatio), `≤ ${fmtRatio(r.thresholds.maxSerialP99Ratio)}`],
+        ...r.rawFloor.qps.map((q) => [
+          `QPS at ${q.clients} client${q.clients === 1 ? '' : 's'}`, opt(q.search, (v) => v.toFixed(1)), opt(q.raw, (v) => v.toFixed(1)), opt(q.search !== null && q.raw ? q.search / q.raw : null, fmtRatio),
+          q.clients === 2 ? `≥ ${fmtRatio(r.thresholds.minQpsRatio)}` : '',
+        ]),
+        ['API ceiling QPS (closed loop)', opt(r.rawFloor.apiCeilingQps, (v) => v.toFixed(1)), '', opt(r.rawFloor.apiCeilingRatio, fmtRatio), `≥ ${fmtRatio(r.thresholds.minApiCeilingRatio)} × raw at 2`],
       ],
+    },
+  ];
+  for (const [title, h] of [['HTTP load (search API, end to end)', r.http], ['HTTP ceiling (closed loop)', r.httpCeiling]] as const) {
+    if (!h) continue;
+    tables.push({
+      title,
+      note: `${h.users} users, each with its own API key, for ${h.seconds} s against ${h.baseUrl}, ` +
+        (h.ratePerUser ? `open loop at ${h.ratePerUser} requests/s per user (latency from the scheduled send time)` : 'closed loop (one connection per user, back to back)') +
+        `. API quota: ${h.rateLimitPolicy ?? 'none announced'}. Latencies are of 2xx responses only; other statuses and transport errors are counted apart. ` +
+        `Load generator: ${h.harness.processes} process(es) outside the worker, CPU ${pct(h.harness.cpuShare)} of a core, ` +
+        `event-loop delay p99 ${fmtMs(h.harness.eventLoopDelayP99Ms)} ms${h.harness.scheduleLagP99Ms === null ? '' : `, schedule lag p99 ${fmtMs(h.harness.scheduleLagP99Ms)} ms`}: ${harnessStatus(h.harness)}.`,
+      header: ['requests', '2xx', 'non-2xx', 'errors', 'timeouts', 'error rate', 'QPS', 'p50', 'p95', 'p99', 'p99.9', 'max', 'status codes'],
+      rows: [[
+        String(h.requests), String(h.ok), String(h.non2xx), String(h.errors), String(h.timeouts), pct(h.errorRate), h.qps.toFixed(1),
+        fmtMs(h.latency.p50), fmtMs(h.latency.p95), fmtMs(h.latency.p99), fmtMs(h.latency.p999), fmtMs(h.latency.max),
+        Object.entries(h.statusCodes).sort(([a], [b]) => a.localeCompare(b)).map(([code, n]) => `${code}: ${n}`).join(', '),
+      ]],
     });
+    if (h.stages) {
+      tables.push({
+        title: `${title}: latency by stage`,
+        note: 'From each 2xx response\'s Server-Timing header: auth (API key), limit (token bucket), embed (query embedding), db (the search statement), ' +
+          'rerank (rows to hits); server is their sum, outside is the client-measured latency minus it (network, HTTP, queueing before the handler).',
+        header: ['stage', 'p50', 'p95', 'p99', 'max', 'mean'],
+        rows: Object.entries(h.stages).map(([stage, l]) => [stage, fmtMs(l.p50), fmtMs(l.p95), fmtMs(l.p99), fmtMs(l.max), fmtMs(l.mean)]),
+      });
+    }
   }
+  if (!r.http) tables.push({ title: 'HTTP load (search API, end to end)', header: ['status'], rows: [[`skipped: ${r.httpSkippedReason ?? 'not requested'}`]] });
   const e = r.environment;
   const d = r.dataset;
   const i = r.index;
@@ -116,7 +131,7 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       ['queries', `${d.queryCount} held-out noisy centre copies, query seed ${d.querySeed}`],
       ['index', i.present ? `${i.name}: m ${i.m ?? 'default'}, ef_construction ${i.efConstruction ?? 'default'}, ${formatBytes(i.bytes)}${i.fitsInSharedBuffers ? ', fits in shared_buffers' : ', does NOT fit in shared_buffers'}` : 'missing'],
       ['index build', i.buildSeconds === null ? 'not built in this run' : `${i.buildSeconds} s`],
-      ['ground truth', `${r.groundTruth.cached ? 'cached' : 'computed'} (${r.groundTruth.seconds} s to compute), exact p50 ${r.groundTruth.exactP50Ms === null ? '—' : `${fmtMs(r.groundTruth.exactP50Ms)} ms`}, key ${r.groundTruth.cacheKey}`],
+      ['ground truth', `${r.groundTruth.cached ? 'cached' : 'computed'} (${r.groundTruth.seconds} s to compute), compute time per query per lane ${r.groundTruth.exactP50Ms === null ? '—' : `${fmtMs(r.groundTruth.exactP50Ms)} ms`}, key ${r.groundTruth.cacheKey}`],
       ...r.warnings.map((w) => ['warning', w]),
     ],
   });

@@ -1,26 +1,35 @@
 /**
- * Semantic search over traces: the one implementation behind the CLI, the smoke check and the API.
+ * Semantic search over traces: the one implementation behind the API, the CLI and the smoke check.
  *
  * 1. Embed the query with the active embedder.
- * 2. HNSW approximate top-100 (cosine) in a transaction with `SET LOCAL hnsw.ef_search = 64`;
- *    iterative index scans stay on because filters always apply (active model, not flagged, not
- *    rejected, optional tags), and a post-filtered plain scan could return fewer than k rows.
+ * 2. One statement, one round trip (SEARCH_SQL): the HNSW approximate nearest candidates, their
+ *    trust re-ranking, the final k rows' tags, and a certificate that the re-ranking lost nothing.
+ *    Session settings (ef_search, iterative scans) come with the connection (searchSessionOptions),
+ *    the vector travels in pgvector's binary form, and the statement is a named prepared statement.
  * 3. Re-rank by  score = (1 - TRUST_WEIGHT) · similarity + TRUST_WEIGHT · trust_score,
- *    with similarity = 1 - cosine distance and trust_score in [0, 1]. A validated trace
+ *    with similarity = 1 - cosine distance and trust_score clamped to [0, 1]. A validated trace
  *    (trust 1.0) beats an unconfirmed one (trust 0) of equal similarity by TRUST_WEIGHT.
+ *
+ * How many candidates re-ranking needs (the bound). A row outside the candidates is no more similar
+ * than the least similar candidate (s_min), and its trust is at most 1, so its score is at most
+ * (1 - W)·s_min + W. If the k-th best score among the candidates is above that, no row outside them
+ * can enter the top k: the re-ranked top k over the candidates is the re-ranked top k over every row
+ * the index would return in that order. When all candidates share one trust value this holds as soon
+ * as s_min is below the k-th similarity, so the first fetch asks for only firstCandidates(k) rows. When
+ * it fails (mixed trust among near-equal neighbours), the same statement fetches wideCandidates(k)
+ * rows instead and checks the bound again; the result says whether it holds (`certified`).
  */
 import type pg from 'pg';
-import { withTransaction } from '../db/client.js';
-import { toVectorLiteral, type Embedder } from '../embeddings/embedder.js';
+import { DEFAULT_EF_SEARCH, searchSessionOptions } from '../db/hnsw.js';
+import { encodeVector } from '../db/vector-binary.js';
+import { firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES } from './candidates.js';
+import type { Embedder } from '../embeddings/embedder.js';
 
-export const DEFAULT_EF_SEARCH = 64;
-export const ANN_CANDIDATES = 100;
-export const TRUST_WEIGHT = 0.1;
-export const MAX_K = 50;
-
+export { DEFAULT_EF_SEARCH, searchSessionOptions, firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES };
 export interface SearchOptions {
   k?: number;
   tags?: string[];
+  /** Must match the connection's hnsw.ef_search (it sizes the first fetch, not the scan). */
   efSearch?: number;
 }
 
@@ -35,76 +44,156 @@ export interface SearchHit {
   tags: string[];
 }
 
-export function rerankScore(similarity: number, trustScore: number): number {
-  return (1 - TRUST_WEIGHT) * similarity + TRUST_WEIGHT * Math.min(1, Math.max(0, trustScore));
+export interface SearchResult {
+  hits: SearchHit[];
+  /** Rows the final re-ranking chose from. */
+  candidates: number;
+  /** The widened fetch ran (the first could not certify the re-ranking). */
+  widened: boolean;
+  /** The bound holds: no row beyond the candidates could have entered the top k. */
+  certified: boolean;
 }
+
+const W = TRUST_WEIGHT;
+const SCORE = `(${1 - W})::float8 * (1 - c.distance) + ${W}::float8 * least(1, greatest(0, c.trust_score))`;
+const CANDIDATE_FILTERS = `t.embedding_model_id = $2
+           AND NOT t.is_flagged
+           AND t.status <> 'rejected'
+           AND (cardinality($3::text[]) = 0 OR EXISTS (
+                 SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
+                  WHERE tt.trace_id = t.id AND tg.name = ANY($3::text[])))`;
+const candidateScan = (limit: string, gate = '') => `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance
+          FROM traces t
+         WHERE ${gate}${CANDIDATE_FILTERS}
+         ORDER BY distance
+         LIMIT ${limit}`;
+/**
+ * The bound over a candidate set: its k-th best score beats the best score a row beyond it could
+ * reach. Fewer than k candidates certify nothing: an HNSW scan that returns fewer rows than asked
+ * may have given up (hnsw.max_scan_tuples) rather than run out of matching rows.
+ */
+const certifiedOver = (set: string) => `(SELECT coalesce((SELECT ${SCORE} FROM ${set} c ORDER BY 1 DESC OFFSET $5 - 1 LIMIT 1), '-Infinity')
+               > ${1 - W}::float8 * (1 - max(distance)) + ${W}::float8
+          FROM ${set})`;
 
 /**
- * The ANN statement of the search path. Benchmarks time this exact text (serially, concurrently and
- * through a raw client), so a change here changes what they measure.
+ * The search statement. $1 query vector (binary), $2 model id, $3 tags (any of), $4 first fetch,
+ * $5 k, $6 widened fetch. The widened scan sits behind a one-time filter on the first fetch's
+ * certificate, so it runs only when that certificate fails. Benchmarks time this exact text.
  */
-export const ANN_SQL = `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, 1 - (t.embedding <=> $1::vector) AS similarity
-         FROM traces t
-        WHERE t.embedding_model_id = $2
-          AND NOT t.is_flagged
-          AND t.status <> 'rejected'
-          AND (cardinality($3::text[]) = 0 OR EXISTS (
-                SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
-                 WHERE tt.trace_id = t.id AND tg.name = ANY($3::text[])))
-        ORDER BY t.embedding <=> $1::vector
-        LIMIT $4`;
+export const SEARCH_SQL = `WITH first AS MATERIALIZED (
+        ${candidateScan('$4')}
+     ), first_ok AS MATERIALIZED (
+        SELECT ${certifiedOver('first')} AS ok
+     ), wide AS MATERIALIZED (
+        ${candidateScan('$6', 'NOT (SELECT ok FROM first_ok) AND ')}
+     ), candidates AS (
+        SELECT * FROM first WHERE (SELECT ok FROM first_ok)
+        UNION ALL
+        SELECT * FROM wide
+     ), top AS (
+        SELECT c.*, ${SCORE} AS score FROM candidates c ORDER BY score DESC, c.distance LIMIT $5
+     )
+     SELECT top.id, top.title, top.seed_key, top.status, top.trust_score, 1 - top.distance AS similarity, top.score,
+            coalesce((SELECT array_agg(tg.name ORDER BY tg.name) FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
+                       WHERE tt.trace_id = top.id), '{}') AS tags,
+            (SELECT count(*) FROM candidates)::int AS candidates,
+            NOT (SELECT ok FROM first_ok) AS widened,
+            (SELECT ok FROM first_ok) OR (SELECT ${certifiedOver('wide')}) AS certified
+       FROM top
+      ORDER BY top.score DESC, top.distance`;
 
-/** SET LOCAL takes no bind parameters; set_config(..., true) is the parameterized equivalent. */
-export const ANN_SETTINGS_SQL = `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`;
+/** The statement's name on every connection: prepared once per connection, then only bound. */
+export const SEARCH_STATEMENT_NAME = 'commontrace_search_v1';
 
-export interface AnnRow {
-  id: string; title: string; seed_key: string | null; similarity: number; trust_score: number; status: string;
+interface SearchRow {
+  id: string; title: string; seed_key: string | null; status: string; trust_score: number; similarity: number; score: number;
+  tags: string[]; candidates: number; widened: boolean; certified: boolean;
 }
 
-/** ANN candidates nearest first; must run inside a transaction so the settings stay local to it. */
-export async function annCandidates(
-  client: pg.ClientBase,
-  vectorLiteral: string,
-  modelId: string,
-  options: { efSearch: number; tags?: string[]; limit?: number },
-): Promise<AnnRow[]> {
-  await client.query(ANN_SETTINGS_SQL, [String(options.efSearch)]);
-  const { rows } = await client.query<AnnRow>(ANN_SQL, [vectorLiteral, modelId, options.tags ?? [], options.limit ?? ANN_CANDIDATES]);
-  return rows;
+export interface SearchParams {
+  modelId: string;
+  k: number;
+  efSearch: number;
+  tags?: readonly string[];
+}
+
+/** The prepared-statement config of one search, for callers that time or count the raw query. */
+export function searchQuery(vector: Buffer, p: SearchParams): pg.QueryConfig {
+  return {
+    name: SEARCH_STATEMENT_NAME,
+    text: SEARCH_SQL,
+    values: [vector, p.modelId, p.tags ?? [], firstCandidates(p.k, p.efSearch), p.k, wideCandidates(p.k)],
+  };
+}
+
+export function toSearchResult(rows: readonly SearchRow[]): SearchResult {
+  const first = rows[0];
+  return {
+    hits: rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      seedKey: r.seed_key,
+      similarity: r.similarity,
+      trustScore: r.trust_score,
+      score: r.score,
+      status: r.status,
+      tags: r.tags,
+    })),
+    candidates: first?.candidates ?? 0,
+    widened: first?.widened ?? false,
+    // No rows: nothing matched the filters at all, so nothing was lost either.
+    certified: first?.certified ?? true,
+  };
+}
+
+/** One search statement for an encoded query vector, on a pool or a connection with searchSessionOptions. */
+export async function searchByEncodedVector(db: pg.Pool | pg.ClientBase, vector: Buffer, p: SearchParams): Promise<SearchResult> {
+  const { rows } = await db.query<SearchRow>(searchQuery(vector, p));
+  return toSearchResult(rows);
+}
+
+function normalizedParams(modelId: string, options: SearchOptions): SearchParams {
+  return { modelId, k: Math.min(options.k ?? 5, MAX_K), efSearch: options.efSearch ?? DEFAULT_EF_SEARCH, tags: options.tags ?? [] };
 }
 
 export async function searchByVector(pool: pg.Pool, vector: readonly number[], modelId: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-  const k = Math.min(options.k ?? 5, MAX_K);
-  const efSearch = options.efSearch ?? DEFAULT_EF_SEARCH;
-  const tags = options.tags ?? [];
-  const rows = await withTransaction(pool, (client) => annCandidates(client, toVectorLiteral(vector), modelId, { efSearch, tags }));
-  const top = rows
-    .map((r) => ({ ...r, score: rerankScore(r.similarity, r.trust_score) }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, k);
-  if (top.length === 0) return [];
-  const tagRows = await pool.query<{ trace_id: string; tags: string[] }>(
-    `SELECT tt.trace_id, array_agg(tg.name ORDER BY tg.name) AS tags
-       FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
-      WHERE tt.trace_id = ANY($1::uuid[]) GROUP BY tt.trace_id`,
-    [top.map((r) => r.id)],
-  );
-  const tagsById = new Map(tagRows.rows.map((r) => [r.trace_id, r.tags]));
-  return top.map((r) => ({
-    id: r.id,
-    title: r.title,
-    seedKey: r.seed_key,
-    similarity: r.similarity,
-    trustScore: r.trust_score,
-    score: r.score,
-    status: r.status,
-    tags: tagsById.get(r.id) ?? [],
-  }));
+  return (await searchByEncodedVector(pool, encodeVector(vector), normalizedParams(modelId, options))).hits;
+}
+
+/** Milliseconds each stage of one search took; the API reports them in Server-Timing and /metrics. */
+export interface SearchTiming {
+  embedMs: number;
+  dbMs: number;
+  rerankMs: number;
+}
+
+export interface TimedSearch extends SearchResult {
+  timing: SearchTiming;
+}
+
+/** A text with nothing to embed (punctuation only) has no direction; cosine distance to it is NaN. */
+const hasDirection = (v: readonly number[] | undefined): v is number[] => v !== undefined && v.some((x) => x !== 0);
+
+/**
+ * Embeds the query and searches, timing each stage. The re-ranking itself runs inside the statement
+ * (so only the final k rows and their tags leave the database); `rerankMs` is the time spent turning
+ * those rows into hits after the statement returned.
+ */
+export async function searchTracesTimed(pool: pg.Pool, embedder: Embedder, query: string, options: SearchOptions = {}): Promise<TimedSearch> {
+  const t0 = performance.now();
+  const [vector] = await embedder.embed([query]);
+  const t1 = performance.now();
+  if (!hasDirection(vector)) {
+    return { hits: [], candidates: 0, widened: false, certified: true, timing: { embedMs: t1 - t0, dbMs: 0, rerankMs: 0 } };
+  }
+  const { rows } = await pool.query<SearchRow>(searchQuery(encodeVector(vector), normalizedParams(embedder.modelId, options)));
+  const t2 = performance.now();
+  const result = toSearchResult(rows);
+  const t3 = performance.now();
+  return { ...result, timing: { embedMs: t1 - t0, dbMs: t2 - t1, rerankMs: t3 - t2 } };
 }
 
 export async function searchTraces(pool: pg.Pool, embedder: Embedder, query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-  const [vector] = await embedder.embed([query]);
-  // A text with nothing to embed (punctuation only) has no direction; cosine distance to it is NaN.
-  if (!vector || vector.every((x) => x === 0)) return [];
-  return searchByVector(pool, vector, embedder.modelId, options);
+  return (await searchTracesTimed(pool, embedder, query, options)).hits;
 }

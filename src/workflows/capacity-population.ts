@@ -29,11 +29,12 @@ const { populateCapacityBatch } = proxyActivities<Activities>({
 });
 
 /**
- * The ledger's key names everything the rows are drawn from, the kind of centres included: capacity
- * data drawn around other centres (the seed-centred layout before) is another run, never reused.
+ * The ledger's key names everything the rows are drawn from: size, clusters, seeds, noise, random
+ * centres and the trust mix (`trust10`: capacity/generator's LOW_TRUST_SHARE of 0.1). Data drawn
+ * another way is another run, never reused.
  */
 export function defaultRunKey(o: { total: number; dimensions: number; generatorSeed: number; clusters: number; sigma: number }): string {
-  return `capacity-${o.total}x${o.dimensions}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}-random`;
+  return `capacity-${o.total}x${o.dimensions}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}-random-trust10`;
 }
 
 /**

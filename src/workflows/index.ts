@@ -7,6 +7,6 @@ export { capacityPopulation } from './capacity-population.js';
 export { indexBuild } from './index-build.js';
 export { capacityCleanup } from './capacity-cleanup.js';
 export { launchReadiness } from './launch-readiness.js';
-export { searchBenchmark, searchLatencyProbe } from './search-benchmark.js';
+export { searchBenchmark } from './search-benchmark.js';
 export { rateLimitValidation } from './rate-limit-validation.js';
 export { capacityRecheck } from './capacity-recheck.js';

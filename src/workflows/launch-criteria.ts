@@ -17,7 +17,7 @@ import type {
   SeedImportResult,
   StageRecord,
 } from './messages.js';
-import type { BenchmarkCheck } from './benchmark-verdict.js';
+import { DEFAULT_THRESHOLDS, type BenchmarkCheck } from './benchmark-verdict.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 
 type Results = Partial<Record<LaunchStage, unknown>>;
@@ -187,7 +187,9 @@ function hardeningCriteria(stages: StageRecord[], results: Results, t: LaunchThr
     fromCheck('sql-p99', 'HNSW search SQL p99 at the production ef_search (ms)', 'SQL p99', `< ${t.sqlP99Ms} ms`),
     fromCheck('http-p99', 'search API p99 end to end (ms)', 'HTTP p99', `< ${t.httpP99Ms} ms`),
     fromCheck('recall-at-10', 'recall@10 mean at the production ef_search', 'recall@10 mean', `≥ ${t.minRecallAt10}`),
+    fromCheck('rerank-recall', 'trust re-ranked top 10 against the exact re-ranked top 10 over all rows', 're-rank recall', `≥ ${DEFAULT_THRESHOLDS.rerankRecallMean}`),
     fromCheck('benchmark-errors', 'benchmark error rate (SQL errors, non-2xx HTTP)', 'error rate', '0'),
+    fromCheck('benchmark-harness', 'no load generator saturated (otherwise the latencies are the harness\'s)', 'saturated harness phases', '0'),
     {
       id: 'rate-limit-checks',
       description: 'every rate-limit check passes (burst, 429, refill, isolation, writes, agent pattern, many users)',

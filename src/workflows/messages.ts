@@ -278,8 +278,10 @@ export interface SearchBenchmarkInput {
   concurrencySeconds?: number;
   queryCount?: number;
   querySeed?: number;
-  /** Rows the measured statement asks for; defaults to the search path's candidate count. */
-  candidateLimit?: number;
+  /** Results per search (recall@k and re-rank recall are judged at it); defaults to 10. */
+  k?: number;
+  /** Client counts at which the raw pgvector floor is measured (default 1 and 2). */
+  rawFloorClients?: number[];
   warmupQueries?: number;
   prewarm?: boolean;
   /** Parallel exact scans while computing ground truth. */
@@ -291,6 +293,11 @@ export interface SearchBenchmarkInput {
    * ratePerUser null makes it a closed loop (mind the per-user quota: 429s count as errors).
    */
   http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number | null; limit?: number } | null;
+  /**
+   * After the HTTP load, a closed loop on `users` connections that finds the API's throughput
+   * ceiling; skipped when absent. Needs a read quota far above what it sends (429s count as errors).
+   */
+  httpCeiling?: { users?: number; seconds?: number } | null;
   /** Figures of the stages that prepared the data, for the report. */
   context?: { loadRowsPerSecond?: number; indexBuildSeconds?: number };
   /** Where reports/<run>/ goes, relative to the project root unless absolute. */

@@ -1,10 +1,10 @@
 import { ApplicationFailure, proxyActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { BenchmarkQueries, MeasureInput } from '../activities/benchmark.js';
-import type { SerialResult } from '../benchmark/sql-bench.js';
+import type { BenchmarkQueries } from '../activities/benchmark.js';
 import type { HttpLoadResult } from '../benchmark/http-load.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
-import { DEFAULT_THRESHOLDS, judgeBenchmark, type BenchmarkThresholds } from './benchmark-verdict.js';
+import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkThresholds } from './benchmark-verdict.js';
+import { firstCandidates, wideCandidates } from '../search/candidates.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
 import type { SearchBenchmarkInput, SearchBenchmarkResult } from './messages.js';
@@ -14,6 +14,8 @@ import { ReadinessAttributes } from './readiness-attributes.js';
 export const SEARCH_BENCHMARK_DEFAULTS = {
   efSearch: [40, 64, 100, 200],
   concurrency: [1, 2, 4, 8],
+  /** Client counts at which the raw pgvector floor is measured for the throughput ratio. */
+  rawFloorClients: [1, 2],
   concurrencySeconds: 10,
   queryCount: 1_000,
   // Any fixed value other than the data's own streams; changing it changes the query set.
@@ -23,6 +25,8 @@ export const SEARCH_BENCHMARK_DEFAULTS = {
   // at 3 req/s for 20 s send 60 requests each, so no 429 distorts the latencies. A closed loop
   // (ratePerUser: null) measures the API's throughput ceiling instead: on 2 cores its p99 is queueing.
   http: { users: 20, seconds: 20, ratePerUser: 3 as number | null, limit: 10 },
+  /** The API's throughput ceiling: a closed loop on this many connections (needs a read quota far above it). */
+  httpCeiling: { users: 2, seconds: 10 },
 } as const;
 
 const { describeBenchmarkTarget, storeBenchmarkReport } = proxyActivities<Activities>({
@@ -84,11 +88,13 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   const target = await describeBenchmarkTarget({ dataset });
   const productionEf = positiveInt('productionEfSearch', input.productionEfSearch ?? target.searchDefaults.efSearch);
   const efList = positiveInts('efSearch', [...(input.efSearch ?? SEARCH_BENCHMARK_DEFAULTS.efSearch), productionEf]);
-  const limit = positiveInt('candidateLimit', input.candidateLimit ?? target.searchDefaults.candidateLimit);
+  const k = positiveInt('k', input.k ?? target.searchDefaults.k);
   const warmupQueries = positiveInt('warmupQueries', input.warmupQueries ?? queryCount);
   const queries: BenchmarkQueries = { dataset, queryCount, querySeed: input.querySeed ?? SEARCH_BENCHMARK_DEFAULTS.querySeed, centres: target.centres };
 
-  const steps = 3 + efList.length + concurrency.length + (http ? 1 : 0);
+  const rawClients = positiveInts('rawFloorClients', input.rawFloorClients ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorClients);
+  const ceiling = http && input.httpCeiling ? { ...SEARCH_BENCHMARK_DEFAULTS.httpCeiling, ...input.httpCeiling } : null;
+  const steps = 3 + efList.length + concurrency.length + rawClients.length + (http ? 1 : 0) + (ceiling ? 1 : 0);
   const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
   const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`]];
   const step = (label: string, line?: [string, string]) => {
@@ -104,42 +110,52 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   step('ground truth ready', ['ground truth', groundTruth.cached ? 'cached' : `computed in ${groundTruth.seconds} s`]);
 
   const warmup = await warmUpSearch.executeWithOptions({ summary: `warm-up, ${warmupQueries} queries` }, [
-    { queries, efSearch: productionEf, limit, count: warmupQueries, prewarm: input.prewarm ?? true },
+    { queries, efSearch: productionEf, k, count: warmupQueries, prewarm: input.prewarm ?? true },
   ]);
   step('warmed up', ['warm-up p99', `${warmup.latency.p99} ms (${warmup.prewarmed ? 'prewarmed' : 'not prewarmed'})`]);
 
   const serial: BenchmarkReport['serial'] = [];
   for (const efSearch of efList) {
-    const r = await measureSerialSearch.executeWithOptions({ summary: `serial, ef_search ${efSearch}` }, [{ queries, efSearch, limit, cacheKey: groundTruth.cacheKey }]);
+    const r = await measureSerialSearch.executeWithOptions({ summary: `serial, ef_search ${efSearch}` }, [{ queries, efSearch, k, cacheKey: groundTruth.cacheKey }]);
     serial.push(r);
-    step(`serial ef_search ${efSearch} done`, [`ef_search ${efSearch}`, `p99 ${r.latency.p99} ms, recall@10 ${r.recall.mean}`]);
+    step(`serial ef_search ${efSearch} done`, [
+      `ef_search ${efSearch}`, `p99 ${r.latency.p99} ms (raw ${r.rawLatency.p99} ms), recall@${k} ${r.recall.mean}, re-rank recall ${r.rerankRecall.mean}`,
+    ]);
   }
 
   const concurrencyResults: BenchmarkReport['concurrency'] = [];
-  for (const clients of concurrency) {
-    const r = await measureConcurrentSearch.executeWithOptions({ summary: `${clients} clients for ${concurrencySeconds} s` }, [
-      { queries, efSearch: productionEf, limit, clients, seconds: concurrencySeconds },
+  const sweep = [
+    ...concurrency.map((clients) => ({ statement: 'search' as const, clients })),
+    ...rawClients.map((clients) => ({ statement: 'raw' as const, clients })),
+  ];
+  for (const { statement, clients } of sweep) {
+    const r = await measureConcurrentSearch.executeWithOptions({ summary: `${statement} statement, ${clients} clients for ${concurrencySeconds} s` }, [
+      { queries, efSearch: productionEf, k, statement, clients, seconds: concurrencySeconds },
     ]);
     concurrencyResults.push(r);
-    step(`${clients} clients done`, [`${clients} clients`, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.errors} errors`]);
+    step(`${statement} ${clients} clients done`, [`${statement}, ${clients} clients`, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.errors} errors`]);
   }
 
-  let httpResult: HttpLoadResult | null = null;
-  if (http) {
+  const runHttp = async (phase: string, load: { users: number; seconds: number; ratePerUser: number | null }): Promise<HttpLoadResult> => {
     const { runHttpBenchmark } = proxyActivities<Activities>({
-      startToCloseTimeout: `${Math.ceil(http.seconds) + 300} seconds`,
+      startToCloseTimeout: `${Math.ceil(load.seconds) + 300} seconds`,
       heartbeatTimeout: '1 minute',
       retry: { initialInterval: '5 seconds', maximumAttempts: 2 },
     });
-    httpResult = await runHttpBenchmark.executeWithOptions({ summary: `HTTP load, ${http.users} users for ${http.seconds} s on ${http.baseUrl ?? 'the worker-served API'}` }, [
-      { baseUrl: http.baseUrl, users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser ?? undefined, limit: http.limit, runTag: name },
+    const mode = load.ratePerUser === null ? 'closed loop' : `open loop at ${load.ratePerUser}/s per user`;
+    const r = await runHttpBenchmark.executeWithOptions({ summary: `${phase}: ${load.users} users, ${mode}, ${load.seconds} s on ${http?.baseUrl ?? 'the worker-served API'}` }, [
+      { baseUrl: http?.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: http?.limit ?? k, runTag: `${name}-${phase}` },
     ]);
-    step('HTTP load done', ['HTTP', `${httpResult.qps} QPS, p99 ${httpResult.latency.p99} ms, ${httpResult.non2xx} non-2xx, ${httpResult.errors} errors`]);
-  }
+    step(`${phase} done`, [phase, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.non2xx} non-2xx, ${r.errors} errors`]);
+    return r;
+  };
+  const httpResult = http ? await runHttp('HTTP load', { users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser ?? null }) : null;
+  const httpCeiling = ceiling ? await runHttp('HTTP ceiling', { users: ceiling.users, seconds: ceiling.seconds, ratePerUser: null }) : null;
+  const rawFloor = summarizeRawFloor({ productionEfSearch: productionEf, k, serial, concurrency: concurrencyResults, httpCeiling });
 
-  const { verdict, checks } = judgeBenchmark(thresholds, { productionEfSearch: productionEf, serial, concurrency: concurrencyResults, http: httpResult });
+  const { verdict, checks } = judgeBenchmark(thresholds, { productionEfSearch: productionEf, serial, concurrency: concurrencyResults, http: httpResult, httpCeiling, rawFloor });
   const report: BenchmarkReport = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: uuid4(),
     name,
     workflowId: name,
@@ -161,7 +177,9 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     index: { ...target.index, buildSeconds: input.context?.indexBuildSeconds ?? null },
     groundTruth,
     method: {
-      candidateLimit: limit,
+      k,
+      firstCandidates: firstCandidates(k, productionEf),
+      wideCandidates: wideCandidates(k),
       productionEfSearch: productionEf,
       iterativeScan: 'relaxed_order',
       latencyUnit: 'microseconds in an HDR histogram (3 significant digits), reported in ms',
@@ -173,7 +191,8 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     concurrency: concurrencyResults,
     http: httpResult,
     httpSkippedReason,
-    rawFloor: null,
+    httpCeiling,
+    rawFloor,
     warnings: [
       ...target.warnings,
       ...(warmup.usesIndex ? [] : [`the measured statement does not use the HNSW index (${warmup.plan}): the figures are of that plan, and recall is trivially exact`]),
@@ -183,12 +202,4 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   step('stored', ['verdict', `${verdict.toUpperCase()} — ${files.html}`]);
   progress.finish(verdict === 'pass' ? 'succeeded' : 'failed', checks.filter((c) => c.status === 'fail').map((c) => c.name).join('; ') || undefined);
   return { name, runId: report.runId, verdict, checks, files, report };
-}
-
-/**
- * One orchestrated serial pass at one ef_search, through the same activity as searchBenchmark:
- * bench:search alternates it with a bare client's pass to measure what orchestration costs.
- */
-export async function searchLatencyProbe(input: MeasureInput & { cacheKey: string }): Promise<SerialResult> {
-  return measureSerialSearch.executeWithOptions({ summary: `serial, ef_search ${input.efSearch}` }, [input]);
 }

@@ -188,6 +188,72 @@ test('429 carries Retry-After and the RateLimit headers; read and write buckets 
   assert.equal((await client.search(other.apiKey, 'redis')).status, 200, 'another user has its own bucket');
 });
 
+const STAGES = ['auth', 'limit', 'embed', 'db', 'rerank'];
+
+function searchRequest(apiKey: string | undefined, q: string): Promise<Response> {
+  return fetch(`${api.url}/api/v1/traces/search`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(apiKey && { authorization: `Bearer ${apiKey}` }) },
+    body: JSON.stringify({ q }),
+  });
+}
+
+test('a served search names its five stages in Server-Timing; 401 and 429 carry no Server-Timing', async () => {
+  const user = await newUser('timing');
+  const ok = await searchRequest(user.apiKey, 'docker compose healthcheck');
+  assert.equal(ok.status, 200);
+  const header = ok.headers.get('server-timing') ?? '';
+  const entries = header.split(', ').map((entry) => /^([a-z]+);dur=(\d+\.\d{2})$/.exec(entry));
+  assert.ok(entries.every((m) => m !== null), `W3C Server-Timing entries with 2-decimal durations, got "${header}"`);
+  assert.deepEqual(entries.map((m) => m![1]), STAGES);
+  for (const m of entries) assert.ok(Number.isFinite(Number(m![2])) && Number(m![2]) >= 0, `${m![1]} duration ${m![2]}`);
+  assert.deepEqual(Object.keys((await ok.json()) as object).sort(), ['count', 'model', 'results'], 'the body contract is unchanged');
+
+  const unauthorized = await searchRequest('ct_not-a-real-key', 'docker');
+  assert.equal(unauthorized.status, 401);
+  assert.equal(unauthorized.headers.get('server-timing'), null);
+
+  const statuses: number[] = [];
+  let limited: Response | undefined;
+  while (!limited && statuses.length <= READ_LIMIT) {
+    const res = await searchRequest(user.apiKey, 'docker');
+    statuses.push(res.status);
+    if (res.status === 429) limited = res;
+    else await res.arrayBuffer();
+  }
+  assert.deepEqual(statuses, [...Array<number>(READ_LIMIT - 1).fill(200), 429], 'the first search took one token');
+  assert.equal(limited!.headers.get('server-timing'), null);
+  assert.equal(((await limited!.json()) as { error: string }).error, 'rate_limited');
+});
+
+function stageCounts(metrics: string): Record<string, number> {
+  return Object.fromEntries(
+    STAGES.map((stage) => {
+      const count = new RegExp(`^commontrace_search_stage_duration_seconds_count\\{stage="${stage}"\\} (\\d+)$`, 'm').exec(metrics)?.[1];
+      assert.ok(count !== undefined, `a count series for stage "${stage}"`);
+      return [stage, Number(count)];
+    }),
+  );
+}
+
+test('/metrics has a duration histogram per search stage, and each served search adds one to every stage', async () => {
+  const user = await newUser('stages');
+  const metricsText = async () => String((await client.request('GET', '/metrics')).body);
+  const before = await metricsText();
+  for (const stage of STAGES) {
+    for (const le of ['0.0001', '0.00025', '0.0005', '0.001', '0.0025', '0.005', '0.01', '0.02', '0.05', '0.1', '0.25', '1', '+Inf']) {
+      assert.match(before, new RegExp(`^commontrace_search_stage_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",stage="${stage}"\\} \\d+$`, 'm'));
+    }
+  }
+  assert.match(before, /^commontrace_search_widened_total \d+$/m);
+  assert.match(before, /^commontrace_search_uncertified_total \d+$/m);
+
+  assert.equal((await client.search(user.apiKey, 'redis connection refused')).status, 200);
+  const after = await metricsText();
+  const expected = Object.fromEntries(Object.entries(stageCounts(before)).map(([stage, n]) => [stage, n + 1]));
+  assert.deepEqual(stageCounts(after), expected);
+});
+
 test('/metrics exposes the search histogram and the limiter counters; /healthz reports both stores', async () => {
   const text = String((await client.request('GET', '/metrics')).body);
   for (const le of ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2', '+Inf']) {
@@ -209,6 +275,7 @@ test('two APIs in one process keep separate metrics', async () => {
   try {
     const text = String((await new ApiClient(second.url).request('GET', '/metrics')).body);
     assert.match(text, /^commontrace_search_duration_seconds_count 0$/m);
+    assert.deepEqual(stageCounts(text), { auth: 0, limit: 0, embed: 0, db: 0, rerank: 0 }, 'every stage series exists from the start');
   } finally {
     await second.close();
   }

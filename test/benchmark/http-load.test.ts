@@ -1,5 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RunningApi } from '../../src/api/server.js';
 import { HttpTargetError, runHttpLoad, type HttpLoadOptions } from '../../src/benchmark/http-load.js';
@@ -43,6 +45,15 @@ test('closed loop: every user gets its own key; all 2xx latencies recorded, noth
   assert.equal(r.latency.count, r.ok);
   assert.ok(r.qps > 0 && r.latency.p50 > 0 && r.latency.p50 <= r.latency.p99);
   assert.equal(r.rateLimitPolicy, '"read";q=1000000;w=60');
+  // The load ran in child processes, users spread over at most one per core.
+  assert.equal(r.harness.processes, Math.min(3, availableParallelism()));
+  assert.equal(r.harness.scheduleLagP99Ms, null);
+  assert.equal(r.harness.saturated, r.harness.reason !== null);
+  // The API times its stages in Server-Timing: every 2xx is split, and the split adds up.
+  assert.ok(r.stages, 'the API sent Server-Timing');
+  assert.deepEqual(Object.keys(r.stages), ['auth', 'limit', 'embed', 'db', 'rerank', 'server', 'outside']);
+  for (const stage of Object.values(r.stages)) assert.equal(stage.count, r.ok);
+  assert.ok(r.stages.server!.p50 <= r.latency.p50 && r.stages.db!.p50 <= r.stages.server!.p50, JSON.stringify(r.stages));
   const users = await testPool().query<{ n: number; keys: number }>(
     'SELECT count(*)::int AS n, count(DISTINCT api_key_hash)::int AS keys FROM users WHERE starts_with(email, $1)', [`bench-${TAG}-0-`],
   );
@@ -69,6 +80,61 @@ test('open loop: each user sends on its own schedule, staggered, for the whole d
   assert.equal(r.ok, 20);
   assert.equal(r.latency.count, 20);
   assert.ok(r.seconds >= 1.9, `ran for the duration: ${r.seconds}`);
+  assert.equal(r.harness.processes, Math.min(2, availableParallelism()));
+  assert.equal(typeof r.harness.scheduleLagP99Ms, 'number');
+  assert.equal(r.stages?.server?.count, 20);
+});
+
+/**
+ * A stand-in for the API that answers every search with a fixed Server-Timing (or none), so the
+ * stage split can be checked against known durations.
+ */
+async function fakeApi(serverTiming: string | null): Promise<{ url: string; server: Server }> {
+  let users = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/healthz') return res.end('{"status":"ok"}');
+      if (req.url === '/api/v1/auth/register') {
+        users++;
+        res.statusCode = 201;
+        return res.end(JSON.stringify({ user_id: `u${users}`, api_key: `key-${users}` }));
+      }
+      if (serverTiming) res.setHeader('Server-Timing', serverTiming);
+      res.end('{"count":0,"results":[]}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+test('Server-Timing stages: each stage, their sum and the rest, in both loops; null without the header', async () => {
+  const fake = await fakeApi('auth;dur=0.5, db;desc="warm, hnsw";dur=2, extra;dur=0.25');
+  const bare = await fakeApi(null);
+  try {
+    for (const ratePerUser of [undefined, 20]) {
+      const r = await runHttpLoad(options(fake.url, { users: 2, seconds: 1, ratePerUser }));
+      assert.ok(r.ok > 0 && r.stages, JSON.stringify(r));
+      assert.deepEqual(Object.keys(r.stages), ['auth', 'db', 'extra', 'server', 'outside']);
+      assert.deepEqual([r.stages.auth!.min, r.stages.auth!.max, r.stages.db!.p50, r.stages.extra!.p99], [0.5, 0.5, 2, 0.25]);
+      assert.deepEqual([r.stages.server!.min, r.stages.server!.max, r.stages.server!.count], [2.75, 2.75, r.ok]);
+      assert.equal(r.stages.outside!.count, r.ok);
+    }
+    const r = await runHttpLoad(options(bare.url, { users: 1, seconds: 1 }));
+    assert.ok(r.ok > 0);
+    assert.equal(r.stages, null);
+  } finally {
+    fake.server.closeAllConnections();
+    bare.server.closeAllConnections();
+    await Promise.all([fake, bare].map(({ server }) => new Promise((resolve) => server.close(resolve))));
+  }
+});
+
+test('aborting the load kills its children and rejects with the reason', async () => {
+  const controller = new AbortController();
+  const run = runHttpLoad(options(roomy.url, { users: 2, seconds: 600, ratePerUser: 2, signal: controller.signal, onProgress: (n) => n > 0 && controller.abort(new Error('load cancelled')) }));
+  await assert.rejects(run, /load cancelled/);
 });
 
 test('an API that is not there is a clear error, before any load', async () => {

@@ -1,64 +1,111 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_THRESHOLDS, judgeBenchmark, type VerdictFigures } from '../../src/workflows/benchmark-verdict.js';
+import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type VerdictFigures } from '../../src/workflows/benchmark-verdict.js';
 
-const figures: VerdictFigures = {
-  productionEfSearch: 64,
-  serial: [
-    { efSearch: 40, latency: { p99: 8.1 }, recall: { mean: 0.93, zeroShare: 0.05 } },
-    { efSearch: 64, latency: { p99: 10.0 }, recall: { mean: 0.972, zeroShare: 0.02 } },
-  ],
-  concurrency: [{ queries: 4000, errors: 0 }, { queries: 7000, errors: 0 }],
-  http: { requests: 3000, non2xx: 0, errors: 0, latency: { p99: 21.5, count: 3000 } },
-};
+const HARNESS_OK = { saturated: false, reason: null };
+const serial = [
+  { efSearch: 40, latency: { p50: 3.9, p99: 8.1 }, rawLatency: { p50: 3.5, p99: 7.0 }, recall: { mean: 0.93, zeroShare: 0.05 }, rerankRecall: { mean: 0.92, zeroShare: 0.05 }, uncertifiedShare: 0 },
+  { efSearch: 64, latency: { p50: 4.4, p99: 10.0 }, rawLatency: { p50: 4.0, p99: 8.0 }, recall: { mean: 0.972, zeroShare: 0.02 }, rerankRecall: { mean: 0.995, zeroShare: 0 }, uncertifiedShare: 0.001 },
+];
+const concurrency = [
+  { statement: 'search' as const, clients: 1, queries: 2500, errors: 0, qps: 250, harness: HARNESS_OK },
+  { statement: 'search' as const, clients: 2, queries: 4500, errors: 0, qps: 450, harness: HARNESS_OK },
+  { statement: 'raw' as const, clients: 1, queries: 2800, errors: 0, qps: 280, harness: HARNESS_OK },
+  { statement: 'raw' as const, clients: 2, queries: 5000, errors: 0, qps: 500, harness: HARNESS_OK },
+];
+const http = { requests: 1200, non2xx: 0, errors: 0, qps: 60, latency: { p99: 12.5, count: 1200 }, harness: HARNESS_OK };
+const ceiling = { requests: 3000, non2xx: 0, errors: 0, qps: 300, latency: { p99: 9, count: 3000 }, harness: HARNESS_OK };
 
-const statuses = (r: ReturnType<typeof judgeBenchmark>) => r.checks.map((c) => c.status);
+function figuresWith(over: Partial<Omit<VerdictFigures, 'rawFloor'>> = {}): VerdictFigures {
+  const base = { productionEfSearch: 64, serial, concurrency, http, httpCeiling: ceiling, ...over };
+  return { ...base, rawFloor: summarizeRawFloor({ productionEfSearch: base.productionEfSearch, k: 10, serial: base.serial, concurrency: base.concurrency, httpCeiling: base.httpCeiling }) };
+}
 
-test('the reference figures pass the default thresholds', () => {
-  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figures);
+const statuses = (r: ReturnType<typeof judgeBenchmark>) => Object.fromEntries(r.checks.map((c) => [c.name, c.status]));
+const value = (r: ReturnType<typeof judgeBenchmark>, name: string) => r.checks.find((c) => c.name === name)!.value;
+
+test('the raw floor summary divides the service by pgvector alone, in the same run', () => {
+  const f = figuresWith().rawFloor;
+  assert.equal(f.serialP99Ratio, 1.25);
+  assert.equal(f.qpsRatio, 0.9);
+  assert.equal(f.apiCeilingRatio, 0.6);
+  assert.deepEqual(f.qps, [{ clients: 1, search: 250, raw: 280 }, { clients: 2, search: 450, raw: 500 }]);
+  const noRaw = summarizeRawFloor({ productionEfSearch: 64, k: 10, serial, concurrency: concurrency.filter((c) => c.statement === 'search'), httpCeiling: null });
+  assert.equal(noRaw.qpsRatio, null);
+  assert.equal(noRaw.apiCeilingRatio, null);
+});
+
+test('the reference figures pass the default thresholds, judged at the production ef_search', () => {
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith());
+  assert.equal(r.verdict, 'pass', JSON.stringify(r.checks));
+  assert.ok(Object.values(statuses(r)).every((s) => s === 'pass'));
+  assert.equal(value(r, 'SQL p99 (ms) at ef_search=64'), 10.0);
+  assert.equal(value(r, 'recall@10 mean at ef_search=64'), 0.972);
+  assert.equal(value(r, 're-rank recall mean'), 0.995);
+});
+
+test('each ratio target fails on its own when the service falls too far behind the raw floor', () => {
+  const slowSerial = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ serial: serial.map((s) => ({ ...s, latency: { p50: 5, p99: 11 } })) }));
+  assert.equal(statuses(slowSerial)['search / raw serial p99 ratio'], 'fail');
+  assert.equal(value(slowSerial, 'search / raw serial p99 ratio'), 1.375);
+  const slowConcurrent = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: concurrency.map((c) => (c.statement === 'search' ? { ...c, qps: 350 } : c)) }));
+  assert.equal(statuses(slowConcurrent)['search / raw QPS at 2 clients'], 'fail');
+  const slowApi = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ httpCeiling: { ...ceiling, qps: 200 } }));
+  assert.equal(statuses(slowApi)['API ceiling / raw QPS at 2'], 'fail');
+  for (const r of [slowSerial, slowConcurrent, slowApi]) assert.equal(r.verdict, 'fail');
+});
+
+test('an unmeasured ceiling or raw floor is skipped, not failed', () => {
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ httpCeiling: null, concurrency: concurrency.filter((c) => c.statement === 'search') }));
+  assert.equal(statuses(r)['API ceiling / raw QPS at 2'], 'skipped');
+  assert.equal(statuses(r)['search / raw QPS at 2 clients'], 'skipped');
   assert.equal(r.verdict, 'pass');
-  assert.deepEqual(statuses(r), ['pass', 'pass', 'pass', 'pass']);
-  assert.equal(r.checks[0]!.value, 10.0, 'judged at the production ef_search, not the fastest one');
-  assert.equal(r.checks[1]!.value, 0.972);
 });
 
-test('an impossible p99 threshold fails; a generous one passes', () => {
-  const impossible = judgeBenchmark({ ...DEFAULT_THRESHOLDS, sqlP99Ms: 0.001, httpP99Ms: 0.001 }, figures);
-  assert.equal(impossible.verdict, 'fail');
-  assert.deepEqual(statuses(impossible), ['fail', 'pass', 'fail', 'pass']);
-  const generous = judgeBenchmark({ sqlP99Ms: 1e6, recallMean: 0, httpP99Ms: 1e6, errorRate: 1 }, figures);
-  assert.equal(generous.verdict, 'pass');
+test('re-rank recall below 0.99 fails, with the uncertified share in the detail', () => {
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ serial: serial.map((s) => ({ ...s, rerankRecall: { mean: 0.985, zeroShare: 0 } })) }));
+  assert.equal(statuses(r)['re-rank recall mean'], 'fail');
+  assert.match(r.checks.find((c) => c.name === 're-rank recall mean')!.detail, /0\.1% of searches/);
 });
 
-test('recall below the mean threshold fails, and the detail gives the share of zero-recall queries', () => {
-  const r = judgeBenchmark({ ...DEFAULT_THRESHOLDS, recallMean: 0.98 }, figures);
+test('a saturated load generator invalidates the run and names the phase', () => {
+  const saturated = { saturated: true, reason: 'cpuShare 0.95 ≥ 0.9' };
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ http: { ...http, harness: saturated } }));
   assert.equal(r.verdict, 'fail');
-  assert.equal(r.checks[1]!.status, 'fail');
-  assert.match(r.checks[1]!.detail, /2\.0% of queries at recall 0/);
+  const c = r.checks.find((x) => x.name === 'saturated harness phases')!;
+  assert.equal(c.value, 1);
+  assert.match(c.detail, /HTTP load \(cpuShare 0\.95/);
 });
 
 test('any SQL error or non-2xx response fails error rate = 0', () => {
-  const sqlError = judgeBenchmark(DEFAULT_THRESHOLDS, { ...figures, concurrency: [{ queries: 999, errors: 1 }] });
-  assert.equal(sqlError.checks[3]!.status, 'fail');
-  assert.equal(sqlError.checks[3]!.value, 1 / (1000 + 3000));
-  const limited = judgeBenchmark(DEFAULT_THRESHOLDS, { ...figures, http: { ...figures.http!, non2xx: 12 } });
+  const sqlError = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: [{ ...concurrency[0]!, queries: 999, errors: 1 }] }));
+  assert.equal(statuses(sqlError)['error rate'], 'fail');
+  assert.equal(value(sqlError, 'error rate'), 1 / (1000 + 1200 + 3000));
+  const limited = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ http: { ...http, non2xx: 12 } }));
   assert.equal(limited.verdict, 'fail');
-  assert.match(limited.checks[3]!.detail, /12 non-2xx/);
-  const tolerated = judgeBenchmark({ ...DEFAULT_THRESHOLDS, errorRate: 0.01 }, { ...figures, http: { ...figures.http!, non2xx: 12 } });
+  assert.match(limited.checks.find((c) => c.name === 'error rate')!.detail, /12 non-2xx/);
+  const tolerated = judgeBenchmark({ ...DEFAULT_THRESHOLDS, errorRate: 0.01 }, figuresWith({ http: { ...http, non2xx: 12 } }));
   assert.equal(tolerated.verdict, 'pass');
 });
 
-test('a skipped HTTP phase is reported as skipped and does not fail the verdict', () => {
-  const r = judgeBenchmark(DEFAULT_THRESHOLDS, { ...figures, http: null });
-  assert.equal(r.verdict, 'pass');
-  assert.equal(r.checks[2]!.status, 'skipped');
-  assert.equal(r.checks[2]!.value, null);
+test('a skipped HTTP phase is skipped; one without a single 2xx fails; an unmeasured production ef_search fails', () => {
+  const skipped = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ http: null, httpCeiling: null }));
+  assert.equal(statuses(skipped)['HTTP p99 (ms)'], 'skipped');
+  assert.equal(skipped.verdict, 'pass');
+  const noOk = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ http: { ...http, requests: 50, non2xx: 50, latency: { p99: 0, count: 0 } } }));
+  assert.equal(statuses(noOk)['HTTP p99 (ms)'], 'fail');
+  const missing = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ productionEfSearch: 100 }));
+  assert.equal(missing.verdict, 'fail');
+  assert.deepEqual(missing.checks.slice(0, 3).map((c) => c.status), ['fail', 'fail', 'fail']);
 });
 
-test('an HTTP phase without a single 2xx fails, and an unmeasured production ef_search fails', () => {
-  const noOk = judgeBenchmark(DEFAULT_THRESHOLDS, { ...figures, http: { requests: 50, non2xx: 50, errors: 0, latency: { p99: 0, count: 0 } } });
-  assert.equal(noOk.checks[2]!.status, 'fail');
-  const missing = judgeBenchmark(DEFAULT_THRESHOLDS, { ...figures, productionEfSearch: 100 });
-  assert.equal(missing.verdict, 'fail');
-  assert.deepEqual(statuses(missing).slice(0, 2), ['fail', 'fail']);
+test('a saturated generator at a level no check uses is reported, not judged', () => {
+  const saturated = { saturated: true, reason: 'harness event-loop delay p99 24.6 ms (limit 20 ms)' };
+  const at8 = { statement: 'search' as const, clients: 8, queries: 5000, errors: 0, qps: 500, harness: saturated };
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: [...concurrency, at8] }));
+  assert.equal(r.verdict, 'pass');
+  assert.equal(value(r, 'saturated harness phases'), 0);
+  const at2 = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: concurrency.map((c) => (c.clients === 2 && c.statement === 'raw' ? { ...c, harness: saturated } : c)) }));
+  assert.equal(at2.verdict, 'fail');
+  assert.match(at2.checks.find((c) => c.name === 'saturated harness phases')!.detail, /raw statement at 2 clients/);
 });

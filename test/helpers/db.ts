@@ -1,10 +1,11 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../src/db/client.js';
 import { baseConfig } from './env.js';
 
 let pool: pg.Pool | undefined;
-/** One shared pool per test file, for assertions that read the database directly. */
+/** One shared pool per test file, for assertions that read the database directly (with the search session settings). */
 export function testPool(): pg.Pool {
-  pool ??= new pg.Pool({ connectionString: baseConfig.databaseUrl, max: 4 });
+  pool ??= createPool(baseConfig.databaseUrl, { max: 4, application_name: 'commontrace-launch:test' });
   return pool;
 }
 

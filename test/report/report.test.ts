@@ -39,8 +39,11 @@ test('report files are written: JSON valid against the schema, Markdown tables, 
 
   const md = await readFile(files.markdown, 'utf8');
   assert.match(md, /^# Search benchmark run-a/);
-  assert.match(md, /\| 64 \(prod\) \| 0\.972 \| 0\.900 \| 0\.000 \| 1\.2% \| 7\.20 \| [\d.]+ \| 10\.03 \|/);
-  assert.match(md, /\| 200 \| 9000 \|/, 'status-code histogram');
+  // ef_search, recall mean, recall = 0, re-rank recall, widened, uncertified, p50, p95, p99.
+  assert.match(md, /\| 64 \(prod\) \| 0\.972 \| 1\.2% \| 0\.992 \| 1\.0% \| 0\.0% \| 7\.20 \| [\d.]+ \| 10\.03 \|/);
+  assert.match(md, /\| 200: 9000 \|$/m, 'status-code histogram');
+  assert.match(md, /## HTTP load \(search API, end to end\): latency by stage/);
+  assert.match(md, /\| db \| 5\.00 \|/);
 
   const html = await readFile(files.html, 'utf8');
   assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
@@ -137,20 +140,10 @@ test('bench search options become the workflow input (HTTP only when asked for)'
   assert.deepEqual(searchBenchmarkInput({ prewarm: true, waitWorker: 0, http: true, httpRate: 2 }).http, { ratePerUser: 2 });
 });
 
-test('the raw floor table lists every round and the ratio of the medians', async () => {
-  const pass = (p50: number, p99: number) => ({ p50, p99 });
-  const rounds = [
-    { orchestratedFirst: true, orchestrated: pass(6.1, 11.4), raw: pass(6.0, 10.9) },
-    { orchestratedFirst: false, orchestrated: pass(6.2, 10.8), raw: pass(6.1, 10.2) },
-  ];
-  const report = sampleReport('run-raw', {
-    rawFloor: {
-      client: 'pg.Client', efSearch: 64, queries: 1000, latency: { count: 2000, mean: 6.5, min: 3, p50: 6.05, p95: 9, p99: 10.9, p999: 14, max: 20 },
-      rounds, orchestratedP99Ms: 10.8, rawP99Ms: 10.2, overheadRatio: 1.06, p50Ratio: 1.02,
-    },
-  });
-  const md = await readFile((await writeReportFiles(report, dir)).markdown, 'utf8');
-  assert.match(md, /## Raw floor \(no orchestration\)/);
-  assert.match(md, /\| 2 \| raw \| 6\.20 \| 10\.80 \| 6\.10 \| 10\.20 \|/);
-  assert.match(md, /\| overhead ratio \| {2}\| p50 1\.02 \| p99 1\.06 \|/);
+test('the raw floor table sets the service beside pgvector alone, with the targets', async () => {
+  const md = await readFile((await writeReportFiles(sampleReport('run-raw'), dir)).markdown, 'utf8');
+  assert.match(md, /## Raw floor: the service against pgvector alone/);
+  assert.match(md, /\| serial p99 \(ms\) \| 10\.03 \| 8\.50 \| 1\.18 \| ≤ 1\.30 \|/);
+  assert.match(md, /\| QPS at 2 clients \| 280\.0 \| 310\.0 \| 0\.90 \| ≥ 0\.80 \|/);
+  assert.match(md, /\| API ceiling QPS \(closed loop\) \| — \| {2}\| — \|/);
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "benchmark_ground_truth" ADD COLUMN "reranked_neighbours" jsonb;

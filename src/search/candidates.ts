@@ -1,0 +1,29 @@
+/**
+ * The trust re-ranking and how many ANN candidates it needs: pure arithmetic shared by the search
+ * statement (src/search/search.ts), the benchmark's exact ground truth and the workflows that report
+ * the counts. See search.ts for why these counts are safe (the re-rank bound).
+ */
+export const TRUST_WEIGHT = 0.1;
+export const MAX_K = 50;
+/** Most rows the widened fetch asks for, whatever k is. */
+export const MAX_WIDE_CANDIDATES = 400;
+
+/** Rows fetched first for a top-k: twice k (at least k + 10), never above ef_search, never below k + 1. */
+export function firstCandidates(k: number, efSearch: number): number {
+  return Math.max(k + 1, Math.min(Math.max(2 * k, k + 10), efSearch));
+}
+
+/** Rows fetched when the first fetch cannot certify the re-ranking. */
+export function wideCandidates(k: number): number {
+  return Math.min(MAX_WIDE_CANDIDATES, Math.max(8 * k, 100));
+}
+
+export function rerankScore(similarity: number, trustScore: number): number {
+  return (1 - TRUST_WEIGHT) * similarity + TRUST_WEIGHT * Math.min(1, Math.max(0, trustScore));
+}
+
+/** Best score any row with at most `similarity` can reach (trust 1). */
+export function scoreCeiling(similarity: number): number {
+  return rerankScore(similarity, 1);
+}
+
