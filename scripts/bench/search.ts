@@ -13,7 +13,7 @@
  *    1 and 2 clients in the sweep; after the open-loop HTTP load, a closed loop on 2 connections
  *    finds the API's ceiling. The verdict compares the service with that floor.
  *
- *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,200]
+ *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,128,200]
  *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--k 10] [--http-users 20] [--http-seconds 20]
  *     [--http-rate 3 (0 = closed loop)] [--ceiling-seconds 10 (0 = skip)] [--http-url URL | --no-http] [--json]
  *
@@ -49,7 +49,7 @@ const { values: args } = parseArgs({
     total: { type: 'string', default: '100000' },
     database: { type: 'string', default: BENCH_DATABASE },
     queries: { type: 'string', default: '1000' },
-    'ef-search': { type: 'string', default: '40,64,100,200' },
+    'ef-search': { type: 'string', default: '40,64,100,128,200' },
     concurrency: { type: 'string', default: '1,2,4,8' },
     'concurrency-seconds': { type: 'string', default: '10' },
     k: { type: 'string' },

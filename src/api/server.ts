@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createPool } from '../db/client.js';
+import { servingSessionOptions } from '../db/hnsw.js';
 import { createEmbedder, type Embedder } from '../embeddings/index.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import { createApiKeyCache, type ApiKeyCache } from './auth.js';
@@ -85,7 +86,7 @@ export interface StartApiOptions extends ApiOptions {
 /** Starts an API on host:port (config.api by default; port 0 picks a free one). */
 export async function startApiServer(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const owned: (() => Promise<unknown>)[] = [];
-  const pool = options.deps?.pool ?? createPool(config.databaseUrl, { max: 20 });
+  const pool = options.deps?.pool ?? createPool(config.databaseUrl, { max: 20, options: servingSessionOptions() });
   if (!options.deps?.pool) owned.push(() => pool.end());
   let redis = options.deps?.redis;
   if (!redis) {

@@ -10,8 +10,8 @@
  * on the host slows both alike and their ratio stays meaningful.
  */
 import pg from 'pg';
-import { HNSW_INDEX_NAME } from '../db/hnsw.js';
-import { searchQuery, searchSessionOptions, SEARCH_SQL, firstCandidates, wideCandidates } from '../search/search.js';
+import { HNSW_INDEX_NAME, servingSessionOptions } from '../db/hnsw.js';
+import { searchQuery, SEARCH_SQL, firstCandidates, wideCandidates } from '../search/search.js';
 import { explain } from './plan.js';
 import { GROUND_TRUTH_K } from './ground-truth.js';
 import type { QuerySet } from './query-set.js';
@@ -98,7 +98,8 @@ export async function connectBenchmarkClient(databaseUrl: string, role: string, 
   const client = new pg.Client({
     connectionString: databaseUrl,
     application_name: `benchmark:${role}`,
-    options: kind === 'search' ? searchSessionOptions(efSearch) : `-c hnsw.ef_search=${efSearch}`,
+    // The search statement on a connection like the API's; the raw floor with nothing but ef_search.
+    options: kind === 'search' ? servingSessionOptions(efSearch) : `-c hnsw.ef_search=${efSearch}`,
   });
   // Without a listener, a server-side disconnect would crash the whole worker process.
   client.on('error', () => broken.add(client));

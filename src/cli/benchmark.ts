@@ -29,6 +29,8 @@ interface SearchOptions {
   efSearch?: number[];
   concurrency?: number[];
   concurrencySeconds?: number;
+  rawRounds?: number;
+  rawRoundSeconds?: number;
   queries?: number;
   querySeed?: number;
   productionEf?: number;
@@ -69,6 +71,7 @@ export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
   return {
     ...defined({
       efSearch: o.efSearch, concurrency: o.concurrency, concurrencySeconds: o.concurrencySeconds, queryCount: o.queries, querySeed: o.querySeed,
+      rawFloorRounds: o.rawRounds, rawFloorRoundSeconds: o.rawRoundSeconds,
       productionEfSearch: o.productionEf, k: o.k, warmupQueries: o.warmup, reportsDir: o.reportsDir,
     }),
     prewarm: o.prewarm,
@@ -112,10 +115,12 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
   bench
     .command('search')
     .description('searchBenchmark workflow: recall, serial latency per ef_search, concurrency sweep, optional HTTP load; exit 1 on a fail verdict')
-    .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,200)', (v) => parseIntList(v, '--ef-search'))
+    .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,128,200)', (v) => parseIntList(v, '--ef-search'))
     .option('--production-ef <n>', 'the production ef_search the verdict uses (default: the search path\'s, 64)', (v) => parsePositiveInt(v, '--production-ef'))
     .option('--concurrency <list>', 'client counts, comma-separated (default 1,2,4,8)', (v) => parseIntList(v, '--concurrency'))
     .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', (v) => parsePositiveInt(v, '--concurrency-seconds'))
+    .option('--raw-rounds <n>', 'alternating search / raw floor rounds per client count (default 3)', (v) => parsePositiveInt(v, '--raw-rounds'))
+    .option('--raw-round-seconds <n>', 'seconds per statement per round (default 5)', (v) => parsePositiveInt(v, '--raw-round-seconds'))
     .option('--queries <n>', 'held-out queries (default 1000)', (v) => parsePositiveInt(v, '--queries'))
     .option('--query-seed <n>', 'seed of the query set (default 7)', (v) => parsePositiveInt(v, '--query-seed'))
     .option('--k <n>', 'results per search; recall and re-rank recall are judged at it (default 10)', (v) => parsePositiveInt(v, '--k'))

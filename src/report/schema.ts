@@ -179,7 +179,7 @@ export const rawFloorSchema = z.object({
   rawP50Ms: ms.nullable(),
   rawP99Ms: ms.nullable(),
   serialP99Ratio: z.number().nonnegative().nullable(),
-  qps: z.array(z.object({ clients: count, search: z.number().nonnegative().nullable(), raw: z.number().nonnegative().nullable() })),
+  qps: z.array(z.object({ clients: count, rounds: count, search: z.number().nonnegative(), raw: z.number().nonnegative(), ratio: z.number().nonnegative().nullable() })),
   qpsRatio: z.number().nonnegative().nullable(),
   apiCeilingQps: z.number().nonnegative().nullable(),
   apiCeilingRatio: z.number().nonnegative().nullable(),
@@ -202,6 +202,8 @@ export const benchmarkReportSchema = z.object({
   warmup: warmupSchema,
   serial: z.array(serialSchema).min(1),
   concurrency: z.array(concurrencySchema),
+  /** Search statement and raw floor at the same client count, back to back, alternating which goes first. */
+  throughputRounds: z.array(z.object({ clients: count, round: count, searchFirst: z.boolean(), search: concurrencySchema, raw: concurrencySchema })),
   http: httpSchema.nullable(),
   httpSkippedReason: z.string().nullable(),
   httpCeiling: httpSchema.nullable(),

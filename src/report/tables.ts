@@ -79,13 +79,28 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
         ['serial p50 (ms)', opt(r.rawFloor.searchP50Ms, fmtMs), opt(r.rawFloor.rawP50Ms, fmtMs), '', ''],
         ['serial p99 (ms)', opt(r.rawFloor.searchP99Ms, fmtMs), opt(r.rawFloor.rawP99Ms, fmtMs), opt(r.rawFloor.serialP99Ratio, fmtRatio), `≤ ${fmtRatio(r.thresholds.maxSerialP99Ratio)}`],
         ...r.rawFloor.qps.map((q) => [
-          `QPS at ${q.clients} client${q.clients === 1 ? '' : 's'}`, opt(q.search, (v) => v.toFixed(1)), opt(q.raw, (v) => v.toFixed(1)), opt(q.search !== null && q.raw ? q.search / q.raw : null, fmtRatio),
+          `QPS at ${q.clients} client${q.clients === 1 ? '' : 's'} (median of ${q.rounds} rounds)`, q.search.toFixed(1), q.raw.toFixed(1), opt(q.ratio, fmtRatio),
           q.clients === 2 ? `≥ ${fmtRatio(r.thresholds.minQpsRatio)}` : '',
         ]),
         ['API ceiling QPS (closed loop)', opt(r.rawFloor.apiCeilingQps, (v) => v.toFixed(1)), '', opt(r.rawFloor.apiCeilingRatio, fmtRatio), `≥ ${fmtRatio(r.thresholds.minApiCeilingRatio)} × raw at 2`],
       ],
     },
   ];
+  if (r.throughputRounds.length > 0) {
+    tables.push({
+      title: 'Raw floor throughput rounds',
+      note: 'Each round runs the search statement and the raw floor at the same client count back to back, alternating which goes first; ' +
+        'the ratio above is the median of the per-round ratios.',
+      header: ['clients', 'round', 'first', 'search QPS', 'raw QPS', 'ratio', 'search p99', 'raw p99', 'harness'],
+      rows: r.throughputRounds.map((t) => [
+        String(t.clients), String(t.round), t.searchFirst ? 'search' : 'raw', t.search.qps.toFixed(1), t.raw.qps.toFixed(1),
+        t.raw.qps > 0 ? fmtRatio(t.search.qps / t.raw.qps) : '—', fmtMs(t.search.latency.p99), fmtMs(t.raw.latency.p99),
+        t.search.harness.saturated || t.raw.harness.saturated
+          ? `INVALID: ${[t.search.harness.reason, t.raw.harness.reason].filter(Boolean).join('; ')}`
+          : 'valid',
+      ]),
+    });
+  }
   for (const [title, h] of [['HTTP load (search API, end to end)', r.http], ['HTTP ceiling (closed loop)', r.httpCeiling]] as const) {
     if (!h) continue;
     tables.push({

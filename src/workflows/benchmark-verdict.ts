@@ -59,7 +59,7 @@ interface SerialFigures {
   uncertifiedShare: number;
 }
 
-interface ConcurrencyFigures extends HarnessFigures {
+export interface ConcurrencyFigures extends HarnessFigures {
   statement: 'search' | 'raw';
   clients: number;
   queries: number;
@@ -75,6 +75,15 @@ interface HttpFigures extends HarnessFigures {
   latency: { p99: number; count: number };
 }
 
+/** One round of the throughput comparison: both statements at the same client count, back to back. */
+export interface ThroughputRound {
+  clients: number;
+  round: number;
+  searchFirst: boolean;
+  search: ConcurrencyFigures;
+  raw: ConcurrencyFigures;
+}
+
 /** The service against the raw pgvector floor measured in the same run on the same data. */
 export interface RawFloorSummary {
   statement: string;
@@ -86,8 +95,8 @@ export interface RawFloorSummary {
   rawP50Ms: number | null;
   rawP99Ms: number | null;
   serialP99Ratio: number | null;
-  /** QPS at each measured client count, per statement. */
-  qps: { clients: number; search: number | null; raw: number | null }[];
+  /** Per client count: median QPS of each statement over the rounds, and the median per-round ratio. */
+  qps: { clients: number; rounds: number; search: number; raw: number; ratio: number | null }[];
   qpsRatio: number | null;
   apiCeilingQps: number | null;
   apiCeilingRatio: number | null;
@@ -98,17 +107,33 @@ export const RAW_FLOOR_STATEMENT_TEXT = 'SELECT id FROM traces ORDER BY embeddin
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a === null || a === undefined || b === null || b === undefined || b <= 0 ? null : Math.round((a / b) * 1000) / 1000;
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function summarizeRawFloor(f: {
   productionEfSearch: number;
   k: number;
   serial: readonly SerialFigures[];
-  concurrency: readonly ConcurrencyFigures[];
+  throughputRounds: readonly ThroughputRound[];
   httpCeiling: { qps: number } | null;
 }): RawFloorSummary {
   const prod = f.serial.find((s) => s.efSearch === f.productionEfSearch);
-  const qpsAt = (statement: 'search' | 'raw', clients: number) => f.concurrency.find((c) => c.statement === statement && c.clients === clients)?.qps ?? null;
-  const clients = [...new Set(f.concurrency.filter((c) => c.statement === 'raw').map((c) => c.clients))].sort((a, b) => a - b);
-  const rawAtThroughput = qpsAt('raw', THROUGHPUT_CLIENTS);
+  const clients = [...new Set(f.throughputRounds.map((r) => r.clients))].sort((a, b) => a - b);
+  const qps = clients.map((c) => {
+    const rounds = f.throughputRounds.filter((r) => r.clients === c);
+    const ratios = rounds.map((r) => ratio(r.search.qps, r.raw.qps)).filter((x): x is number => x !== null);
+    return {
+      clients: c,
+      rounds: rounds.length,
+      search: median(rounds.map((r) => r.search.qps)),
+      raw: median(rounds.map((r) => r.raw.qps)),
+      ratio: ratios.length === 0 ? null : Math.round(median(ratios) * 1000) / 1000,
+    };
+  });
+  const atThroughput = qps.find((q) => q.clients === THROUGHPUT_CLIENTS);
   return {
     statement: RAW_FLOOR_STATEMENT_TEXT,
     efSearch: f.productionEfSearch,
@@ -118,10 +143,10 @@ export function summarizeRawFloor(f: {
     rawP50Ms: prod?.rawLatency.p50 ?? null,
     rawP99Ms: prod?.rawLatency.p99 ?? null,
     serialP99Ratio: ratio(prod?.latency.p99, prod?.rawLatency.p99),
-    qps: clients.map((c) => ({ clients: c, search: qpsAt('search', c), raw: qpsAt('raw', c) })),
-    qpsRatio: ratio(qpsAt('search', THROUGHPUT_CLIENTS), rawAtThroughput),
+    qps,
+    qpsRatio: atThroughput?.ratio ?? null,
     apiCeilingQps: f.httpCeiling?.qps ?? null,
-    apiCeilingRatio: ratio(f.httpCeiling?.qps, rawAtThroughput),
+    apiCeilingRatio: ratio(f.httpCeiling?.qps, atThroughput?.raw),
   };
 }
 
@@ -129,6 +154,7 @@ export interface VerdictFigures {
   productionEfSearch: number;
   serial: readonly SerialFigures[];
   concurrency: readonly ConcurrencyFigures[];
+  throughputRounds: readonly ThroughputRound[];
   http: HttpFigures | null;
   httpCeiling: HttpFigures | null;
   rawFloor: RawFloorSummary;
@@ -142,14 +168,17 @@ function check(name: string, value: number | null, comparator: BenchmarkCheck['c
 
 /**
  * Phases the verdict judges whose load generator saturated: their figures are the harness's, not the
- * service's. The other concurrency levels (1, 4, 8 clients) feed no check; the report marks them
+ * service's. The concurrency sweep and the 1-client rounds feed no check; the report marks them
  * INVALID when their generator saturated, which on 2 cores is common once the database takes both.
  */
-export function invalidPhases(f: Pick<VerdictFigures, 'concurrency' | 'http' | 'httpCeiling'>): string[] {
+export function invalidPhases(f: Pick<VerdictFigures, 'throughputRounds' | 'http' | 'httpCeiling'>): string[] {
   const phases: [string, HarnessFigures | null][] = [
-    ...f.concurrency
-      .filter((c) => c.clients === THROUGHPUT_CLIENTS)
-      .map((c): [string, HarnessFigures] => [`${c.statement} statement at ${c.clients} clients`, c]),
+    ...f.throughputRounds
+      .filter((r) => r.clients === THROUGHPUT_CLIENTS)
+      .flatMap((r): [string, HarnessFigures][] => [
+        [`search statement at ${r.clients} clients, round ${r.round}`, r.search],
+        [`raw floor at ${r.clients} clients, round ${r.round}`, r.raw],
+      ]),
     ['HTTP load', f.http],
     ['HTTP ceiling', f.httpCeiling],
   ];
@@ -159,8 +188,9 @@ export function invalidPhases(f: Pick<VerdictFigures, 'concurrency' | 'http' | '
 export function judgeBenchmark(t: BenchmarkThresholds, f: VerdictFigures): { verdict: 'pass' | 'fail'; checks: BenchmarkCheck[] } {
   const ef = f.productionEfSearch;
   const prod = f.serial.find((s) => s.efSearch === ef);
-  const sqlQueries = f.concurrency.reduce((n, c) => n + c.queries + c.errors, 0);
-  const sqlErrors = f.concurrency.reduce((n, c) => n + c.errors, 0);
+  const sqlPhases = [...f.concurrency, ...f.throughputRounds.flatMap((r) => [r.search, r.raw])];
+  const sqlQueries = sqlPhases.reduce((n, c) => n + c.queries + c.errors, 0);
+  const sqlErrors = sqlPhases.reduce((n, c) => n + c.errors, 0);
   const httpRuns = [f.http, f.httpCeiling].filter((h): h is HttpFigures => h !== null);
   const httpFailed = httpRuns.reduce((n, h) => n + h.non2xx + h.errors, 0);
   const total = sqlQueries + httpRuns.reduce((n, h) => n + h.requests, 0);
@@ -180,9 +210,9 @@ export function judgeBenchmark(t: BenchmarkThresholds, f: VerdictFigures): { ver
     check('search / raw serial p99 ratio', r.serialP99Ratio, '<=', t.maxSerialP99Ratio,
       r.serialP99Ratio === null ? notMeasured : `${r.searchP99Ms} / ${r.rawP99Ms} ms, interleaved in one pass`),
     check(`search / raw QPS at ${THROUGHPUT_CLIENTS} clients`, r.qpsRatio, '>=', t.minQpsRatio,
-      r.qpsRatio === null ? `search or raw floor not measured at ${THROUGHPUT_CLIENTS} clients` : 'same data, same run'),
+      r.qpsRatio === null ? `search or raw floor not measured at ${THROUGHPUT_CLIENTS} clients` : 'median of alternating rounds, same data, same run'),
     check(`API ceiling / raw QPS at ${THROUGHPUT_CLIENTS}`, r.apiCeilingRatio, '>=', t.minApiCeilingRatio,
-      r.apiCeilingRatio === null ? 'HTTP ceiling phase not run' : `closed loop on ${THROUGHPUT_CLIENTS} connections: ${r.apiCeilingQps} QPS`),
+      r.apiCeilingRatio === null ? 'HTTP ceiling phase or raw floor rounds not run' : `closed loop on ${THROUGHPUT_CLIENTS} connections: ${r.apiCeilingQps} QPS`),
     check('saturated harness phases', invalid.length, '<=', 0,
       invalid.length === 0 ? `the judged phases' load generators kept up (2-client levels, HTTP)` : `invalid: ${invalid.join('; ')}`),
   ];

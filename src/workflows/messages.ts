@@ -280,8 +280,11 @@ export interface SearchBenchmarkInput {
   querySeed?: number;
   /** Results per search (recall@k and re-rank recall are judged at it); defaults to 10. */
   k?: number;
-  /** Client counts at which the raw pgvector floor is measured (default 1 and 2). */
+  /** Client counts at which search and raw floor throughput are compared (default 1 and 2). */
   rawFloorClients?: number[];
+  /** Alternating rounds per client count (default 3), each phase this many seconds (default 5). */
+  rawFloorRounds?: number;
+  rawFloorRoundSeconds?: number;
   warmupQueries?: number;
   prewarm?: boolean;
   /** Parallel exact scans while computing ground truth. */

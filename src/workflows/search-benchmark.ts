@@ -12,10 +12,12 @@ import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
 
 export const SEARCH_BENCHMARK_DEFAULTS = {
-  efSearch: [40, 64, 100, 200],
+  efSearch: [40, 64, 100, 128, 200],
   concurrency: [1, 2, 4, 8],
-  /** Client counts at which the raw pgvector floor is measured for the throughput ratio. */
+  /** Client counts at which search and raw floor throughput are compared, in alternating rounds. */
   rawFloorClients: [1, 2],
+  rawFloorRounds: 3,
+  rawFloorRoundSeconds: 5,
   concurrencySeconds: 10,
   queryCount: 1_000,
   // Any fixed value other than the data's own streams; changing it changes the query set.
@@ -94,7 +96,10 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
 
   const rawClients = positiveInts('rawFloorClients', input.rawFloorClients ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorClients);
   const ceiling = http && input.httpCeiling ? { ...SEARCH_BENCHMARK_DEFAULTS.httpCeiling, ...input.httpCeiling } : null;
-  const steps = 3 + efList.length + concurrency.length + rawClients.length + (http ? 1 : 0) + (ceiling ? 1 : 0);
+  const rawRounds = positiveInt('rawFloorRounds', input.rawFloorRounds ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorRounds);
+  const roundSeconds = input.rawFloorRoundSeconds ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorRoundSeconds;
+  if (!(roundSeconds > 0)) throw ApplicationFailure.nonRetryable(`rawFloorRoundSeconds must be positive, got ${roundSeconds}`, 'InvalidBenchmarkInput');
+  const steps = 3 + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0);
   const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
   const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`]];
   const step = (label: string, line?: [string, string]) => {
@@ -123,17 +128,28 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     ]);
   }
 
-  const concurrencyResults: BenchmarkReport['concurrency'] = [];
-  const sweep = [
-    ...concurrency.map((clients) => ({ statement: 'search' as const, clients })),
-    ...rawClients.map((clients) => ({ statement: 'raw' as const, clients })),
-  ];
-  for (const { statement, clients } of sweep) {
-    const r = await measureConcurrentSearch.executeWithOptions({ summary: `${statement} statement, ${clients} clients for ${concurrencySeconds} s` }, [
-      { queries, efSearch: productionEf, k, statement, clients, seconds: concurrencySeconds },
+  const concurrent = (statement: 'search' | 'raw', clients: number, seconds: number) =>
+    measureConcurrentSearch.executeWithOptions({ summary: `${statement} statement, ${clients} clients for ${seconds} s` }, [
+      { queries, efSearch: productionEf, k, statement, clients, seconds },
     ]);
+  const concurrencyResults: BenchmarkReport['concurrency'] = [];
+  for (const clients of concurrency) {
+    const r = await concurrent('search', clients, concurrencySeconds);
     concurrencyResults.push(r);
-    step(`${statement} ${clients} clients done`, [`${statement}, ${clients} clients`, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.errors} errors`]);
+    step(`${clients} clients done`, [`${clients} clients`, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.errors} errors`]);
+  }
+  // Throughput against the raw floor: short phases of each, alternating which goes first, so a
+  // slow spell on a shared host hits both sides of a round instead of one whole side.
+  const throughputRounds: BenchmarkReport['throughputRounds'] = [];
+  for (const clients of rawClients) {
+    for (let round = 0; round < rawRounds; round++) {
+      const searchFirst = round % 2 === 0;
+      const first = await concurrent(searchFirst ? 'search' : 'raw', clients, roundSeconds);
+      const second = await concurrent(searchFirst ? 'raw' : 'search', clients, roundSeconds);
+      const [search, raw] = searchFirst ? [first, second] : [second, first];
+      throughputRounds.push({ clients, round: round + 1, searchFirst, search, raw });
+      step(`raw floor round ${round + 1} at ${clients} clients`, [`raw floor, ${clients} clients`, `search ${search.qps} / raw ${raw.qps} QPS`]);
+    }
   }
 
   const runHttp = async (phase: string, load: { users: number; seconds: number; ratePerUser: number | null }): Promise<HttpLoadResult> => {
@@ -151,9 +167,11 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   };
   const httpResult = http ? await runHttp('HTTP load', { users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser ?? null }) : null;
   const httpCeiling = ceiling ? await runHttp('HTTP ceiling', { users: ceiling.users, seconds: ceiling.seconds, ratePerUser: null }) : null;
-  const rawFloor = summarizeRawFloor({ productionEfSearch: productionEf, k, serial, concurrency: concurrencyResults, httpCeiling });
+  const rawFloor = summarizeRawFloor({ productionEfSearch: productionEf, k, serial, throughputRounds, httpCeiling });
 
-  const { verdict, checks } = judgeBenchmark(thresholds, { productionEfSearch: productionEf, serial, concurrency: concurrencyResults, http: httpResult, httpCeiling, rawFloor });
+  const { verdict, checks } = judgeBenchmark(thresholds, {
+    productionEfSearch: productionEf, serial, concurrency: concurrencyResults, throughputRounds, http: httpResult, httpCeiling, rawFloor,
+  });
   const report: BenchmarkReport = {
     schemaVersion: 2,
     runId: uuid4(),
@@ -189,6 +207,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     warmup,
     serial,
     concurrency: concurrencyResults,
+    throughputRounds,
     http: httpResult,
     httpSkippedReason,
     httpCeiling,

@@ -85,6 +85,9 @@ test('tight clusters of 10 where HNSW finds exactly the exact top-10: recall 1.0
     queryCount: 100,
     efSearch: [64],
     productionEfSearch: 64,
+    rawFloorClients: [1],
+    rawFloorRounds: 1,
+    rawFloorRoundSeconds: 1,
     thresholds: { ...GENEROUS, sqlP99Ms: 0.001, recallMean: 0.95 },
   });
   const serial = result.report.serial;
@@ -105,9 +108,10 @@ test('tight clusters of 10 where HNSW finds exactly the exact top-10: recall 1.0
   assert.equal(byName['recall@10 mean at ef_search=64'], 'pass');
   assert.equal(byName['HTTP p99 (ms)'], 'skipped');
   assert.equal(byName['error rate'], 'pass');
-  // The raw floor ran at 1 and 2 clients, the search statement only at 1: no ratio at 2 clients.
+  // The sweep ran the search statement at 1 client; the throughput rounds compared it with the raw floor at 1 client only.
   assert.equal(byName['search / raw QPS at 2 clients'], 'skipped');
-  assert.deepEqual(result.report.concurrency.map((c) => [c.statement, c.clients]), [['search', 1], ['raw', 1], ['raw', 2]]);
+  assert.deepEqual(result.report.concurrency.map((c) => [c.statement, c.clients]), [['search', 1]]);
+  assert.deepEqual(result.report.throughputRounds.map((r) => [r.clients, r.round, r.searchFirst, r.search.statement, r.raw.statement]), [[1, 1, true, 'search', 'raw']]);
   assert.equal(await scalar<string>('SELECT verdict FROM benchmark_runs WHERE name = $1', [result.name]), 'fail');
 });
 
@@ -123,6 +127,8 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
     concurrency: [1, 2],
     http: { baseUrl: api.url, users: 2, seconds: 1 },
     httpCeiling: { seconds: 1 },
+    rawFloorRounds: 2,
+    rawFloorRoundSeconds: 1,
     thresholds: GENEROUS,
   };
   // The HTTP users' e-mails carry the run name, which starts with TAG: cleanup finds them by prefix.
@@ -145,7 +151,10 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
     }
     assert.ok(s.cdf.length > 10 && s.cdf.at(-1)!.percentile === 100);
   }
-  assert.deepEqual(r.concurrency.map((c) => [c.statement, c.clients]), [['search', 1], ['search', 2], ['raw', 1], ['raw', 2]]);
+  assert.deepEqual(r.concurrency.map((c) => [c.statement, c.clients]), [['search', 1], ['search', 2]]);
+  assert.deepEqual(r.throughputRounds.map((t) => [t.clients, t.round, t.searchFirst]), [[1, 1, true], [1, 2, false], [2, 1, true], [2, 2, false]]);
+  for (const t of r.throughputRounds) assert.ok(t.search.queries > 0 && t.raw.queries > 0 && t.raw.statement === 'raw', JSON.stringify(t));
+  assert.equal(r.rawFloor.qps.find((q) => q.clients === 2)?.rounds, 2);
   for (const c of r.concurrency) {
     assert.ok(c.queries > 0 && c.qps > 0, JSON.stringify(c));
     assert.equal(c.errors, 0);
@@ -204,7 +213,8 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   // Same dataset and query set again, through `bench search`: the ground truth comes from the cache.
   const cli = await runBenchCli(config, [
     'search', '--run-key', runKey, '--total', '2000', '--clusters', '20', '--queries', '120', '--ef-search', '40', '--production-ef', '40',
-    '--concurrency', '1', '--concurrency-seconds', '1', '--sql-p99-ms', '60000', '--recall-mean', '0', '--rerank-recall-mean', '0', '--max-p99-ratio', '1000', '--reports-dir', reportsDir, '--json',
+    '--concurrency', '1', '--concurrency-seconds', '1', '--sql-p99-ms', '60000', '--recall-mean', '0', '--rerank-recall-mean', '0', '--max-p99-ratio', '1000', '--min-qps-ratio', '0',
+    '--raw-rounds', '1', '--raw-round-seconds', '1', '--reports-dir', reportsDir, '--json',
   ]);
   const again = JSON.parse(cli.out) as SearchBenchmarkResult & { workflowId: string };
   runNames.push(again.name);

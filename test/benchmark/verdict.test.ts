@@ -2,35 +2,45 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type VerdictFigures } from '../../src/workflows/benchmark-verdict.js';
 
-const HARNESS_OK = { saturated: false, reason: null };
+const HARNESS_OK: { saturated: boolean; reason: string | null } = { saturated: false, reason: null };
 const serial = [
   { efSearch: 40, latency: { p50: 3.9, p99: 8.1 }, rawLatency: { p50: 3.5, p99: 7.0 }, recall: { mean: 0.93, zeroShare: 0.05 }, rerankRecall: { mean: 0.92, zeroShare: 0.05 }, uncertifiedShare: 0 },
   { efSearch: 64, latency: { p50: 4.4, p99: 10.0 }, rawLatency: { p50: 4.0, p99: 8.0 }, recall: { mean: 0.972, zeroShare: 0.02 }, rerankRecall: { mean: 0.995, zeroShare: 0 }, uncertifiedShare: 0.001 },
 ];
-const concurrency = [
-  { statement: 'search' as const, clients: 1, queries: 2500, errors: 0, qps: 250, harness: HARNESS_OK },
-  { statement: 'search' as const, clients: 2, queries: 4500, errors: 0, qps: 450, harness: HARNESS_OK },
-  { statement: 'raw' as const, clients: 1, queries: 2800, errors: 0, qps: 280, harness: HARNESS_OK },
-  { statement: 'raw' as const, clients: 2, queries: 5000, errors: 0, qps: 500, harness: HARNESS_OK },
+const phase = (statement: 'search' | 'raw', clients: number, qps: number, harness = HARNESS_OK) =>
+  ({ statement, clients, queries: qps * 5, errors: 0, qps, harness });
+const concurrency = [phase('search', 1, 250), phase('search', 2, 450), phase('search', 4, 480)];
+/** Three rounds at 2 clients with per-round ratios 0.9, 0.8 and 0.95 (median 0.9), one at 1 client. */
+const rounds = [
+  { clients: 1, round: 1, searchFirst: true, search: phase('search', 1, 250), raw: phase('raw', 1, 280) },
+  { clients: 2, round: 1, searchFirst: true, search: phase('search', 2, 450), raw: phase('raw', 2, 500) },
+  { clients: 2, round: 2, searchFirst: false, search: phase('search', 2, 400), raw: phase('raw', 2, 500) },
+  { clients: 2, round: 3, searchFirst: true, search: phase('search', 2, 475), raw: phase('raw', 2, 500) },
 ];
 const http = { requests: 1200, non2xx: 0, errors: 0, qps: 60, latency: { p99: 12.5, count: 1200 }, harness: HARNESS_OK };
 const ceiling = { requests: 3000, non2xx: 0, errors: 0, qps: 300, latency: { p99: 9, count: 3000 }, harness: HARNESS_OK };
 
 function figuresWith(over: Partial<Omit<VerdictFigures, 'rawFloor'>> = {}): VerdictFigures {
-  const base = { productionEfSearch: 64, serial, concurrency, http, httpCeiling: ceiling, ...over };
-  return { ...base, rawFloor: summarizeRawFloor({ productionEfSearch: base.productionEfSearch, k: 10, serial: base.serial, concurrency: base.concurrency, httpCeiling: base.httpCeiling }) };
+  const base = { productionEfSearch: 64, serial, concurrency, throughputRounds: rounds, http, httpCeiling: ceiling, ...over };
+  return {
+    ...base,
+    rawFloor: summarizeRawFloor({ productionEfSearch: base.productionEfSearch, k: 10, serial: base.serial, throughputRounds: base.throughputRounds, httpCeiling: base.httpCeiling }),
+  };
 }
 
 const statuses = (r: ReturnType<typeof judgeBenchmark>) => Object.fromEntries(r.checks.map((c) => [c.name, c.status]));
 const value = (r: ReturnType<typeof judgeBenchmark>, name: string) => r.checks.find((c) => c.name === name)!.value;
 
-test('the raw floor summary divides the service by pgvector alone, in the same run', () => {
+test('the raw floor summary divides the service by pgvector alone: medians over alternating rounds', () => {
   const f = figuresWith().rawFloor;
   assert.equal(f.serialP99Ratio, 1.25);
   assert.equal(f.qpsRatio, 0.9);
-  assert.equal(f.apiCeilingRatio, 0.6);
-  assert.deepEqual(f.qps, [{ clients: 1, search: 250, raw: 280 }, { clients: 2, search: 450, raw: 500 }]);
-  const noRaw = summarizeRawFloor({ productionEfSearch: 64, k: 10, serial, concurrency: concurrency.filter((c) => c.statement === 'search'), httpCeiling: null });
+  assert.equal(f.apiCeilingRatio, 0.6, 'the ceiling against the median raw QPS at 2 clients (500)');
+  assert.deepEqual(f.qps, [
+    { clients: 1, rounds: 1, search: 250, raw: 280, ratio: 0.893 },
+    { clients: 2, rounds: 3, search: 450, raw: 500, ratio: 0.9 },
+  ]);
+  const noRaw = summarizeRawFloor({ productionEfSearch: 64, k: 10, serial, throughputRounds: [], httpCeiling: null });
   assert.equal(noRaw.qpsRatio, null);
   assert.equal(noRaw.apiCeilingRatio, null);
 });
@@ -48,7 +58,7 @@ test('each ratio target fails on its own when the service falls too far behind t
   const slowSerial = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ serial: serial.map((s) => ({ ...s, latency: { p50: 5, p99: 11 } })) }));
   assert.equal(statuses(slowSerial)['search / raw serial p99 ratio'], 'fail');
   assert.equal(value(slowSerial, 'search / raw serial p99 ratio'), 1.375);
-  const slowConcurrent = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: concurrency.map((c) => (c.statement === 'search' ? { ...c, qps: 350 } : c)) }));
+  const slowConcurrent = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ throughputRounds: rounds.map((r) => ({ ...r, search: { ...r.search, qps: 350 } })) }));
   assert.equal(statuses(slowConcurrent)['search / raw QPS at 2 clients'], 'fail');
   const slowApi = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ httpCeiling: { ...ceiling, qps: 200 } }));
   assert.equal(statuses(slowApi)['API ceiling / raw QPS at 2'], 'fail');
@@ -56,7 +66,7 @@ test('each ratio target fails on its own when the service falls too far behind t
 });
 
 test('an unmeasured ceiling or raw floor is skipped, not failed', () => {
-  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ httpCeiling: null, concurrency: concurrency.filter((c) => c.statement === 'search') }));
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ httpCeiling: null, throughputRounds: [] }));
   assert.equal(statuses(r)['API ceiling / raw QPS at 2'], 'skipped');
   assert.equal(statuses(r)['search / raw QPS at 2 clients'], 'skipped');
   assert.equal(r.verdict, 'pass');
@@ -78,7 +88,7 @@ test('a saturated load generator invalidates the run and names the phase', () =>
 });
 
 test('any SQL error or non-2xx response fails error rate = 0', () => {
-  const sqlError = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: [{ ...concurrency[0]!, queries: 999, errors: 1 }] }));
+  const sqlError = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: [{ ...concurrency[0]!, queries: 999, errors: 1 }], throughputRounds: [] }));
   assert.equal(statuses(sqlError)['error rate'], 'fail');
   assert.equal(value(sqlError, 'error rate'), 1 / (1000 + 1200 + 3000));
   const limited = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ http: { ...http, non2xx: 12 } }));
@@ -101,11 +111,10 @@ test('a skipped HTTP phase is skipped; one without a single 2xx fails; an unmeas
 
 test('a saturated generator at a level no check uses is reported, not judged', () => {
   const saturated = { saturated: true, reason: 'harness event-loop delay p99 24.6 ms (limit 20 ms)' };
-  const at8 = { statement: 'search' as const, clients: 8, queries: 5000, errors: 0, qps: 500, harness: saturated };
-  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: [...concurrency, at8] }));
+  const r = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: [...concurrency, phase('search', 8, 500, saturated)] }));
   assert.equal(r.verdict, 'pass');
   assert.equal(value(r, 'saturated harness phases'), 0);
-  const at2 = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ concurrency: concurrency.map((c) => (c.clients === 2 && c.statement === 'raw' ? { ...c, harness: saturated } : c)) }));
+  const at2 = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ throughputRounds: rounds.map((x) => (x.round === 2 ? { ...x, raw: phase('raw', 2, 500, saturated) } : x)) }));
   assert.equal(at2.verdict, 'fail');
-  assert.match(at2.checks.find((c) => c.name === 'saturated harness phases')!.detail, /raw statement at 2 clients/);
+  assert.match(at2.checks.find((c) => c.name === 'saturated harness phases')!.detail, /raw floor at 2 clients, round 2/);
 });
