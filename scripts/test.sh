@@ -6,6 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/stack/up.sh
 export DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:55432/commontrace_test}"
+# Every test workflow and schedule runs in its own namespace: `default` keeps only operators' runs.
+export TEMPORAL_NAMESPACE="${TEST_TEMPORAL_NAMESPACE:-commontrace-test}"
+bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
 npx --no-install tsx src/db/migrate.ts
 
 echo "[test] typecheck"; npx --no-install tsc --noEmit

@@ -14,6 +14,14 @@ import type { ActivityDeps } from '../../src/activities/deps.js';
 // Worker lifecycle chatter drowns the test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
+/**
+ * Test workflows and schedules live in their own namespace (scripts/test.sh creates it), so the Web
+ * UI's `default` shows only what operators started. Set here too, so a single test file run by hand
+ * and the CLI processes tests spawn use it as well.
+ */
+export const TEST_NAMESPACE = 'commontrace-test';
+process.env.TEMPORAL_NAMESPACE ||= TEST_NAMESPACE;
+
 export const baseConfig: Config = loadConfig();
 
 export function uniqueName(prefix: string): string {
