@@ -127,6 +127,11 @@ export interface CapacityPopulationResult {
   batches: number;
   rowsInserted: number;
   rowsAlreadyPresent: number;
+  /** Batches the ledger had but whose rows were missing or partial: written again. */
+  batchesRepaired: number;
+  /** The run's rows counted in `traces` at the end (by their deterministic ids): what the launch judges. */
+  rowsPresent: number;
+  /** What the ledger claims, for the report; never judged on. */
   ledgerRows: number;
   centres: import('../capacity/centres.js').CentreSource['kind'];
   droppedIndex: boolean;
@@ -137,12 +142,16 @@ export interface CapacityPopulationResult {
 
 export interface IndexBuildInput {
   maintenanceWorkMemCapMb?: number;
+  /** Asked-for parallel maintenance workers; 0 regardless while pgvector has a parallel-build bug. */
   parallelWorkers?: number;
   prewarm?: boolean;
+  /** Drop a valid index and build it again (refused under APP_ENV=production without allowProduction). */
   rebuild?: boolean;
+  allowProduction?: boolean;
 }
 
 export interface CapacityCleanupInput {
+  /** Rows per delete transaction (whole ledger batches, at least one). */
   batchSize?: number;
   allowProduction?: boolean;
 }
@@ -152,7 +161,22 @@ export interface CapacityCleanupResult {
   after: { capacity: number; seeds: number; others: number };
   deleted: number;
   transactions: number;
+  /** Ledger batches deleted, each in the transaction that deleted its rows (plus any left at the end). */
   ledgerRowsDeleted: number;
+  /** Ledger batches whose rows were not all there when deleted. */
+  incompleteLedgerBatches: number;
+  /** Capacity rows no ledger entry claimed (older runs), deleted after the ledger's batches. */
+  orphanRowsDeleted: number;
+  /** The HNSW index around the bulk delete: dropped before it (and why), and built again after. */
+  index: {
+    pgvectorVersion: string;
+    droppedBeforeDelete: boolean;
+    reason: string;
+    rebuilt: boolean;
+    buildSeconds: number;
+    usedByPlanner: boolean;
+  };
+  /** The index was built after the delete (same as index.rebuilt). */
   reindexed: boolean;
   verified: boolean;
 }
@@ -269,7 +293,7 @@ export interface SearchBenchmarkInput {
     sigma?: number;
     generatorSeed?: number;
   };
-  /** ef_search values of the serial sweep (the production value is always included). */
+  /** ef_search values of the serial sweep (the production value is always included; [] measures only it). */
   efSearch?: number[];
   /** The search path's ef_search; the verdict and the concurrency sweep use it. */
   productionEfSearch?: number;
@@ -335,7 +359,7 @@ export interface RateLimitValidationInput {
   agentIdleSeconds?: number;
   /** Check 7: users hammering the API at once, each read_limit + extra requests. */
   manyUsers?: number;
-  /** Delete the test users (and their contributed traces) and their buckets at the end. */
+  /** Delete the test users (and their contributed traces) and their buckets when each check ends. */
   cleanup?: boolean;
 }
 
@@ -382,10 +406,14 @@ export interface RateLimitValidationResult {
   settings: RateLimitValidationSettings;
   checks: RateLimitCheck[];
   counts: { pass: number; fail: number };
+  /** Test users of the checks whose activities completed (a failed activity deletes its own, uncounted). */
   users: number;
   /** Every test user of the run has an e-mail starting with this (to find leftovers of a --no-cleanup run). */
   emailPrefix: string;
-  /** Test users removed from the worker's database (0 when the API under test uses another one). */
+  /**
+   * Test users deleted through the API under test (DELETE /api/v1/users/me, wherever it runs) and
+   * their bucket keys removed from the worker's Redis; absent with cleanup off.
+   */
   cleanup?: { usersDeleted: number; keysDeleted: number } | { error: string };
   seconds: number;
 }
