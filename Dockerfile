@@ -1,11 +1,11 @@
 # The worker and the API, for people who run the stack with Docker (see docker-compose.yml).
-# Node 22; the seed validator also needs real parsers for code blocks: python3, gofmt, rustfmt.
-FROM node:22-bookworm-slim AS deps
+# Node 24 LTS; the seed validator also needs real parsers for code blocks: python3, gofmt, rustfmt.
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 golang-go rustfmt ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/stack/up.sh
+source scripts/stack/lib.sh
+use_project_node
 mkdir -p .data
 pids=()
 cleanup() {

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/stack/up.sh
+source scripts/stack/lib.sh
+use_project_node
+echo "[test] Node $(node --version)"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:55432/commontrace_test}"
 # Every test workflow and schedule runs in its own namespace: `default` keeps only operators' runs.
 export TEMPORAL_NAMESPACE="${TEST_TEMPORAL_NAMESPACE:-commontrace-test}"

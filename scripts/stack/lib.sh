@@ -10,6 +10,8 @@ TEMPORAL_VERSION="v1.5.1"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 TEMPORAL_PIDFILE="$DATA_DIR/temporal.pid"
+PROJECT_NODE_MAJOR=24
+PROJECT_NODE_BIN="$ROOT/.tools/node/bin"
 
 log() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -20,3 +22,9 @@ as_pg_owner() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Puts the Node that ensure-node.sh installed (only when the machine's is older than 22) first on
+# PATH, so node, npx and every tsx script of the caller run on it.
+use_project_node() {
+  if [[ -x "$PROJECT_NODE_BIN/node" ]]; then export PATH="$PROJECT_NODE_BIN:$PATH"; fi
+}

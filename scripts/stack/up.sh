@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # Brings up everything the project needs on this machine, and only what is missing:
-# npm packages, Temporal CLI, pgvector, the project PostgreSQL cluster, Redis check,
+# Node 24 (when the machine's is older), npm packages, Temporal CLI, pgvector, the project PostgreSQL cluster, Redis check,
 # the Temporal dev server, the database and its migrations. Safe to run again at any time.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 start=$SECONDS
 
-command -v node >/dev/null || die "Node.js is not installed; install Node 20 or 22 (https://nodejs.org)"
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
-  || die "Node $(node --version) is too old; this project needs Node >= 20.19"
-
+bash scripts/stack/ensure-node.sh
+use_project_node
 bash scripts/stack/ensure-node-deps.sh
 bash scripts/stack/ensure-temporal-cli.sh
 bash scripts/stack/ensure-pgvector.sh

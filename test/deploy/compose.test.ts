@@ -75,5 +75,5 @@ test('the worker and API wait for healthy dependencies and a finished migration'
   }
   assert.equal(services.worker!.depends_on!.temporal!.condition, 'service_healthy');
   const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
-  assert.match(dockerfile, /^FROM node:22/m);
+  assert.match(dockerfile, /^FROM node:24/m);
 });
