@@ -122,7 +122,7 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   const args = {
     dataset: { runKey, total: 2_000, clusters: 20 },
     queryCount: 120,
-    efSearch: [10, 40],
+    efSearch: [10, 40, 100],
     productionEfSearch: 40,
     concurrency: [1, 2],
     http: { baseUrl: api.url, users: 2, seconds: 1 },
@@ -139,7 +139,13 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   assert.ok(result.checks.every((c) => c.status === 'pass'), JSON.stringify(result.checks));
   assert.equal(r.dataset.traceCount, traceCount);
   assert.equal(r.dataset.queryCount, 120);
-  assert.deepEqual(r.serial.map((s) => s.efSearch), [10, 40]);
+  assert.deepEqual(r.serial.map((s) => s.efSearch), [10, 40, 100]);
+  // Trust re-ranking loses nothing once the index finds the neighbours: 10% of the rows carry low
+  // trust, so the exact re-ranked top 10 differs from the nearest 10, and the search path must match it.
+  const wide = r.serial.find((s) => s.efSearch === 100)!;
+  assert.ok(wide.recall.mean >= 0.99, `index recall at ef_search 100: ${wide.recall.mean}`);
+  assert.ok(wide.rerankRecall.mean >= 0.99, `re-rank recall at ef_search 100: ${wide.rerankRecall.mean}`);
+  assert.equal(wide.uncertifiedShare, 0);
   for (const s of r.serial) {
     assert.equal(s.latency.count, 120);
     assert.equal(s.rawLatency.count, 120, 'the raw floor statement ran for every query too');
