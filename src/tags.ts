@@ -17,10 +17,6 @@ export function tagProblem(normalized: string): string | null {
   return null;
 }
 
-export function validateTag(normalized: string): boolean {
-  return tagProblem(normalized) === null;
-}
-
 /** Normalizes, drops duplicates and keeps the first-seen order. Invalid tags are returned separately. */
 export function normalizeTags(raw: readonly string[]): { tags: string[]; invalid: { raw: string; problem: string }[] } {
   const tags: string[] = [];

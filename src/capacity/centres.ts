@@ -1,13 +1,9 @@
 /**
  * Cluster centres for synthetic vectors: seeded random unit directions, independent of each other
  * (in 1,536 dimensions they are nearly orthogonal), as in the reference benchmark's 1,000 clusters.
- *
- * Why not the seeds' embeddings as the first centres (tried as `seeds-v2`): at sigma 0.05 a row sits
- * at cosine ~0.45 from its centre, while the 330 seed vectors sit at 0.4–0.65 from each other, so
- * each seed row was nearer the other seeds than its own cluster, a geometry real traces do not have.
- * HNSW greedy search then stalled among the seeds: on one 100K index, recall@10 at ef_search 64 was
- * 0.78 (14% of queries at zero) for seed-centred queries and 0.985 for the others, and the mean over
- * all queries swung between 0.92 and 0.97 from one index build to the next.
+ * Not the seeds' embeddings: at sigma 0.05 a row sits at cosine ~0.45 from its centre while the
+ * seeds sit at 0.4–0.65 from each other, so seed-centred rows would be nearer the other seeds than
+ * their own cluster, a geometry real traces do not have (and one that traps HNSW greedy search).
  */
 import { gaussian, mulberry32, randomUnitVector, seedFrom } from './random.js';
 

@@ -1,9 +1,5 @@
 import pg from 'pg';
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import * as schema from './schema.js';
 import { searchSessionOptions } from './hnsw.js';
-
-export type Db = NodePgDatabase<typeof schema>;
 
 export function createPool(databaseUrl: string, options: pg.PoolConfig = {}): pg.Pool {
   const pool = new pg.Pool({
@@ -19,10 +15,6 @@ export function createPool(databaseUrl: string, options: pg.PoolConfig = {}): pg
   // without a listener that would crash the worker instead of failing one activity attempt.
   pool.on('error', (err) => console.warn(`[db] idle client error: ${err.message}`));
   return pool;
-}
-
-export function createDb(pool: pg.Pool): Db {
-  return drizzle(pool, { schema });
 }
 
 /**
