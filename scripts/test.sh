@@ -11,6 +11,9 @@ echo "[test] Node $(node --version)"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:55432/commontrace_test}"
 # Every test workflow and schedule runs in its own namespace: `default` keeps only operators' runs.
 export TEMPORAL_NAMESPACE="${TEST_TEMPORAL_NAMESPACE:-commontrace-test}"
+# Test files register far more users a minute from loopback than any client should; tests of the
+# registration limit configure their own small limit.
+export RATE_LIMIT_REGISTER_PER_MINUTE="${RATE_LIMIT_REGISTER_PER_MINUTE:-100000}"
 bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
 npx --no-install tsx src/db/migrate.ts
 

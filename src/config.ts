@@ -29,6 +29,18 @@ const intInRange = (min: number, max: number, fallback: number) => {
   );
 };
 
+/**
+ * Ceiling of every RATE_LIMIT_*_PER_MINUTE. The Lua token bucket (src/ratelimit/token-bucket.lua)
+ * counts in integer units of capacity × 60,000,000 (the window in microseconds) held in Lua doubles,
+ * which stay exact only below 2^53: capacities above about 150 million lose precision, and
+ * TokenBucket refuses anything above its MAX_CAPACITY (100 million), which the API would treat as a
+ * limiter failure on every request (fail open, or 503 when closed). One million per minute (about
+ * 16,700 per second per key) is far above any real client and 150× below the precision limit.
+ */
+export const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
+/** Ceiling of API_BODY_LIMIT_BYTES: the largest contribution is far smaller; 10 MiB bounds what one request can make the API buffer. */
+export const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
 const portNumber = z.coerce
   .number({ message: 'expected a TCP port (1-65535)' })
   .int({ message: 'expected a TCP port (1-65535)' })
@@ -77,13 +89,15 @@ const envSchema = z.object({
     z.union([z.undefined(), urlWithProtocols(['http:', 'https:'], 'https://api.openai.com/v1')]),
   ),
 
-  RATE_LIMIT_READ_PER_MINUTE: positiveInt.default(60),
-  RATE_LIMIT_WRITE_PER_MINUTE: positiveInt.default(20),
+  RATE_LIMIT_READ_PER_MINUTE: intInRange(1, MAX_RATE_LIMIT_PER_MINUTE, 60),
+  RATE_LIMIT_WRITE_PER_MINUTE: intInRange(1, MAX_RATE_LIMIT_PER_MINUTE, 20),
+  RATE_LIMIT_REGISTER_PER_MINUTE: intInRange(1, MAX_RATE_LIMIT_PER_MINUTE, 60),
   RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed'], { message: 'expected open or closed' }).default('open'),
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: portNumber.default(8787),
-  API_BODY_LIMIT_BYTES: positiveInt.default(65_536),
+  API_BODY_LIMIT_BYTES: intInRange(1, MAX_BODY_LIMIT_BYTES, 65_536),
+  API_TRUST_PROXY: booleanFlag.optional(),
   API_KEY_CACHE_TTL_MS: intInRange(0, 300_000, 10_000),
   API_KEY_CACHE_MAX: intInRange(1, 1_000_000, 10_000),
 
@@ -117,14 +131,18 @@ export interface Config {
   rateLimit: {
     readPerMinute: number;
     writePerMinute: number;
+    /** POST /api/v1/auth/register per client address (request.ip; see api.trustProxy). */
+    registerPerMinute: number;
     failMode: 'open' | 'closed';
   };
   /**
    * bodyLimitBytes: requests with a larger body get 413 before they are parsed.
    * keyCacheTtlMs / keyCacheMax: how long (0 = not cached) and how many API-key lookups each API
    * process keeps; a revoked key keeps working for up to keyCacheTtlMs in each process.
+   * trustProxy: take the client address from X-Forwarded-For (Fastify trustProxy). Only behind a
+   * proxy that sets that header itself; otherwise every client could pick its own address.
    */
-  api: { host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number };
+  api: { host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number; trustProxy: boolean };
   preflight: { targetTraces: number };
 }
 
@@ -180,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: {
       readPerMinute: e.RATE_LIMIT_READ_PER_MINUTE,
       writePerMinute: e.RATE_LIMIT_WRITE_PER_MINUTE,
+      registerPerMinute: e.RATE_LIMIT_REGISTER_PER_MINUTE,
       failMode: e.RATE_LIMIT_FAIL_MODE,
     },
     api: {
@@ -188,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       keyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
       keyCacheMax: e.API_KEY_CACHE_MAX,
+      trustProxy: e.API_TRUST_PROXY ?? false,
     },
     preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
   };

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, LOCAL_DATABASE_URL } from '../src/config.js';
+import { ConfigError, loadConfig, LOCAL_DATABASE_URL, MAX_RATE_LIMIT_PER_MINUTE } from '../src/config.js';
+import { MAX_CAPACITY, REFILL_WINDOW_SECONDS } from '../src/ratelimit/token-bucket.js';
 
 test('defaults point at the local stack', () => {
   const config = loadConfig({});
@@ -12,7 +13,9 @@ test('defaults point at the local stack', () => {
   assert.equal(config.temporal.tls, false);
   assert.equal(config.embedding.provider, 'local');
   assert.equal(config.appEnv, 'development');
-  assert.deepEqual(config.rateLimit, { readPerMinute: 60, writePerMinute: 20, failMode: 'open' });
+  assert.deepEqual(config.rateLimit, { readPerMinute: 60, writePerMinute: 20, registerPerMinute: 60, failMode: 'open' });
+  assert.equal(config.api.bodyLimitBytes, 65_536);
+  assert.equal(config.api.trustProxy, false);
 });
 
 test('an OpenAI key selects the OpenAI embedder unless the provider is pinned', () => {
@@ -46,8 +49,8 @@ test('every bad variable is reported at once, with the expected form', () => {
     assert.match(message, /REDIS_URL: expected a URL like redis:\/\/127\.0\.0\.1:6379/);
     assert.match(message, /TEMPORAL_ADDRESS: expected host:port, e\.g\. 127\.0\.0\.1:7233 \(got "localhost"\)/);
     assert.match(message, /APP_ENV: expected development, staging or production \(got "prod"\)/);
-    assert.match(message, /RATE_LIMIT_READ_PER_MINUTE: expected a positive integer \(got "-5"\)/);
-    assert.match(message, /RATE_LIMIT_WRITE_PER_MINUTE: expected a positive integer \(got "many"\)/);
+    assert.match(message, /RATE_LIMIT_READ_PER_MINUTE: expected an integer from 1 to 1000000 \(got "-5"\)/);
+    assert.match(message, /RATE_LIMIT_WRITE_PER_MINUTE: expected an integer from 1 to 1000000 \(got "many"\)/);
     assert.match(message, /EMBEDDING_PROVIDER: expected local or openai \(got "cohere"\)/);
     assert.match(message, /API_PORT: expected a TCP port \(1-65535\) \(got "70000"\)/);
     return true;
@@ -102,4 +105,51 @@ test('the API-key cache: 10 s and 10,000 keys by default; TTL 0..300000 ms (0 = 
   ] as const) {
     assert.throws(() => loadConfig({ [name]: value }), ConfigError, `${name}=${value}`);
   }
+});
+
+test('rate limits are 1..1000000 per minute and the body limit 1..10 MiB; the error names the variable, value and range', () => {
+  const top = loadConfig({
+    RATE_LIMIT_READ_PER_MINUTE: '1000000',
+    RATE_LIMIT_WRITE_PER_MINUTE: '1000000',
+    RATE_LIMIT_REGISTER_PER_MINUTE: '1000000',
+    API_BODY_LIMIT_BYTES: '10485760',
+  });
+  assert.deepEqual(
+    [top.rateLimit.readPerMinute, top.rateLimit.writePerMinute, top.rateLimit.registerPerMinute, top.api.bodyLimitBytes],
+    [1_000_000, 1_000_000, 1_000_000, 10_485_760],
+  );
+  const bottom = loadConfig({ RATE_LIMIT_READ_PER_MINUTE: '1', RATE_LIMIT_WRITE_PER_MINUTE: '1', RATE_LIMIT_REGISTER_PER_MINUTE: '1', API_BODY_LIMIT_BYTES: '1' });
+  assert.deepEqual([bottom.rateLimit.readPerMinute, bottom.rateLimit.writePerMinute, bottom.rateLimit.registerPerMinute, bottom.api.bodyLimitBytes], [1, 1, 1, 1]);
+
+  const over = {
+    RATE_LIMIT_READ_PER_MINUTE: '1000001',
+    RATE_LIMIT_WRITE_PER_MINUTE: '100000000',
+    RATE_LIMIT_REGISTER_PER_MINUTE: '0',
+    API_BODY_LIMIT_BYTES: '10485761',
+  };
+  assert.throws(() => loadConfig(over), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [
+      'RATE_LIMIT_READ_PER_MINUTE: expected an integer from 1 to 1000000 (got "1000001")',
+      'RATE_LIMIT_WRITE_PER_MINUTE: expected an integer from 1 to 1000000 (got "100000000")',
+      'RATE_LIMIT_REGISTER_PER_MINUTE: expected an integer from 1 to 1000000 (got "0")',
+      'API_BODY_LIMIT_BYTES: expected an integer from 1 to 10485760 (got "10485761")',
+    ]);
+    return true;
+  });
+  assert.throws(() => loadConfig({ RATE_LIMIT_REGISTER_PER_MINUTE: '2.5' }), /RATE_LIMIT_REGISTER_PER_MINUTE: expected an integer from 1 to 1000000 \(got "2\.5"\)/);
+});
+
+test('the rate-limit ceiling keeps the Lua bucket exact: capacity × window in microseconds stays below 2^53', () => {
+  assert.equal(MAX_RATE_LIMIT_PER_MINUTE, 1_000_000);
+  assert.ok(MAX_RATE_LIMIT_PER_MINUTE * REFILL_WINDOW_SECONDS * 1_000_000 < 2 ** 53);
+  // Twice that (a full bucket plus a full window of refill, before the script caps it) still fits.
+  assert.ok(2 * MAX_RATE_LIMIT_PER_MINUTE * REFILL_WINDOW_SECONDS * 1_000_000 < 2 ** 53);
+  assert.ok(MAX_RATE_LIMIT_PER_MINUTE <= MAX_CAPACITY, 'every configurable limit is a capacity the limiter accepts');
+});
+
+test('API_TRUST_PROXY is a boolean, false by default', () => {
+  assert.equal(loadConfig({ API_TRUST_PROXY: 'true' }).api.trustProxy, true);
+  assert.equal(loadConfig({ API_TRUST_PROXY: '0' }).api.trustProxy, false);
+  assert.throws(() => loadConfig({ API_TRUST_PROXY: 'loopback' }), /API_TRUST_PROXY: expected true or false \(got "loopback"\)/);
 });

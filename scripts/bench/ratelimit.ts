@@ -39,7 +39,7 @@ import { startChildApi, type ChildApi } from './api-child.js';
 
 const BENCH_DATABASE = 'commontrace_bench_ratelimit';
 /** Far above what N users can send in the run, so the limiter is exercised but never refuses. */
-const BENCH_READ_LIMIT = 10_000_000;
+const BENCH_READ_LIMIT = 1_000_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     log(`limiter: ${takes} checks × 2 scenarios, ${inFlight} in flight …`);
     const limiter = await benchLimiter(config.redisUrl, takes, inFlight);
 
-    api = await startChildApi({ DATABASE_URL: config.databaseUrl, EMBEDDING_PROVIDER: 'local', RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT) });
+    api = await startChildApi({ DATABASE_URL: config.databaseUrl, EMBEDDING_PROVIDER: 'local', RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT), RATE_LIMIT_REGISTER_PER_MINUTE: '1000' });
     const queries = (await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES))).map((q) => q.query);
     log(`API ${api.url} (child pid ${api.pid}): ${users} users × ${seconds} s, ${queries.length} golden queries …`);
     const load = await runHttpLoad({ baseUrl: api.url, users, seconds, queries, limit: 10, runTag });
@@ -180,11 +180,11 @@ async function main(): Promise<void> {
   } finally {
     await api?.stop();
     // The load's users: their buckets in the shared Redis, their rows if the database is kept.
-    const { rows } = await pool.query<{ id: string }>("SELECT id FROM users WHERE email LIKE 'bench-%@benchmark.commontrace.internal'");
+    const { rows } = await pool.query<{ id: string }>("SELECT id FROM users WHERE email LIKE 'bench-%@loadtest.commontrace.invalid'");
     const redis = new Redis(config.redisUrl);
     await new TokenBucket(redis).reset(rows.map((r) => r.id)).catch(() => 0);
     redis.disconnect();
-    if (args['keep-db']) await pool.query("DELETE FROM users WHERE email LIKE 'bench-%@benchmark.commontrace.internal'");
+    if (args['keep-db']) await pool.query("DELETE FROM users WHERE email LIKE 'bench-%@loadtest.commontrace.invalid'");
     await pool.end();
     if (!args['keep-db']) await dropDatabase(config.databaseUrl);
   }

@@ -10,6 +10,7 @@ import {
   measureConcurrency, measureSerial, warmUp, type ConcurrencyResult, type SerialResult, type SqlRunOptions, type SqlStatementKind, type WarmupResult,
 } from '../benchmark/sql-bench.js';
 import { saveBenchmarkRun } from '../benchmark/store.js';
+import { TokenBucket } from '../ratelimit/token-bucket.js';
 import { ensureLocalApiServer } from '../api/local.js';
 import { DEFAULT_GOLDEN_QUERIES, resolveProjectPath } from '../paths.js';
 import type { BenchmarkReport } from '../report/schema.js';
@@ -86,6 +87,7 @@ function nonRetryableFor<T>(promise: Promise<T>): Promise<T> {
 
 export function createBenchmarkActivities(deps: ActivityDeps) {
   const { pool, config, embedder } = deps;
+  const buckets = new TokenBucket(deps.redis);
   const querySpec = (q: BenchmarkQueries): QuerySetSpec => ({ dataset: q.dataset, queryCount: q.queryCount, querySeed: q.querySeed, modelId: embedder.modelId });
   const sqlOptions = (phase: string, input: { efSearch: number; k: number }): SqlRunOptions => ({
     databaseUrl: config.databaseUrl,
@@ -177,19 +179,29 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       const golden = await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES));
       const beat = progressBeat(`HTTP load ${input.users} users`);
       const baseUrl = input.baseUrl ?? (await ensureLocalApiServer(deps)).baseUrl;
-      return nonRetryableFor(
-        runHttpLoad({
-          baseUrl,
-          users: input.users,
-          seconds: input.seconds,
-          ratePerUser: input.ratePerUser,
-          limit: input.limit,
-          runTag: input.runTag,
-          queries: golden.map((g) => g.query),
-          onProgress: (n) => beat(n, null),
-          signal: Context.current().cancellationSignal,
-        }),
-      );
+      const userIds: string[] = [];
+      try {
+        return await nonRetryableFor(
+          runHttpLoad({
+            baseUrl,
+            users: input.users,
+            seconds: input.seconds,
+            ratePerUser: input.ratePerUser,
+            limit: input.limit,
+            // Per attempt: a retry never collides with users an interrupted attempt could not delete.
+            runTag: `${input.runTag}-a${Context.current().info.attempt}`,
+            queries: golden.map((g) => g.query),
+            onProgress: (n) => beat(n, null),
+            onUserRegistered: (u) => userIds.push(u.userId),
+            signal: Context.current().cancellationSignal,
+          }),
+        );
+      } finally {
+        // runHttpLoad deleted the users through the API; their buckets go from this worker's Redis
+        // (the API's when it is this worker's or shares its Redis; elsewhere the keys do not exist).
+        // Best effort: bucket keys expire on their own within BUCKET_TTL_SECONDS anyway.
+        await buckets.reset(userIds).catch(() => 0);
+      }
     },
 
     async storeBenchmarkReport(input: { report: BenchmarkReport; reportsDir?: string }): Promise<WrittenReport> {

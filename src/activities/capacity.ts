@@ -3,9 +3,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config.js';
 import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
 import { batchRange, type BatchSpec } from '../capacity/generator.js';
-import { ensureCapacityContributor, writeCapacityBatch, type BatchWrite } from '../capacity/population.js';
+import { countRunRows, ensureCapacityContributor, writeCapacityBatch, type BatchWrite } from '../capacity/population.js';
 import { buildHnswIndex, dropHnswIndex, type IndexBuildReport } from '../capacity/index-build.js';
-import { deleteCapacityRows, finishCapacityCleanup, traceCounts, type TraceCounts } from '../capacity/cleanup.js';
+import {
+  deleteCapacityStep, finishCapacityCleanup, prepareCleanupIndex, traceCounts, type DeletionStep, type PreparedCleanupIndex, type TraceCounts,
+} from '../capacity/cleanup.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface CapacityRunSpec {
@@ -93,14 +95,22 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
       }
     },
 
-    async capacityLedger(input: { runKey: string }): Promise<{ batches: number; rows: number }> {
+    /**
+     * What the ledger claims for the run, and what is there: `rowsPresent` counts the run's rows
+     * (their deterministic ids over [0, total)) in `traces`. Judge on rowsPresent, never on `rows`.
+     */
+    async capacityLedger(input: { runKey: string; total: number }): Promise<{ batches: number; rows: number; rowsPresent: number }> {
       const { rows } = await pool.query<{ batches: number; rows: number }>(
         'SELECT count(*)::int AS batches, coalesce(sum(rows), 0)::int AS rows FROM capacity_batches WHERE run_key = $1', [input.runKey],
       );
-      return rows[0]!;
+      return { ...rows[0]!, rowsPresent: await countRunRows(pool, input.runKey, input.total) };
     },
 
-    async buildIndex(input: { maintenanceWorkMemCapMb: number; parallelWorkers: number; prewarm: boolean; rebuild: boolean }): Promise<IndexBuildReport> {
+    async buildIndex(input: {
+      maintenanceWorkMemCapMb: number; parallelWorkers: number; prewarm: boolean; rebuild: boolean; allowProduction?: boolean;
+    }): Promise<IndexBuildReport> {
+      // Rebuilding drops a valid index: searches on a production table scan it until the build ends.
+      if (input.rebuild) assertNotProduction(config, input.allowProduction, 'rebuild the HNSW index');
       const ctx = Context.current();
       ctx.heartbeat({ phase: 'starting' });
       const keepAlive = setInterval(() => ctx.heartbeat({ phase: 'waiting for progress' }), 5_000);
@@ -121,12 +131,19 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
       return traceCounts(pool);
     },
 
-    async deleteCapacityBatch(input: { limit: number; allowProduction?: boolean }): Promise<number> {
+    /** Takes the HNSW index out of the bulk delete's way when it must not be vacuumed after it (see planCleanupIndex). */
+    async prepareCapacityCleanup(input: { allowProduction?: boolean }): Promise<PreparedCleanupIndex> {
       assertNotProduction(config, input.allowProduction, 'delete capacity data');
-      return deleteCapacityRows(pool, input.limit);
+      return prepareCleanupIndex(pool);
     },
 
-    async finishCapacityCleanup(input: { allowProduction?: boolean }): Promise<{ ledgerRows: number; reindexed: boolean }> {
+    /** One bounded transaction: whole ledger batches with their rows, then rows no ledger entry claims. */
+    async deleteCapacityBatch(input: { limit: number; allowProduction?: boolean }): Promise<DeletionStep> {
+      assertNotProduction(config, input.allowProduction, 'delete capacity data');
+      return deleteCapacityStep(pool, input.limit);
+    },
+
+    async finishCapacityCleanup(input: { allowProduction?: boolean }): Promise<{ ledgerRows: number; contributorRemoved: boolean }> {
       assertNotProduction(config, input.allowProduction, 'delete capacity data');
       return finishCapacityCleanup(pool);
     },

@@ -8,21 +8,12 @@ import type pg from 'pg';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 import { checkOut } from '../db/client.js';
 import { estimateHnswGraphBytes, formatBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { advisoryVerdict, compareVersions, parallelBuildBlocker } from '../db/pgvector-advisories.js';
 import { redactUrl } from '../config.js';
 import type { ActivityDeps } from './deps.js';
 
 const MIN_PGVECTOR_FOR_HNSW = '0.5.0';
 const MIN_PGVECTOR_FOR_ITERATIVE_SCAN = '0.8.0';
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (diff !== 0) return Math.sign(diff);
-  }
-  return 0;
-}
 
 const check = (name: string, status: CheckStatus, value: string, detail: string): CheckResult => ({ name, status, value, detail });
 
@@ -71,6 +62,11 @@ export function createPreflightActivities({ pool, redis, config }: ActivityDeps)
         } else {
           results.push(check('pgvector', 'pass', installed, 'HNSW and iterative index scans available'));
         }
+        // Known bugs of the installed version that this project triggers, each with its fix version.
+        if (installed) {
+          const verdict = advisoryVerdict(installed, config.appEnv === 'production');
+          results.push(check('pgvector_advisories', verdict.status, verdict.value, verdict.detail));
+        }
 
         const { rows: idx } = await client.query<{ table: boolean; index: boolean }>(
           `SELECT to_regclass('traces') IS NOT NULL AS table, to_regclass($1) IS NOT NULL AS index`, [HNSW_INDEX_NAME],
@@ -106,10 +102,13 @@ export function createPreflightActivities({ pool, redis, config }: ActivityDeps)
             ? check('maintenance_work_mem', 'pass', formatBytes(maintenanceWorkMem), `${sizeNote}; the build stays in memory`)
             : check('maintenance_work_mem', 'warn', formatBytes(maintenanceWorkMem), `${sizeNote}; the build will spill to disk and be slow (indexBuild raises it per session within its cap)`),
         );
+        const parallelBlocker = installed ? parallelBuildBlocker(installed) : null;
         results.push(
-          parallelWorkers >= 1
-            ? check('max_parallel_maintenance_workers', 'pass', String(parallelWorkers), 'parallel HNSW build available')
-            : check('max_parallel_maintenance_workers', 'warn', String(parallelWorkers), 'index builds run single-threaded'),
+          parallelBlocker
+            ? check('max_parallel_maintenance_workers', 'pass', String(parallelWorkers), `index builds run without parallel workers regardless (${parallelBlocker})`)
+            : parallelWorkers >= 1
+              ? check('max_parallel_maintenance_workers', 'pass', String(parallelWorkers), 'parallel HNSW build available')
+              : check('max_parallel_maintenance_workers', 'warn', String(parallelWorkers), 'index builds run single-threaded'),
         );
         return results;
       } catch (err) {

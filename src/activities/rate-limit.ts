@@ -1,14 +1,21 @@
 /**
- * The I/O of the rateLimitValidation workflow: real HTTP traffic against the API under test, and
- * resets of only the test users' buckets. Activities return raw measurements; the workflow judges
+ * The I/O of the rateLimitValidation workflow: real HTTP traffic against the API under test. Each
+ * check's activity registers its own test users, runs its traffic and deletes them (test-users.ts),
+ * so API keys never appear in activity inputs or results, and so never in Temporal history. Only
+ * check 3's user outlives its activity (its bucket must refill across a durable workflow timer): its
+ * key crosses over sealed (key-escrow.ts). Activities return raw measurements; the workflow judges
  * them (src/workflows/rate-limit-checks.ts), so the verdict is replay-safe and unit-testable.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { ApiClient, ApiRequestError, describe, mapConcurrent, type ApiResponse, type RegisteredUser } from '../api/client.js';
+import { ApiClient, describe, mapConcurrent, type ApiResponse, type RegisteredUser } from '../api/client.js';
 import { ApiPortBusyError, ensureLocalApiServer, type LocalApiSource } from '../api/local.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import type { ActivityDeps } from './deps.js';
+import { KeyEscrow } from './key-escrow.js';
+import { releaseHeldUsers, withTestUsers, type HeldUser, type TestUsersInput, type TestUsersReport } from './test-users.js';
+
+export type { HeldUser, TestUsersReport } from './test-users.js';
 
 /** Queries an agent might send; rotated so the API does real, varied searches. */
 const AGENT_QUERIES = [
@@ -76,6 +83,9 @@ export interface AgentSessionMeasurement {
   seconds: number;
 }
 
+/** Check 1–2's burst, with its user held (sealed) for check 3's probe after the workflow's timer. */
+export type ExhaustMeasurement = BurstMeasurement & { held: HeldUser; testUsers: TestUsersReport };
+
 export interface ManyUsersMeasurement {
   /** `seconds`: the user's admission window (first request to last 429). */
   perUser: { allowed: number; limited: number; other: number; seconds: number }[];
@@ -106,6 +116,15 @@ const spanSeconds = (responses: readonly ApiResponse[]) =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits `ms`, heartbeating every few seconds so a long idle never looks like a dead activity. */
+async function pause(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await sleep(Math.min(5_000, end - Date.now()));
+    Context.current().heartbeat();
+  }
+}
+
 /** A check whose API vanished is not a limiter verdict: fail the activity (retried, then reported). */
 function assertReachable(responses: readonly ApiResponse[], baseUrl: string): void {
   const dead = responses.filter((r) => r.status === 0);
@@ -114,8 +133,62 @@ function assertReachable(responses: readonly ApiResponse[], baseUrl: string): vo
   }
 }
 
+/**
+ * `count` concurrent searches from a full bucket, then single requests until the first 429 (or
+ * `maxFollowUps`). With `otherUser`, one request of that user goes first (the independence probe).
+ */
+async function burst(client: ApiClient, user: RegisteredUser, count: number, maxFollowUps: number, otherUser?: RegisteredUser): Promise<BurstMeasurement> {
+  const otherUserStatus = otherUser ? (await client.search(otherUser.apiKey, query(0), { limit: 1 })).status : undefined;
+  const responses = await mapConcurrent(Array.from({ length: count }), MAX_IN_FLIGHT, (_, i) => client.search(user.apiKey, query(i), { limit: 3 }));
+  assertReachable(responses, client.baseUrl);
+  const startedAt = Math.min(...responses.map((r) => r.sentAt));
+  let followUpsAllowed = 0;
+  let last: ApiResponse | undefined;
+  for (let i = 0; i < maxFollowUps; i++) {
+    last = await client.search(user.apiKey, query(i), { limit: 3 });
+    if (last.status === 429) break;
+    if (last.status === 200) followUpsAllowed++;
+  }
+  const limited = last?.status === 429;
+  const endedAt = last?.receivedAt ?? Date.now();
+  return {
+    tally: tally(responses),
+    seconds: spanSeconds(responses),
+    followUpsAllowed,
+    followUpsSent: followUpsAllowed + (limited ? 1 : 0),
+    limited,
+    ...(limited && { limitedSample: sample(last) }),
+    secondsToLimit: (endedAt - startedAt) / 1000,
+    exhaustedAt: endedAt,
+    ...(otherUserStatus !== undefined && { otherUserStatus }),
+  };
+}
+
+/**
+ * One agent working session: `searches` requests in small bursts (an agent fires a few lookups,
+ * then reads and edits) spread evenly over `windowSeconds`.
+ */
+async function agentSession(client: ApiClient, user: RegisteredUser, input: { searches: number; windowSeconds: number; clusterSize: number }): Promise<AgentSessionMeasurement> {
+  const clusters = Math.ceil(input.searches / input.clusterSize);
+  const gapMs = (input.windowSeconds * 1000) / clusters;
+  const responses: ApiResponse[] = [];
+  const started = Date.now();
+  for (let c = 0; c < clusters; c++) {
+    const due = started + c * gapMs;
+    if (due > Date.now()) await pause(due - Date.now());
+    const size = Math.min(input.clusterSize, input.searches - c * input.clusterSize);
+    responses.push(...(await Promise.all(Array.from({ length: size }, (_, i) => client.search(user.apiKey, query(c * input.clusterSize + i), { limit: 5 })))));
+    Context.current().heartbeat({ sent: responses.length });
+  }
+  // The session lasts its full window even when the last cluster comes early.
+  const end = started + input.windowSeconds * 1000;
+  if (end > Date.now()) await pause(end - Date.now());
+  assertReachable(responses, client.baseUrl);
+  return { tally: tally(responses), seconds: (Date.now() - started) / 1000 };
+}
+
 export function createRateLimitActivities(deps: ActivityDeps) {
-  const buckets = new TokenBucket(deps.redis);
+  const tools = { buckets: new TokenBucket(deps.redis), escrow: new KeyEscrow(deps.redis) };
 
   return {
     /** The API the workflow tests when it was given no base URL: served inside this worker. */
@@ -128,89 +201,53 @@ export function createRateLimitActivities(deps: ActivityDeps) {
       }
     },
 
-    /**
-     * Registers fresh test users through the API. Each attempt uses new addresses, so a retry after
-     * a lost response never trips over the 409 of its own earlier attempt.
-     */
-    async registerRateLimitUsers(input: { baseUrl: string; emailPrefix: string; roles: string[] }): Promise<(RegisteredUser & { role: string })[]> {
-      const client = new ApiClient(input.baseUrl);
-      const attempt = Context.current().info.attempt;
-      try {
-        return await mapConcurrent(input.roles, 8, async (role) => ({
-          role,
-          ...(await client.register(`${input.emailPrefix}-${role}-a${attempt}@commontrace.invalid`)),
-        }));
-      } catch (err) {
-        if (err instanceof ApiRequestError && err.status >= 400 && err.status < 500) {
-          throw ApplicationFailure.nonRetryable(`${err.message}. Is ${input.baseUrl} a CommonTrace API?`, 'RegistrationRefused');
-        }
+    /** Before any check: the API answers /healthz (a run against nothing fails, and says what to do). */
+    async probeRateLimitApi(input: { baseUrl: string }): Promise<{ status: number }> {
+      const res = await new ApiClient(input.baseUrl).health();
+      if (res.status === 0) {
         throw ApplicationFailure.retryable(
-          `${(err as Error).message}. Check that the API at ${input.baseUrl} is up (\`npm run cli -- api\` serves one locally).`,
+          `The API at ${input.baseUrl} did not answer (${res.error}). Check that it is up (\`npm run cli -- api\` serves one locally).`,
           'ApiUnreachable',
         );
       }
-    },
-
-    /** DEL of exactly these users' bucket keys; never FLUSHALL. */
-    async resetRateLimitBuckets(input: { userIds: string[] }): Promise<{ keysDeleted: number }> {
-      return { keysDeleted: await buckets.reset(input.userIds) };
+      if (res.status !== 200) throw ApplicationFailure.nonRetryable(`GET /healthz answered ${describe(res)}. Is ${input.baseUrl} a CommonTrace API?`, 'ApiUnhealthy');
+      return { status: res.status };
     },
 
     /**
-     * `count` concurrent searches from a full bucket, then single requests until the first 429.
-     * The bucket is reset first, so a retried attempt measures the same thing as the first.
+     * Checks 1 and 2: a burst of `count` from a fresh user's full bucket, then follow-ups until the
+     * 429. The user is then held (sealed) for check 3's probe, which needs its emptied bucket.
      */
-    async rateLimitBurst(input: {
-      baseUrl: string;
-      user: RegisteredUser;
-      count: number;
-      maxFollowUps: number;
-      otherUser?: RegisteredUser;
-    }): Promise<BurstMeasurement> {
-      const client = new ApiClient(input.baseUrl);
-      await buckets.reset([input.user.userId]);
-      const otherUserStatus = input.otherUser ? (await client.search(input.otherUser.apiKey, query(0), { limit: 1 })).status : undefined;
-      const burst = await mapConcurrent(Array.from({ length: input.count }), MAX_IN_FLIGHT, (_, i) =>
-        client.search(input.user.apiKey, query(i), { limit: 3 }),
-      );
-      assertReachable(burst, input.baseUrl);
-      const startedAt = Math.min(...burst.map((r) => r.sentAt));
-      let followUpsAllowed = 0;
-      let last: ApiResponse | undefined;
-      for (let i = 0; i < input.maxFollowUps; i++) {
-        last = await client.search(input.user.apiKey, query(i), { limit: 3 });
-        if (last.status === 429) break;
-        if (last.status === 200) followUpsAllowed++;
-      }
-      const limited = last?.status === 429;
-      const endedAt = last?.receivedAt ?? Date.now();
-      return {
-        tally: tally(burst),
-        seconds: spanSeconds(burst),
-        followUpsAllowed,
-        followUpsSent: followUpsAllowed + (limited ? 1 : 0),
-        limited,
-        ...(limited && { limitedSample: sample(last) }),
-        secondsToLimit: (endedAt - startedAt) / 1000,
-        exhaustedAt: endedAt,
-        ...(otherUserStatus !== undefined && { otherUserStatus }),
-      };
+    async rateLimitBurstAndHold(input: TestUsersInput & { count: number; maxFollowUps: number }): Promise<ExhaustMeasurement> {
+      const { value, testUsers } = await withTestUsers(tools, input, ['burst'], async (users, hold) => {
+        const measured = await burst(new ApiClient(input.baseUrl), users.burst, input.count, input.maxFollowUps);
+        return { ...measured, held: await hold('burst') };
+      });
+      return { ...value, testUsers };
     },
 
     /**
-     * After the workflow's durable timer: expected refill = elapsed × limit/60 (capped at the limit),
-     * measured from the 429 that emptied the bucket; sends that many plus `extra` at once.
+     * Check 3, after the workflow's durable timer: expected refill = elapsed × limit/60 (capped at the
+     * limit), measured from the 429 that emptied the bucket; sends that many plus `extra` at once.
+     * The held user is deleted afterwards by releaseHeldUsers.
      */
-    async rateLimitRefillProbe(input: { baseUrl: string; user: RegisteredUser; exhaustedAt: number; perMinute: number; extra: number }): Promise<RefillMeasurement> {
+    async rateLimitRefillProbe(input: { baseUrl: string; held: HeldUser; exhaustedAt: number; perMinute: number; extra: number }): Promise<RefillMeasurement> {
       // A second attempt would find the bucket drained by the first: its numbers would mean nothing.
       if (Context.current().info.attempt > 1) {
         throw ApplicationFailure.nonRetryable('The refill probe was interrupted after it had spent tokens; re-run the validation.', 'RefillProbeInterrupted');
+      }
+      const apiKey = await tools.escrow.open(input.held);
+      if (apiKey === null) {
+        throw ApplicationFailure.nonRetryable(
+          'The emptied test user\'s sealed key can no longer be opened (its escrow expired or was released); re-run the validation.',
+          'HeldKeyGone',
+        );
       }
       const client = new ApiClient(input.baseUrl);
       const elapsedSeconds = (Date.now() - input.exhaustedAt) / 1000;
       const expectedTokens = Math.min(input.perMinute, (elapsedSeconds * input.perMinute) / 60);
       const sent = Math.round(expectedTokens) + input.extra;
-      const responses = await mapConcurrent(Array.from({ length: sent }), MAX_IN_FLIGHT, (_, i) => client.search(input.user.apiKey, query(i), { limit: 3 }));
+      const responses = await mapConcurrent(Array.from({ length: sent }), MAX_IN_FLIGHT, (_, i) => client.search(apiKey, query(i), { limit: 3 }));
       assertReachable(responses, input.baseUrl);
       return {
         elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
@@ -220,80 +257,88 @@ export function createRateLimitActivities(deps: ActivityDeps) {
       };
     },
 
-    /** `count` concurrent contributions on a fresh write bucket, then one search on the read bucket. */
-    async rateLimitWriteBurst(input: { baseUrl: string; user: RegisteredUser; count: number }): Promise<WriteMeasurement> {
-      const client = new ApiClient(input.baseUrl);
-      await buckets.reset([input.user.userId]);
-      const responses = await mapConcurrent(Array.from({ length: input.count }), MAX_IN_FLIGHT, (_, i) =>
-        client.contribute(input.user.apiKey, {
-          title: `Rate-limit validation contribution ${i + 1}`,
-          context: 'Written by the rateLimitValidation workflow to exercise the write bucket; deleted with its test user.',
-          solution: 'No solution: this trace only measures the write limit.',
-          agent_model: 'commontrace-launch',
-          agent_version: 'rate-limit-validation',
-        }),
-      );
-      assertReachable(responses, input.baseUrl);
-      const read = await client.search(input.user.apiKey, query(0), { limit: 1 });
-      return { tally: tally(responses, 201), seconds: spanSeconds(responses), readAfterStatus: read.status };
+    /** Deletes the users earlier activities held (run from the workflow's finally, so always). */
+    async releaseHeldUsers(input: { baseUrl: string; held: HeldUser[]; cleanup: boolean }): Promise<TestUsersReport> {
+      return releaseHeldUsers(tools, input);
     },
 
     /**
-     * One agent working session: `searches` requests in small bursts (an agent fires a few lookups,
-     * then reads and edits) spread evenly over `windowSeconds`.
+     * Check 4: user A's bucket is emptied (a burst until its 429), then A sends one request and user B
+     * bursts from its own full bucket until B's 429.
      */
-    async rateLimitAgentSession(input: { baseUrl: string; user: RegisteredUser; searches: number; windowSeconds: number; clusterSize: number }): Promise<AgentSessionMeasurement> {
-      const client = new ApiClient(input.baseUrl);
-      const clusters = Math.ceil(input.searches / input.clusterSize);
-      const gapMs = (input.windowSeconds * 1000) / clusters;
-      const responses: ApiResponse[] = [];
-      const started = Date.now();
-      for (let c = 0; c < clusters; c++) {
-        const due = started + c * gapMs;
-        if (due > Date.now()) await sleep(due - Date.now());
-        const size = Math.min(input.clusterSize, input.searches - c * input.clusterSize);
-        responses.push(...(await Promise.all(Array.from({ length: size }, (_, i) => client.search(input.user.apiKey, query(c * input.clusterSize + i), { limit: 5 })))));
-        Context.current().heartbeat({ sent: responses.length });
-      }
-      // The session lasts its full window even when the last cluster comes early.
-      const end = started + input.windowSeconds * 1000;
-      if (end > Date.now()) await sleep(end - Date.now());
-      assertReachable(responses, input.baseUrl);
-      return { tally: tally(responses), seconds: (Date.now() - started) / 1000 };
+    async rateLimitIndependentBuckets(input: TestUsersInput & { count: number; maxFollowUps: number }): Promise<BurstMeasurement & { testUsers: TestUsersReport }> {
+      const { value, testUsers } = await withTestUsers(tools, input, ['drained', 'second'], async (users) => {
+        const client = new ApiClient(input.baseUrl);
+        await burst(client, users.drained, input.count, input.maxFollowUps);
+        return burst(client, users.second, input.count, input.maxFollowUps, users.drained);
+      });
+      return { ...value, testUsers };
+    },
+
+    /** Check 5: `count` concurrent contributions on a fresh write bucket, then one search on the read bucket. */
+    async rateLimitWriteBurst(input: TestUsersInput & { count: number }): Promise<WriteMeasurement & { testUsers: TestUsersReport }> {
+      const { value, testUsers } = await withTestUsers(tools, input, ['writer'], async ({ writer }) => {
+        const client = new ApiClient(input.baseUrl);
+        const responses = await mapConcurrent(Array.from({ length: input.count }), MAX_IN_FLIGHT, (_, i) =>
+          client.contribute(writer.apiKey, {
+            title: `Rate-limit validation contribution ${i + 1}`,
+            context: 'Written by the rateLimitValidation workflow to exercise the write bucket; deleted with its test user.',
+            solution: 'No solution: this trace only measures the write limit.',
+            agent_model: 'commontrace-launch',
+            agent_version: 'rate-limit-validation',
+          }),
+        );
+        assertReachable(responses, input.baseUrl);
+        const read = await client.search(writer.apiKey, query(0), { limit: 1 });
+        return { tally: tally(responses, 201), seconds: spanSeconds(responses), readAfterStatus: read.status };
+      });
+      return { ...value, testUsers };
     },
 
     /**
-     * Every user's `perUser` searches in flight at the same moment. A user's admission window runs
-     * from its first request to its last 429: refused requests are answered the moment the bucket
+     * Check 6: one agent's working sessions, idle `idleSeconds` between them, all in this activity so
+     * the agent's key never leaves it (heartbeats keep the long activity observable).
+     */
+    async rateLimitAgentSessions(
+      input: TestUsersInput & { sessions: number; searches: number; windowSeconds: number; idleSeconds: number; clusterSize: number },
+    ): Promise<{ sessions: AgentSessionMeasurement[]; testUsers: TestUsersReport }> {
+      const { value, testUsers } = await withTestUsers(tools, input, ['agent'], async ({ agent }) => {
+        const client = new ApiClient(input.baseUrl);
+        const sessions: AgentSessionMeasurement[] = [];
+        for (let i = 0; i < input.sessions; i++) {
+          if (i > 0) await pause(input.idleSeconds * 1000);
+          sessions.push(await agentSession(client, agent, input));
+        }
+        return sessions;
+      });
+      return { sessions: value, testUsers };
+    },
+
+    /**
+     * Check 7: every user's `perUser` searches in flight at the same moment. A user's admission window
+     * runs from its first request to its last 429: refused requests are answered the moment the bucket
      * decides, while allowed ones go on to search, so their completion says nothing about when they
      * were admitted. Tokens refilled inside that window are the only legitimate extra admissions.
      */
-    async rateLimitManyUsers(input: { baseUrl: string; users: RegisteredUser[]; perUser: number }): Promise<ManyUsersMeasurement> {
-      const client = new ApiClient(input.baseUrl);
-      await buckets.reset(input.users.map((u) => u.userId));
-      const byUser = await Promise.all(
-        input.users.map((u) => Promise.all(Array.from({ length: input.perUser }, (_, i) => client.search(u.apiKey, query(i), { limit: 1 })))),
-      );
-      const all = byUser.flat();
-      assertReachable(all, input.baseUrl);
-      const perUser = byUser.map((mine) => {
-        const t = tally(mine);
-        const refused = mine.filter((r) => r.status === 429);
-        const first = Math.min(...mine.map((r) => r.sentAt));
-        const last = Math.max(...(refused.length > 0 ? refused : mine).map((r) => r.receivedAt));
-        return { allowed: t.ok, limited: t.limited, other: t.other, seconds: Math.round(last - first) / 1000 };
+    async rateLimitManyUsers(input: TestUsersInput & { users: number; perUser: number }): Promise<ManyUsersMeasurement & { testUsers: TestUsersReport }> {
+      const roles = Array.from({ length: input.users }, (_, i) => `crowd${i + 1}`);
+      const { value, testUsers } = await withTestUsers(tools, input, roles, async (users) => {
+        const client = new ApiClient(input.baseUrl);
+        const byUser = await Promise.all(
+          roles.map((role) => Promise.all(Array.from({ length: input.perUser }, (_, i) => client.search(users[role]!.apiKey, query(i), { limit: 1 })))),
+        );
+        const all = byUser.flat();
+        assertReachable(all, input.baseUrl);
+        const perUser = byUser.map((mine) => {
+          const t = tally(mine);
+          const refused = mine.filter((r) => r.status === 429);
+          const first = Math.min(...mine.map((r) => r.sentAt));
+          const last = Math.max(...(refused.length > 0 ? refused : mine).map((r) => r.receivedAt));
+          return { allowed: t.ok, limited: t.limited, other: t.other, seconds: Math.round(last - first) / 1000 };
+        });
+        return { perUser, tally: tally(all), seconds: spanSeconds(all) };
       });
-      return { perUser, tally: tally(all), seconds: spanSeconds(all) };
-    },
-
-    /**
-     * Removes the run's test users (their contributions cascade) and their buckets. Matches by the
-     * run's email prefix, so users of interrupted registration attempts go too.
-     */
-    async cleanupRateLimitUsers(input: { emailPrefix: string; userIds: string[] }): Promise<{ usersDeleted: number; keysDeleted: number }> {
-      const keysDeleted = await buckets.reset(input.userIds);
-      const { rowCount } = await deps.pool.query('DELETE FROM users WHERE starts_with(email, $1)', [`${input.emailPrefix}-`]);
-      return { usersDeleted: rowCount ?? 0, keysDeleted };
+      return { ...value, testUsers };
     },
   };
 }

@@ -6,7 +6,7 @@
  * Lookups go through a bounded in-process cache keyed by that hash (never the raw key), so a busy
  * key costs one users query per TTL instead of one per request. The price: a key deleted or rotated
  * in the database keeps working for up to the TTL in each API process, unless that process is told
- * (invalidate / clear).
+ * (invalidate / clear); the rotate, revoke and delete endpoints tell their own process at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -17,8 +17,14 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the authenticate hook on protected routes. */
     userId: string;
+    /** SHA-256 of the key the request authenticated with (set with userId); rotate and revoke act on it. */
+    apiKeyHash: string;
   }
 }
+
+/** The 401 answer for a key no user holds, whatever the reason: the key cannot tell which one it was. */
+export const UNKNOWN_KEY_MESSAGE =
+  'The API key is unknown, revoked or rotated. Use your current key, or register a new account (POST /api/v1/auth/register) to get one.';
 
 const KEY_PREFIX = 'ct_';
 const USER_BY_KEY_HASH_SQL = 'SELECT id FROM users WHERE api_key_hash = $1';
@@ -110,15 +116,20 @@ export function createApiKeyCache(pool: pg.Pool, options: ApiKeyCacheOptions): A
   };
 }
 
+/** 401 with the Bearer challenge. */
+export function unauthorized(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(401).header('WWW-Authenticate', 'Bearer realm="commontrace"').send({ error: 'unauthorized', message });
+}
+
 /** onRequest hook: runs before the body is read, so unauthenticated clients cost no parsing. */
 export function authenticate(apiKeys: ApiKeyCache) {
   return async function authenticateHook(request: FastifyRequest, reply: FastifyReply) {
     const key = bearerToken(request.headers.authorization);
-    const unauthorized = (message: string) =>
-      reply.code(401).header('WWW-Authenticate', 'Bearer realm="commontrace"').send({ error: 'unauthorized', message });
-    if (!key) return unauthorized('Send your API key as "Authorization: Bearer <api_key>" (POST /api/v1/auth/register issues one).');
-    const userId = await apiKeys.lookup(hashApiKey(key));
-    if (!userId) return unauthorized('The API key is not valid. Register again to get a new one.');
+    if (!key) return unauthorized(reply, 'Send your API key as "Authorization: Bearer <api_key>" (POST /api/v1/auth/register issues one).');
+    const hash = hashApiKey(key);
+    const userId = await apiKeys.lookup(hash);
+    if (!userId) return unauthorized(reply, UNKNOWN_KEY_MESSAGE);
     request.userId = userId;
+    request.apiKeyHash = hash;
   };
 }

@@ -49,7 +49,7 @@ export class ApiClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  async request<T = unknown>(method: 'GET' | 'POST', path: string, options: { body?: unknown; apiKey?: string } = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, options: { body?: unknown; apiKey?: string } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = {};
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
@@ -99,6 +99,19 @@ export class ApiClient {
       throw new ApiRequestError(res.status, `register ${email} at ${this.baseUrl}: ${describe(res)}`);
     }
     return { userId: res.body.user_id, apiKey: res.body.api_key };
+  }
+
+  /**
+   * Deletes the key's own user (DELETE /api/v1/users/me; its traces cascade). 'gone' when the API no
+   * longer knows the key (401): an earlier attempt already deleted the user. Throws on anything else.
+   * The endpoint is not rate-limited, so a user that spent its whole budget can still be removed.
+   */
+  async deleteSelf(apiKey: string): Promise<'deleted' | 'gone'> {
+    const res = await this.request('DELETE', '/api/v1/users/me', { apiKey });
+    if (res.status === 204) return 'deleted';
+    if (res.status === 401) return 'gone';
+    const hint = res.status === 404 || res.status === 405 ? ' (does this API serve DELETE /api/v1/users/me?)' : '';
+    throw new ApiRequestError(res.status, `delete a test user at ${this.baseUrl}: ${describe(res)}${hint}`);
   }
 
   search(apiKey: string, q: string, options: { limit?: number; tags?: string[] } = {}): Promise<ApiResponse> {

@@ -1,13 +1,17 @@
 /**
- * The rate-limit hook of the protected routes, with the IETF RateLimit headers
+ * The rate-limit hooks, with the IETF RateLimit headers
  * (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "read";q=60;w=60` names the bucket,
  * its quota and window; `RateLimit: "read";r=<remaining>;t=<seconds until full>` is the live state.
  * A refused request also gets `Retry-After` in whole seconds, rounded up, so a client that honours
  * it never comes back too early.
+ *
+ * The read and write buckets count per API key owner (request.userId, so they run after the auth
+ * hook); the register bucket counts per client address (limitAddress(request.ip)), before the body is read.
  */
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { REFILL_WINDOW_SECONDS, type BucketName, type TokenBucket } from '../ratelimit/token-bucket.js';
+import { addressSubject, assertCapacity, REFILL_WINDOW_SECONDS, type BucketName, type TokenBucket } from '../ratelimit/token-bucket.js';
+import { limitAddress } from './client-address.js';
 import type { ApiMetrics } from './metrics.js';
 
 /** One warning per interval while Redis is down, with the count, instead of one per request. */
@@ -26,8 +30,23 @@ export function retryAfterSeconds(retryAfterMs: number): number {
 }
 
 export function limitFor(config: Config['rateLimit'], bucket: BucketName): number {
-  return bucket === 'read' ? config.readPerMinute : config.writePerMinute;
+  switch (bucket) {
+    case 'read':
+      return config.readPerMinute;
+    case 'write':
+      return config.writePerMinute;
+    case 'register':
+      return config.registerPerMinute;
+  }
 }
+
+/** Whose budget a request spends: the caller's user id, or its client address for registration. */
+export function subjectOf(bucket: BucketName, request: FastifyRequest): string {
+  // request.ip is typed string, but is undefined when the socket has already closed.
+  return bucket === 'register' ? addressSubject(limitAddress(request.ip as string | undefined)) : request.userId;
+}
+
+const SCOPE: Record<BucketName, string> = { read: 'per API key', write: 'per API key', register: 'per client address' };
 
 class FailureLog {
   private lastLoggedAt = 0;
@@ -52,6 +71,8 @@ class FailureLog {
 
 export function rateLimit(bucket: BucketName, limiter: TokenBucket, config: Config['rateLimit'], metrics: ApiMetrics) {
   const limit = limitFor(config, bucket);
+  // A capacity the limiter refuses would make every request a limiter failure: refuse it at start.
+  assertCapacity(limit);
   const policy = policyHeader(bucket, limit);
   const failures = new FailureLog();
 
@@ -59,7 +80,7 @@ export function rateLimit(bucket: BucketName, limiter: TokenBucket, config: Conf
     reply.header('RateLimit-Policy', policy);
     let decision;
     try {
-      decision = await limiter.take(request.userId, bucket, limit);
+      decision = await limiter.take(subjectOf(bucket, request), bucket, limit);
     } catch (err) {
       metrics.rateLimitFailures.inc({ bucket, mode: config.failMode });
       failures.record(request.log, bucket, config.failMode, err as Error);
@@ -81,7 +102,7 @@ export function rateLimit(bucket: BucketName, limiter: TokenBucket, config: Conf
       .header('Retry-After', String(seconds))
       .send({
         error: 'rate_limited',
-        message: `The ${bucket} limit is ${limit} requests per minute. Retry after ${seconds} s.`,
+        message: `The ${bucket} limit is ${limit} requests per minute ${SCOPE[bucket]}. Retry after ${seconds} s.`,
         retry_after_seconds: seconds,
       });
   };

@@ -1,4 +1,4 @@
-/** The CommonTrace endpoints under test: register, search, contribute, health and metrics. */
+/** The CommonTrace endpoints under test: accounts (./account.ts), search, contribute, health and metrics. */
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -9,10 +9,11 @@ import type { Embedder } from '../embeddings/embedder.js';
 import { searchTracesTimed } from '../search/search.js';
 import { normalizeTag } from '../tags.js';
 import type { TokenBucket } from '../ratelimit/token-bucket.js';
-import { authenticate, generateApiKey, hashApiKey, type ApiKeyCache } from './auth.js';
+import { registerAccountRoutes } from './account.js';
+import { authenticate, type ApiKeyCache } from './auth.js';
 import { observeSearchStages, serverTimingHeader, timedHook, type ApiMetrics } from './metrics.js';
 import { rateLimit } from './rate-limit.js';
-import { contributeBody, parseBody, registerBody, searchBody } from './schemas.js';
+import { contributeBody, parseBody, searchBody } from './schemas.js';
 
 /** What /healthz says about itself, so a caller can tell this API from anything else on the port. */
 export const SERVICE_NAME = 'commontrace-api';
@@ -44,25 +45,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { config, pool, embedder, limiter, metrics } = ctx;
   const authed = authenticate(ctx.apiKeys);
 
-  app.post('/api/v1/auth/register', async (request, reply) => {
-    const body = parseBody(registerBody, request.body, reply);
-    if (!body) return reply;
-    const apiKey = generateApiKey();
-    try {
-      const { rows } = await pool.query<{ id: string }>(
-        'INSERT INTO users (email, display_name, api_key_hash) VALUES ($1, $2, $3) RETURNING id',
-        [body.email, body.display_name ?? null, hashApiKey(apiKey)],
-      );
-      // The key is shown once: only its hash is stored.
-      return reply.code(201).send({ user_id: rows[0]!.id, api_key: apiKey });
-    } catch (err) {
-      if ((err as { code?: string }).code !== '23505') throw err;
-      return reply.code(409).send({
-        error: 'email_taken',
-        message: `${body.email} is already registered. Use its API key, or register another address.`,
-      });
-    }
-  });
+  registerAccountRoutes(app, ctx);
 
   // Both hooks are timed so the response can say where its time went (Server-Timing, stage histogram).
   const searchHooks = [timedHook('auth', authed), timedHook('limit', rateLimit('read', limiter, config.rateLimit, metrics))];

@@ -1,6 +1,7 @@
 /** Request bodies, validated with zod; a bad body gets 400 with the errors per field. */
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
+import { isReservedEmail, SYSTEM_EMAIL_DOMAIN } from '../db/system-users.js';
 import { MAX_K } from '../search/search.js';
 import {
   AGENT_FIELD_MAX_LENGTH,
@@ -16,25 +17,38 @@ export const QUERY_MAX_LENGTH = 1_000;
 export const SEARCH_TAGS_MAX = 10;
 const TAG_INPUT_MAX_LENGTH = 100;
 
+export const NUL_MESSAGE = 'must not contain the NUL character (U+0000): PostgreSQL text cannot store it';
+export const RESERVED_DOMAIN_MESSAGE =
+  `addresses at ${SYSTEM_EMAIL_DOMAIN} and its subdomains are reserved for CommonTrace's own system users; register another address`;
+
+/**
+ * Every string of a body: PostgreSQL text cannot hold U+0000, so such a value would fail its statement
+ * (a 500); it is a 400 naming the field instead, checked first and alone (the later checks are skipped).
+ */
+const text = () => z.string().refine((value) => !value.includes('\u0000'), { message: NUL_MESSAGE, abort: true });
+
 export const registerBody = z.strictObject({
-  email: z.email().max(254).transform((e) => e.toLowerCase()),
-  display_name: z.string().trim().min(1).max(100).optional(),
+  email: text()
+    .pipe(z.email().max(254))
+    .transform((e) => e.toLowerCase())
+    .refine((e) => !isReservedEmail(e), { message: RESERVED_DOMAIN_MESSAGE }),
+  display_name: text().trim().min(1).max(100).optional(),
 });
 
 export const searchBody = z.strictObject({
-  q: z.string().trim().min(1).max(QUERY_MAX_LENGTH),
+  q: text().trim().min(1).max(QUERY_MAX_LENGTH),
   limit: z.number().int().min(1).max(MAX_K).default(10),
   // Tags filter the search; one that no trace carries simply matches nothing.
-  tags: z.array(z.string().max(TAG_INPUT_MAX_LENGTH)).max(SEARCH_TAGS_MAX).default([]),
+  tags: z.array(text().max(TAG_INPUT_MAX_LENGTH)).max(SEARCH_TAGS_MAX).default([]),
 });
 
 export const contributeBody = z.strictObject({
-  title: z.string().trim().min(TITLE_MIN_LENGTH).max(TITLE_MAX_LENGTH),
-  context: z.string().trim().min(1).max(CONTEXT_MAX_LENGTH),
-  solution: z.string().trim().min(1).max(SOLUTION_MAX_LENGTH),
+  title: text().trim().min(TITLE_MIN_LENGTH).max(TITLE_MAX_LENGTH),
+  context: text().trim().min(1).max(CONTEXT_MAX_LENGTH),
+  solution: text().trim().min(1).max(SOLUTION_MAX_LENGTH),
   // Stored tags must be valid ones (src/tags.ts), so each is normalized and checked here.
   tags: z
-    .array(z.string().max(TAG_INPUT_MAX_LENGTH))
+    .array(text().max(TAG_INPUT_MAX_LENGTH))
     .max(TAGS_MAX)
     .default([])
     .transform((raw, ctx) => {
@@ -42,8 +56,8 @@ export const contributeBody = z.strictObject({
       for (const i of invalid) ctx.addIssue({ code: 'custom', message: i.problem, path: [raw.indexOf(i.raw)] });
       return tags;
     }),
-  agent_model: z.string().trim().min(1).max(AGENT_FIELD_MAX_LENGTH).optional(),
-  agent_version: z.string().trim().min(1).max(AGENT_FIELD_MAX_LENGTH).optional(),
+  agent_model: text().trim().min(1).max(AGENT_FIELD_MAX_LENGTH).optional(),
+  agent_version: text().trim().min(1).max(AGENT_FIELD_MAX_LENGTH).optional(),
 });
 
 /** The parsed body, or undefined after answering 400 with every problem by field. */

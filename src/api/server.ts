@@ -43,11 +43,13 @@ const ERROR_NAMES: Record<number, string> = {
 
 export function createApiServer(deps: ApiDeps, options: ApiOptions = {}): FastifyInstance {
   const { config } = deps;
-  const app = Fastify({ logger: options.logger ?? { level: 'warn' }, bodyLimit: config.api.bodyLimitBytes });
+  // With API_TRUST_PROXY, request.ip (what the register limit counts) comes from X-Forwarded-For.
+  const app = Fastify({ logger: options.logger ?? { level: 'warn' }, bodyLimit: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const metrics = createApiMetrics();
   const apiKeys = createApiKeyCache(deps.pool, { ttlMs: config.api.keyCacheTtlMs, max: config.api.keyCacheMax });
   app.decorate('apiKeys', apiKeys);
   app.decorateRequest('userId', '');
+  app.decorateRequest('apiKeyHash', '');
   app.decorateRequest('timings', null);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

@@ -11,19 +11,31 @@
  *   hide its queueing (no coordinated omission). Use it to stay within the API's per-user quota.
  * Registration and the warm-up search run here; the measured loop runs in harness child processes
  * (harness/http-loops.ts), never on this process's event loop, which may be a Temporal worker's.
+ * The users are deleted through the same API (DELETE /api/v1/users/me with their own keys) when the
+ * run ends, however it ends: their keys never leave this process, and the deployment is left as found.
  * Latencies of 2xx responses go into an HDR histogram; every other status and every transport error
  * is counted on its own, never folded into the latencies. Responses with Server-Timing are split
  * into per-stage latencies, and the result says whether the harness itself kept up (`harness`).
  */
-import { ApiClient, mapConcurrent } from '../api/client.js';
+import { ApiClient, mapConcurrent, type RegisteredUser } from '../api/client.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
 import { httpLoadJob, type HttpLoopInput } from './harness/http-loops.js';
 import { mergeTallies } from './harness/http-tally.js';
 import { harnessProcesses, spreadLanes } from './harness/lanes.js';
 import { runInChildren } from './harness/run-child.js';
+import { detectDrift, type Drift, type TimeWindow } from './time-series.js';
 
 export { SEARCH_PATH } from './harness/http-loops.js';
+
+/** The e-mail domain of every user a load test registers through the API under test (.invalid: never deliverable). */
+export const LOAD_TEST_EMAIL_DOMAIN = 'loadtest.commontrace.invalid';
+
+/** A benchmark user as the caller is told of it: never its key. */
+export interface LoadTestUser {
+  userId: string;
+  email: string;
+}
 
 export interface HttpLoadOptions {
   baseUrl: string;
@@ -37,6 +49,8 @@ export interface HttpLoadOptions {
   ratePerUser?: number;
   /** Makes this run's user e-mails unique. */
   runTag: string;
+  /** Told of each user as it registers (e.g. to reset its rate-limit buckets after the run). */
+  onUserRegistered?: (user: LoadTestUser) => void;
   timeoutSeconds?: number;
   onProgress?: (responses: number) => void;
   /** Stops the load (its child processes are killed); the run rejects with the signal's reason. */
@@ -73,6 +87,10 @@ export interface HttpLoadResult {
   stages: Record<string, LatencySummary> | null;
   /** The load generator's own cost; a saturated phase measured the harness, not the API. */
   harness: HarnessReport;
+  /** Per time window of the run (time-series.ts): 2xx completions and their latency, other outcomes as errors. */
+  windows: TimeWindow[];
+  /** Whether p99 rose across the windows (a growing queue). */
+  drift: Drift;
 }
 
 export class HttpTargetError extends Error {
@@ -84,8 +102,14 @@ export class HttpTargetError extends Error {
 
 const PROGRESS_EVERY_MS = 1_000;
 
-/** Registers the users (each gets its own key) and sends one unmeasured search per user. */
-async function prepareUsers(api: ApiClient, options: HttpLoadOptions): Promise<{ keys: string[]; policy: string | null }> {
+type BenchUser = RegisteredUser & { email: string };
+
+/**
+ * Registers the users (each gets its own key) into `users`, by index, and sends one unmeasured
+ * search per user. Every registration is awaited before a failure is thrown, so `users` then holds
+ * (with holes where registration failed) every user that exists, for the caller to delete.
+ */
+async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: BenchUser[]): Promise<{ policy: string | null }> {
   const health = await api.health();
   if (health.status !== 200) {
     throw new HttpTargetError(
@@ -93,16 +117,35 @@ async function prepareUsers(api: ApiClient, options: HttpLoadOptions): Promise<{
     );
   }
   const tag = options.runTag.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(-40);
-  const users = await mapConcurrent(Array.from({ length: options.users }, (_, i) => i), 4, (i) =>
-    api.register(`bench-${tag}-${i}@benchmark.commontrace.internal`).catch((err: Error) => {
-      throw new HttpTargetError(`registering benchmark user ${i} failed: ${err.message}`);
-    }),
-  );
+  const failures = await mapConcurrent(Array.from({ length: options.users }, (_, i) => i), 4, async (i) => {
+    const email = `bench-${tag}-${i}@${LOAD_TEST_EMAIL_DOMAIN}`;
+    try {
+      const user = { ...(await api.register(email)), email };
+      users[i] = user;
+      options.onUserRegistered?.({ userId: user.userId, email });
+      return null;
+    } catch (err) {
+      return `registering benchmark user ${i} failed: ${(err as Error).message}`;
+    }
+  });
+  const failure = failures.find((f) => f !== null);
+  if (failure) throw new HttpTargetError(failure);
   // Warms each user's path (key lookup, limiter bucket) so the first measured request is not a cold one.
   const probes = await mapConcurrent(users, 4, (u, i) => api.search(u.apiKey, options.queries[i % options.queries.length]!, { limit: options.limit }));
   const failed = probes.find((p) => p.status !== 200);
   if (failed) throw new HttpTargetError(`a warm-up search answered ${failed.status === 0 ? failed.error : failed.status}; check the API before loading it`);
-  return { keys: users.map((u) => u.apiKey), policy: probes[0]?.rateLimitPolicy ?? null };
+  return { policy: probes[0]?.rateLimitPolicy ?? null };
+}
+
+/** Deletes each user through the API with its own key; returns what could not be deleted. */
+async function deleteUsers(api: ApiClient, users: readonly (BenchUser | undefined)[]): Promise<string[]> {
+  const problems = await mapConcurrent(users.filter((u) => u !== undefined), 4, (u) =>
+    api.deleteSelf(u.apiKey).then(
+      () => null,
+      (err: Error) => `${u.email}: ${err.message}`,
+    ),
+  );
+  return problems.filter((p) => p !== null);
 }
 
 export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadResult> {
@@ -110,7 +153,27 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
   if (options.ratePerUser !== undefined && !(options.ratePerUser > 0)) throw new HttpTargetError(`ratePerUser must be positive, got ${options.ratePerUser}`);
   const timeoutSeconds = options.timeoutSeconds ?? 10;
   const api = new ApiClient(options.baseUrl, timeoutSeconds * 1000);
-  const { keys, policy } = await prepareUsers(api, options);
+  const users: BenchUser[] = [];
+  let result: HttpLoadResult;
+  let undeleted: string[];
+  try {
+    result = await loadWith(api, options, users, timeoutSeconds);
+  } finally {
+    // A failed or aborted run cleans up too; its own error is the one that propagates then.
+    undeleted = await deleteUsers(api, users);
+  }
+  if (undeleted.length > 0) {
+    throw new HttpTargetError(
+      `the load ran, but ${undeleted.length} of ${users.filter(Boolean).length} benchmark users could not be deleted through ${options.baseUrl} ` +
+        `(${undeleted[0]}); delete the users with e-mails bench-…@${LOAD_TEST_EMAIL_DOMAIN} in that deployment`,
+    );
+  }
+  return result;
+}
+
+async function loadWith(api: ApiClient, options: HttpLoadOptions, users: BenchUser[], timeoutSeconds: number): Promise<HttpLoadResult> {
+  const { policy } = await prepareUsers(api, options, users);
+  const keys = users.map((u) => u.apiKey);
   const mode = options.ratePerUser === undefined ? 'closed-loop' : 'open-loop';
 
   const inputs: HttpLoopInput[] = spreadLanes(keys.length, harnessProcesses(keys.length, options.processes)).map((lanes) => ({
@@ -162,5 +225,7 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
     statusCodes: tally.statusCodes,
     stages: tally.stages.size === 0 ? null : Object.fromEntries([...tally.stages].map(([name, h]) => [name, summarizeLatency(h)])),
     harness: harnessReport(loads, scheduleLag),
+    windows: tally.windows,
+    drift: detectDrift(tally.windows),
   };
 }

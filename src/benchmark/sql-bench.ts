@@ -20,10 +20,12 @@ import {
   type CdfPoint, type LatencySummary, type RecallSummary,
 } from './stats.js';
 import { encodeHistogram, mergeHistograms, type EncodedHistogram } from './harness/histograms.js';
-import { defineJob } from './harness/job.js';
+import { defineJob, type JobContext } from './harness/job.js';
 import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
 import { harnessProcesses, spreadLanes } from './harness/lanes.js';
 import { runInChildren } from './harness/run-child.js';
+import { mergeWindows, WindowRecorder, type WindowSeries } from './harness/windows.js';
+import { detectDrift, type Drift, type TimeWindow } from './time-series.js';
 
 /** The raw pgvector floor: nearest rows by cosine distance, nothing else. */
 export const RAW_FLOOR_SQL = 'SELECT id FROM traces ORDER BY embedding <=> $1::vector LIMIT $2';
@@ -89,6 +91,10 @@ export interface ConcurrencyResult {
   latency: LatencySummary;
   /** The lanes' own processes: a saturated phase measured the harness, not the database. */
   harness: HarnessReport;
+  /** Per time window of the run (time-series.ts): completions, errors, QPS and latency. */
+  windows: TimeWindow[];
+  /** Whether p99 rose across the windows (a growing queue). */
+  drift: Drift;
 }
 
 const broken = new WeakSet<pg.Client>();
@@ -258,6 +264,7 @@ export interface ConcurrencyLanesOutput {
   ok: number;
   errors: number;
   latency: EncodedHistogram;
+  windows: WindowSeries;
 }
 
 /**
@@ -277,9 +284,10 @@ export const concurrencyLanesJob = defineJob(import.meta.url, 'concurrencyLanesJ
     }
     return { input, connections };
   },
-  async run({ input, connections }, ctx: { progress(done: number): void }): Promise<ConcurrencyLanesOutput> {
+  async run({ input, connections }, ctx: JobContext<number>): Promise<ConcurrencyLanesOutput> {
     const set = { params: input.params, spec: { modelId: input.modelId } } as QuerySet;
     const histogram = createLatencyHistogram();
+    const windows = new WindowRecorder(ctx.startedAt, input.seconds);
     let ok = 0;
     let errors = 0;
     const deadline = performance.now() + input.seconds * 1000;
@@ -288,9 +296,11 @@ export const concurrencyLanesJob = defineJob(import.meta.url, 'concurrencyLanesJ
         try {
           const { ms } = await timedStatement(input.kind, client, set, q, input);
           recordMs(histogram, ms);
+          windows.success(ms);
           ok++;
         } catch {
           errors++;
+          windows.error();
           // A broken connection would fail every later query instantly and inflate the error count.
           if (isBroken(client)) break;
         }
@@ -298,7 +308,7 @@ export const concurrencyLanesJob = defineJob(import.meta.url, 'concurrencyLanesJ
       }
     };
     await Promise.all(connections.map((client, i) => lane(client, input.lanes[i]!)));
-    return { ok, errors, latency: encodeHistogram(histogram) };
+    return { ok, errors, latency: encodeHistogram(histogram), windows: windows.snapshot() };
   },
   async close({ connections }) {
     await Promise.all(connections.map((c) => c.end().catch(() => undefined)));
@@ -309,7 +319,8 @@ const CONCURRENCY_PROGRESS_MS = 1_000;
 
 /**
  * `clients` connections issue one statement kind back to back for `seconds`, cycling through the
- * query set. Failed queries are counted as errors and kept out of the latency histogram.
+ * query set. Failed queries are counted as errors and kept out of the latency histogram. Both are
+ * also kept per time window of the run (completion time), and the phase is judged for p99 drift.
  * The lanes run in harness child processes, never on this process's event loop (a Temporal
  * worker's): spread over at most one process per core (harness/lanes.ts says why), all starting
  * together once every connection is open. Aborting `options.signal` kills them.
@@ -338,6 +349,7 @@ export async function measureConcurrency(
   options.onProgress?.(ok + errors, null);
   const loads = runs.map((r) => r.load);
   const elapsed = unionSeconds(loads);
+  const windows = mergeWindows(runs.map((r) => r.result.windows));
   return {
     statement: kind,
     clients,
@@ -349,5 +361,7 @@ export async function measureConcurrency(
     qps: elapsed > 0 ? Math.round((ok / elapsed) * 10) / 10 : 0,
     latency: summarizeLatency(mergeHistograms(runs.map((r) => r.result.latency))),
     harness: harnessReport(loads),
+    windows,
+    drift: detectDrift(windows),
   };
 }

@@ -2,11 +2,21 @@
  * Builds the HNSW index after the bulk load (pgvector's advice: building once is far faster than
  * maintaining the graph row by row), sized from the graph-memory estimate and watched through
  * pg_stat_progress_create_index from a side connection.
+ *
+ * Every index DDL here is CONCURRENTLY: `traces` may be serving searches and contributions, and a
+ * plain CREATE INDEX blocks its writes for the whole build (a plain DROP INDEX blocks reads too).
+ * A failed concurrent build leaves an INVALID index behind; the next build drops it and starts over.
+ * Neither statement may run inside a transaction block, so they run on an autocommit session.
  */
 import type pg from 'pg';
 import { checkOut } from '../db/client.js';
 import { estimateHnswGraphBytes, formatBytes, HNSW_CREATE_SQL, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { parallelBuildBlocker, PGVECTOR_VERSION_SQL } from '../db/pgvector-advisories.js';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
+
+/** The migration's index definition, built without blocking writes. */
+export const HNSW_CREATE_CONCURRENTLY_SQL = HNSW_CREATE_SQL.replace(/^CREATE INDEX /, 'CREATE INDEX CONCURRENTLY ');
+if (HNSW_CREATE_CONCURRENTLY_SQL === HNSW_CREATE_SQL) throw new Error(`HNSW_CREATE_SQL no longer starts with "CREATE INDEX ": ${HNSW_CREATE_SQL}`);
 
 export interface BuildProgress {
   phase: string;
@@ -38,24 +48,41 @@ export interface IndexBuildReport {
   fitsInSharedBuffers: boolean;
   usedByPlanner: boolean;
   prewarmed: boolean;
+  /** The installed pgvector version. */
+  pgvectorVersion: string;
+  /** Parallel maintenance workers the build was allowed (max_parallel_maintenance_workers of its session). */
+  parallelWorkers: number;
+  /** Why parallel workers were turned off (a pgvector bug in parallel builds), or null. */
+  parallelDisabledReason: string | null;
+  /** What the build replaced: an INVALID index (a failed concurrent build) or a valid one (--rebuild). */
+  replaced: 'invalid' | 'valid' | null;
   warnings: string[];
 }
 
 const SPILL_NOTICE = /hnsw graph no longer fits into maintenance_work_mem/i;
 
-async function indexState(client: pg.PoolClient): Promise<'valid' | 'invalid' | 'missing'> {
-  const { rows } = await client.query<{ valid: boolean }>(
+export type HnswIndexState = 'valid' | 'invalid' | 'missing';
+
+export async function hnswIndexState(db: pg.Pool | pg.PoolClient): Promise<HnswIndexState> {
+  const { rows } = await db.query<{ valid: boolean }>(
     'SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME],
   );
   if (rows.length === 0) return 'missing';
   return rows[0]!.valid ? 'valid' : 'invalid';
 }
 
-export async function dropHnswIndex(pool: pg.Pool): Promise<boolean> {
-  const { rows } = await pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [HNSW_INDEX_NAME]);
+/** Drops the index without blocking searches on `traces` (DROP INDEX CONCURRENTLY); false when there was none. */
+export async function dropHnswIndex(db: pg.Pool | pg.PoolClient): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [HNSW_INDEX_NAME]);
   if (!rows[0]?.present) return false;
-  await pool.query(`DROP INDEX IF EXISTS ${HNSW_INDEX_NAME}`);
+  await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${HNSW_INDEX_NAME}`);
   return true;
+}
+
+export async function pgvectorVersion(db: pg.Pool | pg.PoolClient): Promise<string> {
+  const { rows } = await db.query<{ extversion: string }>(PGVECTOR_VERSION_SQL);
+  if (!rows[0]) throw new Error('the vector extension is not created in this database: run `npm run db:migrate`');
+  return rows[0].extversion;
 }
 
 export async function planUsesHnsw(client: pg.PoolClient | pg.Pool): Promise<boolean> {
@@ -87,10 +114,17 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
       );
     }
 
-    let state = await indexState(client);
+    const version = await pgvectorVersion(client);
+    // CVE-2026-3172: parallel HNSW builds overflow a buffer before pgvector 0.8.2; build serially there.
+    const parallelDisabledReason = options.parallelWorkers > 0 ? parallelBuildBlocker(version) : null;
+    const parallelWorkers = parallelDisabledReason ? 0 : options.parallelWorkers;
+
+    let state = await hnswIndexState(client);
+    let replaced: IndexBuildReport['replaced'] = null;
     if (state === 'invalid' || (state === 'valid' && options.rebuild)) {
-      // An invalid index is what an interrupted build leaves behind; it is useless and must go.
-      await client.query(`DROP INDEX IF EXISTS ${HNSW_INDEX_NAME}`);
+      // An invalid index is what an interrupted or failed concurrent build leaves behind; it is useless and must go.
+      replaced = state;
+      await dropHnswIndex(client);
       state = 'missing';
     }
 
@@ -98,7 +132,7 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
     const built = state === 'missing';
     if (built) {
       await client.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [`${Math.floor(mwm / 1024)}kB`]);
-      await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, false)`, [String(options.parallelWorkers)]);
+      await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, false)`, [String(parallelWorkers)]);
       // If the worker dies mid-build, the server notices the dropped client and aborts the build.
       await client.query(`SELECT set_config('client_connection_check_interval', '5s', false)`);
       const onNotice = (n: { message?: string }) => {
@@ -118,9 +152,14 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
           .catch(() => undefined);
       }, 2_000);
       const started = performance.now();
-      await client.query(HNSW_CREATE_SQL);
+      await client.query(HNSW_CREATE_CONCURRENTLY_SQL);
       buildSeconds = (performance.now() - started) / 1000;
       client.off('notice', onNotice);
+      // IF NOT EXISTS skips silently over an index that appeared meanwhile, which may be an INVALID
+      // leftover of another session's failed build: fail this attempt, and the retry drops it.
+      if ((await hnswIndexState(client)) !== 'valid') {
+        throw new Error(`${HNSW_INDEX_NAME} is not valid after CREATE INDEX CONCURRENTLY; the next attempt drops and rebuilds it`);
+      }
       await client.query('ANALYZE traces');
     }
     clearInterval(poller);
@@ -134,6 +173,7 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
     }
     const usedByPlanner = await planUsesHnsw(client);
     if (!usedByPlanner) warnings.push(`the planner does not use ${HNSW_INDEX_NAME} for ORDER BY embedding <=> … LIMIT 10`);
+    if (built && parallelDisabledReason) warnings.push(`built without parallel workers: ${parallelDisabledReason}`);
 
     let prewarmed = false;
     if (options.prewarm) {
@@ -159,6 +199,10 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
       fitsInSharedBuffers: fits,
       usedByPlanner,
       prewarmed,
+      pgvectorVersion: version,
+      parallelWorkers,
+      parallelDisabledReason,
+      replaced,
       warnings,
     };
   } finally {

@@ -15,9 +15,11 @@ interface CommonOptions {
 
 export function formatPopulation(r: CapacityPopulationResult): string {
   const lines = [
-    `capacity populate: ${r.total} rows in ${r.batches} batches — ${r.rowsInserted} inserted, ${r.rowsAlreadyPresent} already present; ledger ${r.ledgerRows} rows`,
+    `capacity populate: ${r.total} rows in ${r.batches} batches — ${r.rowsInserted} inserted, ${r.rowsAlreadyPresent} already present; ` +
+      `${r.rowsPresent} rows present (ledger ${r.ledgerRows})`,
     `  ${r.seconds} s, ${r.rowsPerSecond} rows/s, ${r.megabytesPerSecond} MB/s; run key ${r.runKey}; centres from ${r.centres}`,
   ];
+  if (r.batchesRepaired > 0) lines.push(`  ${r.batchesRepaired} batches were in the ledger with rows missing: written again`);
   if (r.droppedIndex) lines.push('  the HNSW index was dropped for the load: run `capacity index` to build it');
   return lines.join('\n');
 }
@@ -27,6 +29,8 @@ export function formatIndexBuild(r: IndexBuildReport): string {
     ['rows', String(r.rows)],
     ['index', `m=${r.m}, ef_construction=${r.efConstruction}, ${r.dimensions} dims`],
     ['built', r.built ? `yes, ${r.buildSeconds} s` : 'no, a valid index was already there'],
+    ['parallel workers', r.parallelDisabledReason ? `${r.parallelWorkers} (${r.parallelDisabledReason})` : String(r.parallelWorkers)],
+    ['pgvector', r.pgvectorVersion],
     ['graph estimate / maintenance_work_mem', `${formatBytes(r.estimatedGraphBytes)} / ${formatBytes(r.maintenanceWorkMemBytes)}`],
     ['index size / shared_buffers', `${formatBytes(r.indexBytes)} / ${formatBytes(r.sharedBuffersBytes)} (${r.fitsInSharedBuffers ? 'fits' : 'does NOT fit'})`],
     ['planner uses the index', r.usedByPlanner ? 'yes' : 'NO'],
@@ -41,6 +45,7 @@ export function formatCleanup(r: CapacityCleanupResult): string {
   return [
     `capacity cleanup: ${r.verified ? 'verified' : 'NOT verified'} — ${r.deleted} capacity rows deleted in ${r.transactions} transactions, ${r.ledgerRowsDeleted} ledger rows`,
     `  capacity ${arrow('capacity')}, seeds ${arrow('seeds')}, other traces ${arrow('others')}${r.reindexed ? '; HNSW index rebuilt' : ''}`,
+    `  HNSW index ${r.index.droppedBeforeDelete ? 'dropped before the delete' : 'kept'}: ${r.index.reason}`,
   ].join('\n');
 }
 
@@ -78,14 +83,15 @@ export function registerCapacityCommands(program: Command, config: () => Config)
   capacity
     .command('index')
     .description('build (or verify) the HNSW index and compare its size with shared_buffers (indexBuild workflow)')
-    .option('--rebuild', 'drop and rebuild even when a valid index exists')
+    .option('--rebuild', 'drop and rebuild (CONCURRENTLY) even when a valid index exists')
+    .option('--allow-production', 'allow --rebuild when the worker has APP_ENV=production (searches scan the table until the build ends)')
     .option('--json', 'print the report as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
-    .action(async (opts: CommonOptions & { rebuild?: boolean }) => {
+    .action(async (opts: CommonOptions & { rebuild?: boolean; allowProduction?: boolean }) => {
       process.exitCode = await runWorkflowCommand<IndexBuildReport>(config(), {
         workflowType: 'indexBuild',
         idPrefix: 'index-build',
-        args: [{ rebuild: Boolean(opts.rebuild) }],
+        args: [{ rebuild: Boolean(opts.rebuild), ...(opts.allowProduction && { allowProduction: true }) }],
         staticSummary: opts.rebuild ? 'HNSW index rebuild' : 'HNSW index build (or verify)',
         json: opts.json,
         waitWorker: opts.waitWorker,

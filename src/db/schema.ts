@@ -35,6 +35,8 @@ export const users = pgTable('users', {
   email: text('email').notNull().unique(),
   displayName: text('display_name'),
   isSeed: boolean('is_seed').notNull().default(false),
+  /** Created by the project itself (seed and capacity contributors, src/db/system-users.ts); never registered through the API. */
+  isSystem: boolean('is_system').notNull().default(false),
   apiKeyHash: text('api_key_hash').unique(),
   createdAt: createdAt(),
 });

@@ -1,6 +1,6 @@
 -- Token bucket: refill and take in one atomic step, on the Redis clock.
 --
--- KEYS[1]  rl:{user_id}:{read|write}
+-- KEYS[1]  rl:{user_id}:{read|write} or rl:addr:{client address}:register
 -- ARGV[1]  capacity (tokens; also what a full window refills)
 -- ARGV[2]  window in seconds (time to refill from empty to full)
 -- ARGV[3]  cost in tokens

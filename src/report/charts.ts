@@ -5,6 +5,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { BenchmarkReport } from './schema.js';
+import { phaseSeries } from './tables.js';
+import { WINDOW_SECONDS } from '../benchmark/time-series.js';
 
 export interface Chart {
   id: string;
@@ -70,6 +72,28 @@ function recallVsP99Spec(r: BenchmarkReport): vl.TopLevelSpec {
   };
 }
 
+/**
+ * p99 and QPS per time window, one line per phase: the concurrency sweep and the HTTP phases (the
+ * short throughput rounds, a window or so each, are in timeseries.csv only). Empty windows (no
+ * completion, so no p99) are left out. null when no such phase has a window.
+ */
+function overTimeSpec(r: BenchmarkReport): vl.TopLevelSpec | null {
+  const phases = phaseSeries(r).filter((p) => !p.phase.startsWith('throughput-round'));
+  const values = phases.flatMap((p) => p.windows.filter((w) => w.count > 0).map((w) => ({ phase: p.label, start: w.startSeconds, p99: w.p99, qps: w.qps })));
+  if (values.length === 0) return null;
+  const x = { field: 'start', type: 'quantitative', title: 'window start (s into the phase)', axis: { tickMinStep: WINDOW_SECONDS } } as const;
+  const color = { field: 'phase', type: 'nominal', title: null, sort: phases.map((p) => p.label), legend: { labelLimit: 300 } } as const;
+  // Narrower than the other charts: the phase legend beside it takes the rest of the width.
+  const width = SIZE.width - 160;
+  return {
+    data: { values },
+    vconcat: [
+      { width, height: 220, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'p99', type: 'quantitative', title: 'p99 (ms)' }, color } },
+      { width, height: 110, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'qps', type: 'quantitative', title: 'QPS' }, color } },
+    ],
+  };
+}
+
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
@@ -98,6 +122,12 @@ export async function reportCharts(r: BenchmarkReport): Promise<Chart[]> {
       title: 'recall@10 against p99',
       caption: 'The ef_search trade-off: each point is one ef_search value.',
       spec: recallVsP99Spec(r),
+    },
+    {
+      id: 'load-over-time',
+      title: `p99 and QPS per ${WINDOW_SECONDS} s window of each load phase`,
+      caption: 'One line per phase (concurrency levels, HTTP load and ceiling); a p99 line that climbs is a queue growing during the phase.',
+      spec: overTimeSpec(r),
     },
   ];
   const rendered: Chart[] = [];

@@ -50,6 +50,7 @@ export async function renderHtml(report: BenchmarkReport): Promise<string> {
 <div class="verdict ${report.verdict}">${escapeHtml(headline(report))}</div>
 ${sections[0] ?? ''}
 <h2>Charts</h2>
+<p class="note">Every load phase's figures per time window are in <a href="timeseries.csv">timeseries.csv</a> next to this file.</p>
 <div class="charts">
 ${figures.join('\n')}
 </div>

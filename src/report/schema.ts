@@ -135,6 +135,20 @@ export const harnessSchema = z.object({
   reason: z.string().nullable(),
 });
 
+/** One time window of a load phase (benchmark/time-series.ts). */
+export const windowSchema = z.object({
+  startSeconds: z.number().nonnegative(),
+  seconds: z.number().nonnegative(),
+  count,
+  errors: count,
+  qps: z.number().nonnegative(),
+  p50: ms,
+  p99: ms,
+});
+
+/** Whether a load phase's p99 rose across its windows (benchmark/time-series.ts detectDrift). */
+export const driftSchema = z.object({ drifting: z.boolean(), reason: z.string().nullable() });
+
 export const concurrencySchema = z.object({
   statement: z.enum(['search', 'raw']),
   clients: count,
@@ -146,6 +160,8 @@ export const concurrencySchema = z.object({
   qps: z.number().nonnegative(),
   latency: latencySchema,
   harness: harnessSchema,
+  windows: z.array(windowSchema),
+  drift: driftSchema,
 });
 
 export const httpSchema = z.object({
@@ -167,6 +183,8 @@ export const httpSchema = z.object({
   /** Per Server-Timing stage of 2xx responses, plus `server` (their sum) and `outside` (the rest). */
   stages: z.record(z.string(), latencySchema).nullable(),
   harness: harnessSchema,
+  windows: z.array(windowSchema),
+  drift: driftSchema,
 });
 
 /** The service against the raw pgvector floor in the same run (workflows/benchmark-verdict.ts). */
@@ -215,6 +233,7 @@ export type BenchmarkReport = z.infer<typeof benchmarkReportSchema>;
 export type SerialFigures = z.infer<typeof serialSchema>;
 export type ConcurrencyFigures = z.infer<typeof concurrencySchema>;
 export type HttpFigures = z.infer<typeof httpSchema>;
+export type WindowFigures = z.infer<typeof windowSchema>;
 export type RawFloorFigures = z.infer<typeof rawFloorSchema>;
 
 export class InvalidReportError extends Error {

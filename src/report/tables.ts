@@ -3,7 +3,8 @@
  * render, so the three never disagree about a figure.
  */
 import { formatBytes } from '../db/hnsw.js';
-import type { BenchmarkReport } from './schema.js';
+import { DRIFT_MIN_RATIO, DRIFT_MIN_RISE_MS, DRIFT_MIN_WINDOWS, WINDOW_SECONDS } from '../benchmark/time-series.js';
+import type { BenchmarkReport, WindowFigures } from './schema.js';
 
 export interface ReportTable {
   title: string;
@@ -19,6 +20,55 @@ const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`;
 const fmtRatio = (v: number) => v.toFixed(2);
 const opt = (v: number | null, f: (v: number) => string) => (v === null ? '—' : f(v));
 const harnessStatus = (h: { saturated: boolean; reason: string | null }) => (h.saturated ? `INVALID: ${h.reason ?? 'saturated'}` : 'valid');
+
+/** One load phase's time windows, named as the CSV and the chart name it. */
+export interface PhaseSeries {
+  /** concurrency, throughput-round-<n>, http or http-ceiling. */
+  phase: string;
+  /** The SQL statement (search, raw) or the HTTP mode (closed-loop, open-loop). */
+  target: string;
+  /** SQL clients or HTTP users. */
+  lanes: number;
+  /** A legend label, e.g. "SQL search, 4 clients". */
+  label: string;
+  windows: WindowFigures[];
+  drift: { drifting: boolean; reason: string | null };
+}
+
+/** Every load phase of the report that has time windows, in run order. */
+export function phaseSeries(r: BenchmarkReport): PhaseSeries[] {
+  const sql = (phase: string, c: BenchmarkReport['concurrency'][number], suffix = ''): PhaseSeries => ({
+    phase, target: c.statement, lanes: c.clients, label: `SQL ${c.statement}, ${c.clients} client${c.clients === 1 ? '' : 's'}${suffix}`, windows: c.windows, drift: c.drift,
+  });
+  const http = (phase: string, name: string, h: NonNullable<BenchmarkReport['http']>): PhaseSeries => ({
+    phase, target: h.mode, lanes: h.users, label: `${name} (${h.mode}, ${h.users} users)`, windows: h.windows, drift: h.drift,
+  });
+  return [
+    ...r.concurrency.map((c) => sql('concurrency', c)),
+    ...r.throughputRounds.flatMap((t) => {
+      const pair = t.searchFirst ? [t.search, t.raw] : [t.raw, t.search];
+      return pair.map((c) => sql(`throughput-round-${t.round}`, c, `, round ${t.round}`));
+    }),
+    ...(r.http ? [http('http', 'HTTP load', r.http)] : []),
+    ...(r.httpCeiling ? [http('http-ceiling', 'HTTP ceiling', r.httpCeiling)] : []),
+  ];
+}
+
+/** Every window of every load phase, one row each: the rows of timeseries.csv. */
+export function timeSeriesRows(r: BenchmarkReport): { header: string[]; rows: string[][] } {
+  return {
+    header: ['phase', 'statement_or_mode', 'clients_or_users', 'window_start_s', 'window_s', 'count', 'errors', 'qps', 'p50_ms', 'p99_ms'],
+    rows: phaseSeries(r).flatMap((p) =>
+      p.windows.map((w) => [p.phase, p.target, String(p.lanes), String(w.startSeconds), String(w.seconds), String(w.count), String(w.errors), String(w.qps), String(w.p50), String(w.p99)]),
+    ),
+  };
+}
+
+/** A phase's p99 over its windows in a word: RISING (drift), steady, or — with too few windows to tell. */
+function p99Trend(p: { windows: readonly WindowFigures[]; drift: { drifting: boolean } }): string {
+  if (p.drift.drifting) return 'RISING';
+  return p.windows.filter((w) => w.count > 0).length < DRIFT_MIN_WINDOWS ? '—' : 'steady';
+}
 
 export function formatCheckValue(name: string, value: number | null): string {
   if (value === null) return '—';
@@ -64,11 +114,12 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       title: `Concurrency sweep at ef_search ${r.method.productionEfSearch}`,
       note:
         `Each level runs ${r.method.concurrencySeconds} s of back-to-back queries on that many connections, in load-generator processes outside the worker. ` +
-        'Failed queries are errors, never latencies. A level whose load generator saturated is INVALID: its figures are the harness\'s, not the database\'s.',
-      header: ['statement', 'clients', 'QPS', 'p50', 'p99', 'max', 'queries', 'errors', 'harness CPU', 'harness'],
+        'Failed queries are errors, never latencies. A level whose load generator saturated is INVALID: its figures are the harness\'s, not the database\'s. ' +
+        `p99 trend: its p99 per ${WINDOW_SECONDS} s window across the run (— with fewer than ${DRIFT_MIN_WINDOWS} windows).`,
+      header: ['statement', 'clients', 'QPS', 'p50', 'p99', 'max', 'queries', 'errors', 'p99 trend', 'harness CPU', 'harness'],
       rows: r.concurrency.map((c) => [
         c.statement, String(c.clients), c.qps.toFixed(1), fmtMs(c.latency.p50), fmtMs(c.latency.p99), fmtMs(c.latency.max), String(c.queries), String(c.errors),
-        pct(c.harness.cpuShare), harnessStatus(c.harness),
+        p99Trend(c), pct(c.harness.cpuShare), harnessStatus(c.harness),
       ]),
     },
     {
@@ -110,10 +161,10 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
         `. API quota: ${h.rateLimitPolicy ?? 'none announced'}. Latencies are of 2xx responses only; other statuses and transport errors are counted apart. ` +
         `Load generator: ${h.harness.processes} process(es) outside the worker, CPU ${pct(h.harness.cpuShare)} of a core, ` +
         `event-loop delay p99 ${fmtMs(h.harness.eventLoopDelayP99Ms)} ms${h.harness.scheduleLagP99Ms === null ? '' : `, schedule lag p99 ${fmtMs(h.harness.scheduleLagP99Ms)} ms`}: ${harnessStatus(h.harness)}.`,
-      header: ['requests', '2xx', 'non-2xx', 'errors', 'timeouts', 'error rate', 'QPS', 'p50', 'p95', 'p99', 'p99.9', 'max', 'status codes'],
+      header: ['requests', '2xx', 'non-2xx', 'errors', 'timeouts', 'error rate', 'QPS', 'p50', 'p95', 'p99', 'p99.9', 'max', 'p99 trend', 'status codes'],
       rows: [[
         String(h.requests), String(h.ok), String(h.non2xx), String(h.errors), String(h.timeouts), pct(h.errorRate), h.qps.toFixed(1),
-        fmtMs(h.latency.p50), fmtMs(h.latency.p95), fmtMs(h.latency.p99), fmtMs(h.latency.p999), fmtMs(h.latency.max),
+        fmtMs(h.latency.p50), fmtMs(h.latency.p95), fmtMs(h.latency.p99), fmtMs(h.latency.p999), fmtMs(h.latency.max), p99Trend(h),
         Object.entries(h.statusCodes).sort(([a], [b]) => a.localeCompare(b)).map(([code, n]) => `${code}: ${n}`).join(', '),
       ]],
     });
@@ -128,6 +179,17 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
     }
   }
   if (!r.http) tables.push({ title: 'HTTP load (search API, end to end)', header: ['status'], rows: [[`skipped: ${r.httpSkippedReason ?? 'not requested'}`]] });
+  const drifting = phaseSeries(r).filter((p) => p.drift.drifting);
+  if (drifting.length > 0) {
+    tables.push({
+      title: 'Latency drift: p99 rose during the phase',
+      note: `Each load phase is also measured per ${WINDOW_SECONDS} s window (timeseries.csv next to this report). A phase drifts when, over at least ` +
+        `${DRIFT_MIN_WINDOWS} windows, the p99 of its last windows is at least ${DRIFT_MIN_RATIO} × and ${DRIFT_MIN_RISE_MS} ms above that of its first windows and the p99 trend is upward: ` +
+        'requests queued faster than they were served, so the phase\'s overall figures depend on how long it ran.',
+      header: ['phase', 'reason'],
+      rows: drifting.map((p) => [p.label, p.drift.reason ?? 'p99 rose']),
+    });
+  }
   const e = r.environment;
   const d = r.dataset;
   const i = r.index;

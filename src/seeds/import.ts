@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../db/client.js';
+import { ensureSystemUser } from '../db/system-users.js';
 import { replaceTraceTags } from '../db/trace-tags.js';
 import { normalizeTags } from '../tags.js';
 import type { SeedTrace } from './schema.js';
@@ -26,14 +27,12 @@ export function seedContentHash(seed: SeedTrace): string {
     .digest('hex');
 }
 
+/**
+ * The seed contributor: a system user (users.is_system), created on first use. A non-system row
+ * holding its e-mail is never adopted: the import fails with a non-retryable SystemUserConflict.
+ */
 export async function ensureSeedContributor(pool: pg.Pool): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO users (email, display_name, is_seed) VALUES ($1, 'CommonTrace Seeds', true)
-     ON CONFLICT (email) DO UPDATE SET is_seed = true
-     RETURNING id`,
-    [SEED_CONTRIBUTOR_EMAIL],
-  );
-  return rows[0]!.id;
+  return ensureSystemUser(pool, { email: SEED_CONTRIBUTOR_EMAIL, displayName: 'CommonTrace Seeds', isSeed: true });
 }
 
 /** One transaction for the whole chunk: a crash leaves either all of it or none of it. */

@@ -1,5 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { runKeyOf, validateCapacityShape } from './capacity-input.js';
 import type { CapacityPopulationInput, CapacityPopulationResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
@@ -29,22 +30,28 @@ const { populateCapacityBatch } = proxyActivities<Activities>({
 });
 
 /**
- * The ledger's key names everything the rows are drawn from: size, clusters, seeds, noise, random
- * centres and the trust mix (`trust10`: capacity/generator's LOW_TRUST_SHARE of 0.1). Data drawn
- * another way is another run, never reused.
+ * The ledger's key names everything the rows are drawn from: size, batch size (a batch's rows are
+ * seeded by its index, so another batch size draws other rows and other batch ranges), clusters,
+ * seeds, noise, random centres and the trust mix (`trust10`: capacity/generator's LOW_TRUST_SHARE
+ * of 0.1). Data drawn another way is another run, never reused.
  */
-export function defaultRunKey(o: { total: number; dimensions: number; generatorSeed: number; clusters: number; sigma: number }): string {
-  return `capacity-${o.total}x${o.dimensions}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}-random-trust10`;
+export function defaultRunKey(o: { total: number; batchSize: number; dimensions: number; generatorSeed: number; clusters: number; sigma: number }): string {
+  return `capacity-${o.total}x${o.dimensions}-b${o.batchSize}-c${o.clusters}-s${o.generatorSeed}-n${o.sigma}-random-trust10`;
 }
 
 /**
  * Loads `total` synthetic traces in batch activities run through a bounded lane pool. Workflows pass
- * batch descriptors, never rows; each batch is deterministic and exactly-once (see capacity/population).
+ * batch descriptors, never rows; each batch is deterministic and exactly-once, and a batch whose
+ * ledger entry has lost rows is written again (see capacity/population). The result's rowsPresent
+ * is counted from the table, not taken from the ledger.
  */
 export async function capacityPopulation(input: CapacityPopulationInput = {}): Promise<CapacityPopulationResult> {
-  const o = { ...CAPACITY_DEFAULTS, ...input };
+  const shape = { ...CAPACITY_DEFAULTS, ...input };
+  // An explicit cluster count is at most one per row; the default 1,000 stays valid for smaller runs.
+  const maxClusters = input.clusters === undefined ? Math.max(shape.total, CAPACITY_DEFAULTS.clusters) : shape.total;
+  const o = { ...shape, ...validateCapacityShape(shape, { maxClusters }) };
   const spec = {
-    runKey: input.runKey ?? defaultRunKey(o),
+    runKey: runKeyOf(input.runKey) ?? defaultRunKey(o),
     total: o.total,
     batchSize: o.batchSize,
     dimensions: o.dimensions,
@@ -65,6 +72,7 @@ export async function capacityPopulation(input: CapacityPopulationInput = {}): P
   let batchesDone = 0;
   let inserted = 0;
   let alreadyPresent = 0;
+  let repaired = 0;
   let bytes = 0;
   const lane = async (): Promise<void> => {
     while (next < batches) {
@@ -75,12 +83,14 @@ export async function capacityPopulation(input: CapacityPopulationInput = {}): P
       batchesDone++;
       if (r.alreadyDone) alreadyPresent += r.rows;
       else inserted += r.rows;
+      if (r.repaired) repaired++;
       bytes += r.bytes;
       progress.advance(r.rows, `batch ${batchesDone}/${batches}`);
       attributes.set('capacity', (100 * batchesDone) / batches);
       progress.publish(`Capacity population — ${spec.runKey}`, [
         ['batches', `${batchesDone}/${batches}`],
         ['rows inserted / already present', `${inserted} / ${alreadyPresent}`],
+        ['batches rewritten (ledger over missing rows)', String(repaired)],
         ['rate', `${Math.round(progress.state.ratePerSecond ?? 0)} rows/s`],
         ['ETA', `${progress.state.etaSeconds ?? '?'} s`],
         ['centres', `${prepared.centres.kind} (${prepared.centres.fingerprint})`],
@@ -89,16 +99,18 @@ export async function capacityPopulation(input: CapacityPopulationInput = {}): P
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, batches)) }, lane));
 
-  const ledger = await capacityLedger({ runKey: spec.runKey });
+  const counted = await capacityLedger({ runKey: spec.runKey, total: spec.total });
   const seconds = progress.elapsedSeconds();
-  progress.finish('succeeded', `${inserted} inserted, ${alreadyPresent} already present`);
+  progress.finish('succeeded', `${inserted} inserted, ${alreadyPresent} already present, ${counted.rowsPresent} rows present`);
   return {
     runKey: spec.runKey,
     total: spec.total,
     batches,
     rowsInserted: inserted,
     rowsAlreadyPresent: alreadyPresent,
-    ledgerRows: ledger.rows,
+    batchesRepaired: repaired,
+    rowsPresent: counted.rowsPresent,
+    ledgerRows: counted.rows,
     centres: prepared.centres.kind,
     droppedIndex: prepared.droppedIndex,
     seconds: Math.round(seconds * 100) / 100,

@@ -1,6 +1,7 @@
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import { CAPACITY_LIMITS, finiteInRange, intInRange, runKeyOf } from './capacity-input.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
 import type { CapacityPopulationResult, CapacityRecheckInput, CapacityRecheckResult, SearchBenchmarkResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
@@ -13,21 +14,24 @@ const { capacityLedger, compareWithPreviousRun } = proxyActivities<Activities>({
 });
 
 /**
- * What the nightly schedule runs: reuse the capacity data when it is all there (repopulate when it
- * is not), verify the index, benchmark, and compare with the previous run on the same dataset. A
- * regression is flagged in the result and as ReadinessStage = "regression" for the UI list.
+ * What the nightly schedule runs: reuse the capacity data when all its rows are there (counted in
+ * the table, not taken from the ledger; repopulate when they are not), verify the index, benchmark,
+ * and compare with the previous run on the same dataset. A regression is flagged in the result and
+ * as ReadinessStage = "regression" for the UI list.
  */
 export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise<CapacityRecheckResult> {
   const { workflowId } = workflowInfo();
-  const traces = input.traces ?? CAPACITY_DEFAULTS.total;
+  const traces = intInRange('traces', input.traces ?? CAPACITY_DEFAULTS.total, CAPACITY_LIMITS.total);
+  if (input.maxP99Regression !== undefined) finiteInRange('maxP99Regression', input.maxP99Regression, 0);
+  if (input.maxRecallDrop !== undefined) finiteInRange('maxRecallDrop', input.maxRecallDrop, 0, 1);
   const clusters = clustersFor(traces);
-  const runKey = input.runKey ?? defaultRunKey({ ...CAPACITY_DEFAULTS, total: traces, clusters });
+  const runKey = runKeyOf(input.runKey) ?? defaultRunKey({ ...CAPACITY_DEFAULTS, total: traces, clusters });
   const attributes = new ReadinessAttributes();
   const progress = new ProgressTracker('capacityRecheck', 4, 'steps');
   attributes.set('recheck', 0);
 
-  const ledger = await capacityLedger({ runKey });
-  const reusedCapacity = ledger.rows >= traces;
+  const present = await capacityLedger({ runKey, total: traces });
+  const reusedCapacity = present.rowsPresent === traces;
   let population: CapacityPopulationResult | null = null;
   if (!reusedCapacity) {
     population = await executeChild('capacityPopulation', {

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
 import type { IndexBuildInput } from './messages.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
@@ -12,23 +13,27 @@ const { buildIndex } = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
 });
 
-/** Builds (or verifies) the HNSW index and reports its size against shared_buffers. */
+/**
+ * Builds (or verifies) the HNSW index and reports its size against shared_buffers. The build runs
+ * CONCURRENTLY, and without parallel workers while pgvector has its parallel-build overflow (< 0.8.2).
+ */
 export async function indexBuild(input: IndexBuildInput = {}): Promise<IndexBuildReport> {
+  const settings = {
+    maintenanceWorkMemCapMb: intInRange('maintenanceWorkMemCapMb', input.maintenanceWorkMemCapMb ?? 2048, CAPACITY_LIMITS.maintenanceWorkMemCapMb),
+    parallelWorkers: intInRange('parallelWorkers', input.parallelWorkers ?? 1, CAPACITY_LIMITS.parallelWorkers),
+    prewarm: input.prewarm ?? true,
+    rebuild: input.rebuild ?? false,
+    ...(input.allowProduction && { allowProduction: true }),
+  };
   const progress = new ProgressTracker('indexBuild', 1, 'index');
   new ReadinessAttributes().set('index', 0);
-  const report = await buildIndex.executeWithOptions({ summary: 'CREATE INDEX … USING hnsw (m=16, ef_construction=64)' }, [
-    {
-      maintenanceWorkMemCapMb: input.maintenanceWorkMemCapMb ?? 2048,
-      parallelWorkers: input.parallelWorkers ?? 1,
-      prewarm: input.prewarm ?? true,
-      rebuild: input.rebuild ?? false,
-    },
-  ]);
+  const report = await buildIndex.executeWithOptions({ summary: 'CREATE INDEX CONCURRENTLY … USING hnsw (m=16, ef_construction=64)' }, [settings]);
   progress.advance(1);
   const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
   progress.publish('HNSW index build', [
     ['rows', String(report.rows)],
     ['built', report.built ? `yes, ${report.buildSeconds} s` : 'already present'],
+    ['parallel workers', report.parallelDisabledReason ? `${report.parallelWorkers} (${report.parallelDisabledReason})` : String(report.parallelWorkers)],
     ['index size / shared_buffers', `${mb(report.indexBytes)} / ${mb(report.sharedBuffersBytes)}`],
     ['planner uses index', report.usedByPlanner ? 'yes' : 'NO'],
     ['warnings', report.warnings.join('; ') || 'none'],

@@ -1,7 +1,6 @@
 import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, sleep, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { RegisteredUser } from '../api/client.js';
-import type { BurstMeasurement } from '../activities/rate-limit.js';
+import type { ExhaustMeasurement, HeldUser, TestUsersReport } from '../activities/rate-limit.js';
 import {
   RATE_LIMIT_VALIDATION_DEFAULTS,
   type RateLimitCheck,
@@ -75,11 +74,18 @@ export async function rateLimitValidation(input: RateLimitValidationInput = {}):
 
   const api = input.baseUrl ? { baseUrl: input.baseUrl, source: 'given' as const } : await setup.ensureApiServer();
   const { baseUrl } = api;
-  // Only this run's users are ever reset or deleted: they share this prefix.
+  await setup.probeRateLimitApi({ baseUrl });
+  // Every test user of this run has an e-mail starting with this. Each check's activity registers,
+  // uses and deletes its own users through the API: no API key is ever an activity input or result.
   const emailPrefix = `ratelimit-validation-${uuid4().slice(0, 8)}`;
-  const roles = ['burst', 'second', 'writer', 'agent', ...Array.from({ length: s.manyUsers }, (_, i) => `crowd${i + 1}`)];
-  let registered: (RegisteredUser & { role: string })[] = [];
-  const user = (role: string): RegisteredUser => registered.find((u) => u.role === role)!;
+  const users = { baseUrl, emailPrefix, cleanup: s.cleanup };
+  const removed: TestUsersReport = { registered: 0, deleted: 0, keysDeleted: 0, errors: [] };
+  const account = (r: TestUsersReport) => {
+    removed.registered += r.registered;
+    removed.deleted += r.deleted;
+    removed.keysDeleted += r.keysDeleted;
+    removed.errors.push(...r.errors);
+  };
 
   const checks: RateLimitCheck[] = [];
   const publish = () => {
@@ -111,24 +117,25 @@ export async function rateLimitValidation(input: RateLimitValidationInput = {}):
   publish();
 
   const maxFollowUps = 10 + Math.ceil(s.readLimit / 6);
-  let exhausted: BurstMeasurement | undefined;
-  let cleanup: RateLimitValidationResult['cleanup'];
+  let exhausted: ExhaustMeasurement | undefined;
+  // Users an activity handed on (sealed) to a later one; the finally deletes them whatever happened.
+  const held: HeldUser[] = [];
   try {
-    registered = await setup.registerRateLimitUsers({ baseUrl, emailPrefix, roles });
-    await setup.resetRateLimitBuckets({ userIds: registered.map((u) => u.userId) });
-
     await attempt([1, 2], async () => {
-      exhausted = await measure.rateLimitBurst({ baseUrl, user: user('burst'), count: s.readLimit, maxFollowUps });
+      exhausted = await measure.rateLimitBurstAndHold({ ...users, count: s.readLimit, maxFollowUps });
+      held.push(exhausted.held);
+      account(exhausted.testUsers);
       record(checkBurst(s.readLimit, exhausted), checkExhaustion(s.readLimit, exhausted));
     });
 
     await attempt([3], async () => {
       if (!exhausted) throw new Error('check 2 did not run, so there is no emptied bucket to watch refill');
-      // A durable timer: the wait survives worker restarts and shows in the history.
+      // A durable timer: the wait survives worker restarts and shows in the history. The emptied
+      // user's key crosses it sealed: ciphertext here, its data key in the workers' Redis.
       await sleep(s.refillWaitSeconds * 1000);
       const refill = await measure.rateLimitRefillProbe({
         baseUrl,
-        user: user('burst'),
+        held: exhausted.held,
         exhaustedAt: exhausted.exhaustedAt,
         perMinute: s.readLimit,
         extra: s.refillProbeExtra,
@@ -137,49 +144,47 @@ export async function rateLimitValidation(input: RateLimitValidationInput = {}):
     });
 
     await attempt([4], async () => {
-      const independent = await measure.rateLimitBurst({ baseUrl, user: user('second'), count: s.readLimit, maxFollowUps, otherUser: user('burst') });
+      const independent = await measure.rateLimitIndependentBuckets({ ...users, count: s.readLimit, maxFollowUps });
+      account(independent.testUsers);
       record(checkIndependent(s.readLimit, independent));
     });
 
     await attempt([5], async () => {
-      const writes = await measure.rateLimitWriteBurst({ baseUrl, user: user('writer'), count: s.writeLimit + WRITE_EXTRA });
+      const writes = await measure.rateLimitWriteBurst({ ...users, count: s.writeLimit + WRITE_EXTRA });
+      account(writes.testUsers);
       record(checkWrite(s.writeLimit, writes));
     });
 
     await attempt([6], async () => {
-      const { rateLimitAgentSession } = proxyActivities<Activities>({
-        startToCloseTimeout: `${s.agentSessionSeconds + 60} seconds`,
+      const { rateLimitAgentSessions } = proxyActivities<Activities>({
+        startToCloseTimeout: `${s.agentSessions * (s.agentSessionSeconds + s.agentIdleSeconds) + 120} seconds`,
         heartbeatTimeout: '30 seconds',
         retry: { maximumAttempts: 3, initialInterval: '1 second' },
       });
-      const sessions = [];
-      for (let i = 0; i < s.agentSessions; i++) {
-        if (i > 0) await sleep(s.agentIdleSeconds * 1000);
-        sessions.push(
-          await rateLimitAgentSession({
-            baseUrl,
-            user: user('agent'),
-            searches: s.agentSearchesPerSession,
-            windowSeconds: s.agentSessionSeconds,
-            clusterSize: AGENT_CLUSTER,
-          }),
-        );
-      }
-      record(checkAgentPattern(sessions, s.agentIdleSeconds));
+      const agent = await rateLimitAgentSessions({
+        ...users,
+        sessions: s.agentSessions,
+        searches: s.agentSearchesPerSession,
+        windowSeconds: s.agentSessionSeconds,
+        idleSeconds: s.agentIdleSeconds,
+        clusterSize: AGENT_CLUSTER,
+      });
+      account(agent.testUsers);
+      record(checkAgentPattern(agent.sessions, s.agentIdleSeconds));
     });
 
     await attempt([7], async () => {
-      const crowd = roles.filter((r) => r.startsWith('crowd')).map(user);
-      const many = await measure.rateLimitManyUsers({ baseUrl, users: crowd, perUser: s.readLimit + MANY_USERS_EXTRA });
+      const many = await measure.rateLimitManyUsers({ ...users, users: s.manyUsers, perUser: s.readLimit + MANY_USERS_EXTRA });
+      account(many.testUsers);
       record(checkManyUsers(s.readLimit, many));
     });
   } finally {
-    // Runs on cancellation too (in a scope that is not cancelled), so no test users are left behind.
-    if (s.cleanup) {
+    // Runs on cancellation too (in a scope that is not cancelled), so no held user is left behind.
+    if (held.length > 0) {
       try {
-        cleanup = await CancellationScope.nonCancellable(() => setup.cleanupRateLimitUsers({ emailPrefix, userIds: registered.map((u) => u.userId) }));
+        account(await CancellationScope.nonCancellable(() => setup.releaseHeldUsers({ baseUrl, held, cleanup: s.cleanup })));
       } catch (err) {
-        cleanup = { error: rootCauseMessage(err) };
+        removed.errors.push(rootCauseMessage(err));
       }
     }
   }
@@ -195,9 +200,11 @@ export async function rateLimitValidation(input: RateLimitValidationInput = {}):
     settings: s,
     checks: checks.sort((a, b) => a.id - b.id),
     counts: { pass, fail: CHECKS - pass },
-    users: registered.length,
+    users: removed.registered,
     emailPrefix,
-    ...(cleanup !== undefined && { cleanup }),
+    ...(s.cleanup && {
+      cleanup: removed.errors.length > 0 ? { error: removed.errors.join('; ') } : { usersDeleted: removed.deleted, keysDeleted: removed.keysDeleted },
+    }),
     seconds: Math.round((Date.now() - startedAt) / 100) / 10,
   };
 }

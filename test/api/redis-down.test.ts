@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { ApiClient } from '../../src/api/client.js';
 import { uniqueName } from '../helpers/env.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
@@ -71,6 +72,10 @@ test('fail-open: when Redis stops, requests pass, the failure metric counts them
     assert.equal(warnings.length, 1, `one throttled warning, got ${warnings.length}`);
     assert.match(warnings[0]!, /failing open/);
 
+    // Registration (limited per client address) fails open the same way.
+    await client.register(`${PREFIX}-open-late@commontrace.invalid`);
+    assert.match(String((await client.request('GET', '/metrics')).body), /^commontrace_ratelimit_failures_total\{bucket="register",mode="open"\} 1$/m);
+
     const health = await client.health();
     assert.equal(health.status, 200);
     assert.deepEqual({ status: health.body?.status, redis: health.body?.redis }, { status: 'degraded', redis: 'down' });
@@ -80,21 +85,27 @@ test('fail-open: when Redis stops, requests pass, the failure metric counts them
   }
 });
 
-test('fail-closed: with Redis unreachable, limited routes answer 503 and the metric counts it', async () => {
+test('fail-closed: with Redis unreachable, limited routes (registration too) answer 503 and the metric counts it', async () => {
   const config = { ...configWithLimits({ failMode: 'closed' }), redisUrl: `redis://127.0.0.1:${await freePort()}` };
   const api = await startTestApi(config, { deps: { pool: testPool() } });
   try {
     const client = new ApiClient(api.url);
-    const user = await client.register(`${PREFIX}-closed@commontrace.invalid`);
-    const res = await client.search(user.apiKey, 'docker');
+    // Registering is limited too, so it is refused as well: the user is made in the database instead.
+    const apiKey = generateApiKey();
+    await testPool().query('INSERT INTO users (email, api_key_hash) VALUES ($1, $2)', [`${PREFIX}-closed@commontrace.invalid`, hashApiKey(apiKey)]);
+    const refused = await client.request('POST', '/api/v1/auth/register', { body: { email: `${PREFIX}-closed-2@commontrace.invalid` } });
+    assert.equal(refused.status, 503);
+    assert.equal((refused.body as { error: string }).error, 'rate_limiter_unavailable');
+    const res = await client.search(apiKey, 'docker');
     assert.equal(res.status, 503);
     assert.equal(res.retryAfter, '1');
     assert.equal((res.body as { error: string }).error, 'rate_limiter_unavailable');
-    assert.equal((await client.contribute(user.apiKey, { title: 'Refused while Redis is down', context: 'c', solution: 's' })).status, 503);
+    assert.equal((await client.contribute(apiKey, { title: 'Refused while Redis is down', context: 'c', solution: 's' })).status, 503);
 
     const metrics = String((await client.request('GET', '/metrics')).body);
     assert.equal(failures(metrics, 'closed'), 1);
     assert.match(metrics, /^commontrace_ratelimit_failures_total\{bucket="write",mode="closed"\} 1$/m);
+    assert.match(metrics, /^commontrace_ratelimit_failures_total\{bucket="register",mode="closed"\} 1$/m);
     assert.equal((await client.health()).status, 503, 'a fail-closed API without Redis is not serving');
   } finally {
     await api.close();

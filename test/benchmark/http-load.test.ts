@@ -4,10 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RunningApi } from '../../src/api/server.js';
-import { HttpTargetError, runHttpLoad, type HttpLoadOptions } from '../../src/benchmark/http-load.js';
+import { HttpTargetError, LOAD_TEST_EMAIL_DOMAIN, runHttpLoad, type HttpLoadOptions, type LoadTestUser } from '../../src/benchmark/http-load.js';
 import { baseConfig, uniqueName } from '../helpers/env.js';
-import { closeTestPool, testPool } from '../helpers/db.js';
-import { configWithLimits, deleteUsersWithPrefix, freePort, startTestApi } from '../helpers/api.js';
+import { closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { configWithLimits, deleteUsersWithPrefix, freePort, startFaultyProxy, startTestApi } from '../helpers/api.js';
 
 const TAG = uniqueName('httpload');
 const READ_LIMIT = 3;
@@ -19,11 +19,13 @@ let runs = 0;
 before(async () => {
   redis = new Redis(baseConfig.redisUrl);
   const deps = { deps: { pool: testPool(), redis } };
-  roomy = await startTestApi(configWithLimits({ readPerMinute: 1_000_000 }), deps);
-  tight = await startTestApi(configWithLimits({ readPerMinute: READ_LIMIT }), deps);
+  // Registration is limited per client address: every test here registers from 127.0.0.1.
+  roomy = await startTestApi(configWithLimits({ readPerMinute: 1_000_000, registerPerMinute: 1_000_000 }), deps);
+  tight = await startTestApi(configWithLimits({ readPerMinute: READ_LIMIT, registerPerMinute: 1_000_000 }), deps);
 });
 
 after(async () => {
+  // A safety net for a failing test only: the runs delete their own users through the API.
   await deleteUsersWithPrefix(`bench-${TAG}`);
   await Promise.all([roomy.close(), tight.close()]);
   redis.disconnect();
@@ -34,8 +36,19 @@ function options(baseUrl: string, extra: Partial<HttpLoadOptions> = {}): HttpLoa
   return { baseUrl, users: 2, seconds: 1, queries: ['docker compose healthcheck', 'react useEffect twice'], limit: 5, runTag: `${TAG}-${runs++}`, ...extra };
 }
 
-test('closed loop: every user gets its own key; all 2xx latencies recorded, nothing else', async () => {
-  const r = await runHttpLoad(options(roomy.url, { users: 3 }));
+/** Options that record the users the run reports as it registers them. */
+function tracked(baseUrl: string, extra: Partial<HttpLoadOptions> = {}): { options: HttpLoadOptions; users: LoadTestUser[] } {
+  const users: LoadTestUser[] = [];
+  return { options: options(baseUrl, { ...extra, onUserRegistered: (u) => users.push(u) }), users };
+}
+
+/** Rows the database still holds for these users, by id or by e-mail. */
+const remaining = (users: LoadTestUser[]) =>
+  scalar<number>('SELECT count(*)::int FROM users WHERE id = ANY($1::uuid[]) OR email = ANY($2::text[])', [users.map((u) => u.userId), users.map((u) => u.email)]);
+
+test('closed loop: every user registers its own account; all 2xx latencies recorded, nothing else; the users are deleted after', async () => {
+  const run = tracked(roomy.url, { users: 3 });
+  const r = await runHttpLoad(run.options);
   assert.equal(r.mode, 'closed-loop');
   assert.ok(r.ok > 10, `some load was generated: ${JSON.stringify(r)}`);
   assert.deepEqual(r.statusCodes, { '200': r.ok });
@@ -54,10 +67,10 @@ test('closed loop: every user gets its own key; all 2xx latencies recorded, noth
   assert.deepEqual(Object.keys(r.stages), ['auth', 'limit', 'embed', 'db', 'rerank', 'server', 'outside']);
   for (const stage of Object.values(r.stages)) assert.equal(stage.count, r.ok);
   assert.ok(r.stages.server!.p50 <= r.latency.p50 && r.stages.db!.p50 <= r.stages.server!.p50, JSON.stringify(r.stages));
-  const users = await testPool().query<{ n: number; keys: number }>(
-    'SELECT count(*)::int AS n, count(DISTINCT api_key_hash)::int AS keys FROM users WHERE starts_with(email, $1)', [`bench-${TAG}-0-`],
-  );
-  assert.deepEqual(users.rows[0], { n: 3, keys: 3 });
+  // Three accounts (one key each), at the load-test domain, and none of them left in the API's database.
+  assert.deepEqual(run.users.map((u) => u.email).sort(), [0, 1, 2].map((i) => `bench-${run.options.runTag}-${i}@loadtest.commontrace.invalid`));
+  assert.equal(new Set(run.users.map((u) => u.userId)).size, 3);
+  assert.equal(await remaining(run.users), 0);
 });
 
 test('rate-limited responses are counted as non-2xx, in the status histogram, and never in the latencies', async () => {
@@ -89,13 +102,17 @@ test('open loop: each user sends on its own schedule, staggered, for the whole d
  * A stand-in for the API that answers every search with a fixed Server-Timing (or none), so the
  * stage split can be checked against known durations.
  */
-async function fakeApi(serverTiming: string | null): Promise<{ url: string; server: Server }> {
+async function fakeApi(serverTiming: string | null, deleteStatus = 204): Promise<{ url: string; server: Server }> {
   let users = 0;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/healthz') return res.end('{"status":"ok"}');
+      if (req.method === 'DELETE' && req.url === '/api/v1/users/me') {
+        res.statusCode = deleteStatus;
+        return res.end(deleteStatus === 204 ? undefined : '{"message":"deletion is down"}');
+      }
       if (req.url === '/api/v1/auth/register') {
         users++;
         res.statusCode = 201;
@@ -131,10 +148,45 @@ test('Server-Timing stages: each stage, their sum and the rest, in both loops; n
   }
 });
 
-test('aborting the load kills its children and rejects with the reason', async () => {
+test('aborting the load kills its children, rejects with the reason, and still deletes the users', async () => {
   const controller = new AbortController();
-  const run = runHttpLoad(options(roomy.url, { users: 2, seconds: 600, ratePerUser: 2, signal: controller.signal, onProgress: (n) => n > 0 && controller.abort(new Error('load cancelled')) }));
-  await assert.rejects(run, /load cancelled/);
+  const run = tracked(roomy.url, { users: 2, seconds: 600, ratePerUser: 2, signal: controller.signal, onProgress: (n) => n > 0 && controller.abort(new Error('load cancelled')) });
+  await assert.rejects(runHttpLoad(run.options), /load cancelled/);
+  assert.equal(run.users.length, 2);
+  assert.equal(await remaining(run.users), 0);
+});
+
+test('a phase that fails after registration (the API answers 500 to searches) still deletes its users', async () => {
+  const proxy = await startFaultyProxy(roomy.url, (method, path) => (method === 'POST' && path === '/api/v1/traces/search' ? 500 : 'forward'));
+  try {
+    const run = tracked(proxy.url, { users: 3 });
+    await assert.rejects(runHttpLoad(run.options), (err: unknown) => {
+      assert.ok(err instanceof HttpTargetError);
+      assert.match(err.message, /warm-up search answered 500/);
+      return true;
+    });
+    assert.equal(run.users.length, 3);
+    // Deleted through the API they were registered with, each with its own key, and gone from its database.
+    assert.equal(proxy.forwarded.get('DELETE /api/v1/users/me 204'), 3);
+    assert.equal(await remaining(run.users), 0);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('users the API will not delete fail an otherwise good run, saying which ones to delete', async () => {
+  const fake = await fakeApi(null, 500);
+  try {
+    await assert.rejects(runHttpLoad(options(fake.url, { users: 2, seconds: 1 })), (err: unknown) => {
+      assert.ok(err instanceof HttpTargetError);
+      assert.match(err.message, /the load ran, but 2 of 2 benchmark users could not be deleted/);
+      assert.ok(err.message.includes(`@${LOAD_TEST_EMAIL_DOMAIN}`), err.message);
+      return true;
+    });
+  } finally {
+    fake.server.closeAllConnections();
+    await new Promise((resolve) => fake.server.close(resolve));
+  }
 });
 
 test('an API that is not there is a clear error, before any load', async () => {

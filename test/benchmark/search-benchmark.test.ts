@@ -211,8 +211,8 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   assert.match(md, /## Serial latency and recall per ef_search/);
   assert.ok(md.includes(`| 40 (prod) | ${fmtRecall(prod.recall.mean)} |`) && md.includes(` ${fmtMs(prod.latency.p99)} |`), md);
   const html = await readFile(result.files.html, 'utf8');
-  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3, 'three inline SVG charts');
-  for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99']) assert.ok(html.includes(`id="chart-${id}"`), id);
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 4, 'four inline SVG charts');
+  for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99', 'load-over-time']) assert.ok(html.includes(`id="chart-${id}"`), id);
   assert.ok(!/<script|src="http/i.test(html), 'self-contained: no scripts, no remote resources');
   assert.ok(html.includes(`<td>${fmtMs(prod.latency.p99)}</td>`) && html.includes(`<td>${fmtRecall(prod.recall.mean)}</td>`));
 

@@ -15,7 +15,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { CapacityPopulationResult } from '../../src/workflows/messages.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
-import { deleteCapacityRows, finishCapacityCleanup, traceCounts } from '../../src/capacity/cleanup.js';
+import { deleteCapacityStep, finishCapacityCleanup, traceCounts } from '../../src/capacity/cleanup.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool, waitFor } from '../helpers/db.js';
@@ -106,7 +106,10 @@ async function retriedBatches(handle: WorkflowHandle): Promise<number> {
 
 async function cleanupCapacity(): Promise<void> {
   const pool = testPool();
-  while ((await deleteCapacityRows(pool, 10_000)) > 0);
+  for (;;) {
+    const step = await deleteCapacityStep(pool, 10_000);
+    if (step.rows === 0 && step.ledgerBatches === 0) break;
+  }
   await finishCapacityCleanup(pool);
   assert.equal((await traceCounts(pool)).capacity, 0);
 }
@@ -193,6 +196,7 @@ test('worker SIGKILLed twice mid-run: a fresh worker finishes with exact rows an
     const result = (await handle.result()) as CapacityPopulationResult;
     assert.equal(result.rowsInserted + result.rowsAlreadyPresent, TOTAL);
     assert.equal(result.ledgerRows, TOTAL);
+    assert.equal(result.rowsPresent, TOTAL);
     assert.ok(cold.held.length + warm.held.length > 0 && (await retriedBatches(handle)) > 0, 'the killed workers held batches, and they were retried');
     await assertExactRun(runKey);
     t.diagnostic(`recovery after SIGKILL (kill → the killed worker's batches committed / a new batch committed): ` +
@@ -256,7 +260,10 @@ test('Temporal server restarted mid-run: the run completes with exact rows', asy
   });
 
   await server.start();
-  const worker = await spawnWorker({ TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: baseConfig.databaseUrl });
+  // The test's own throwaway server: its `default` namespace is nobody's operator namespace.
+  const worker = await spawnWorker({
+    TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: baseConfig.databaseUrl,
+  });
   workers.push(worker);
   const workflowId = uniqueName('capacityPopulation');
   let client = await connect(server.address);
@@ -281,6 +288,7 @@ test('Temporal server restarted mid-run: the run completes with exact rows', asy
       `(${result.rowsInserted} inserted, ${result.rowsAlreadyPresent} found already committed on a retry)`);
     assert.equal(result.rowsInserted + result.rowsAlreadyPresent, TOTAL);
     assert.equal(result.ledgerRows, TOTAL);
+    assert.equal(result.rowsPresent, TOTAL);
     assert.equal(worker.child.exitCode, null, 'the same worker process finished the run');
   } finally {
     await client.connection.close();
@@ -323,6 +331,7 @@ test('PostgreSQL backend terminated mid-COPY: the batch is retried whole, no par
     const result = (await handle.result()) as CapacityPopulationResult;
     assert.equal(result.rowsInserted, TOTAL, 'an aborted COPY commits nothing, so every row is inserted by exactly one attempt');
     assert.equal(result.ledgerRows, TOTAL);
+    assert.equal(result.rowsPresent, TOTAL);
     assert.ok((await retriedBatches(handle)) >= victims.length, 'each terminated batch was retried');
     for (const b of victims) {
       assert.equal(await scalar<number>('SELECT rows FROM capacity_batches WHERE run_key = $1 AND batch_index = $2', [runKey, b]), BATCH_SIZE);

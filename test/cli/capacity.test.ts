@@ -19,17 +19,18 @@ test('capacity populate, index and cleanup through the CLI', async (t) => {
   const runKey = uniqueName('cli-cap');
 
   const populate = await runCli(
-    ['capacity', 'populate', '--total', '1000', '--batch-size', '250', '--concurrency', '2', '--run-key', runKey, '--json', '--wait-worker', '30'], env,
+    ['capacity', 'populate', '--total', '5000', '--batch-size', '1250', '--concurrency', '2', '--run-key', runKey, '--json', '--wait-worker', '30'], env,
   );
   assert.equal(populate.code, 0, populate.stderr);
   const result = JSON.parse(populate.stdout) as CapacityPopulationResult & { workflowId: string };
   assert.match(result.workflowId, /^capacity-population-/);
   assert.equal(result.runKey, runKey);
   assert.equal(result.batches, 4);
-  assert.equal(result.rowsInserted, 1000);
-  assert.equal(result.ledgerRows, 1000);
-  assert.equal(await capacityRows(), 1000);
+  assert.equal(result.rowsInserted, 5000);
+  assert.equal(result.ledgerRows, 5000);
+  assert.equal(await capacityRows(), 5000);
 
+  // (5,000 rows: below a few thousand the planner rightly prefers a sequential scan at ef_search 128.)
   // Population dropped the HNSW index; `capacity index` builds it back and reports on it.
   const index = await runCli(['capacity', 'index', '--wait-worker', '30'], env);
   assert.equal(index.code, 0, index.stderr);
@@ -40,8 +41,8 @@ test('capacity populate, index and cleanup through the CLI', async (t) => {
 
   const cleanup = await runCli(['capacity', 'cleanup', '--wait-worker', '30'], env);
   assert.equal(cleanup.code, 0, cleanup.stderr);
-  assert.match(cleanup.stdout, /^capacity cleanup: verified — 1000 capacity rows deleted in \d+ transactions/m);
-  assert.match(cleanup.stdout, /capacity 1000 → 0, seeds (\d+) → \1, other traces (\d+) → \2/);
+  assert.match(cleanup.stdout, /^capacity cleanup: verified — 5000 capacity rows deleted in \d+ transactions/m);
+  assert.match(cleanup.stdout, /capacity 5000 → 0, seeds (\d+) → \1, other traces (\d+) → \2/);
   assert.equal(await capacityRows(), 0);
 });
 

@@ -12,7 +12,7 @@ test('`preflight --json` prints every check and exits 0 when nothing fails', asy
   const report = JSON.parse(result.stdout) as { workflowId: string; ok: boolean; checks: { name: string }[] };
   assert.equal(report.ok, true);
   assert.match(report.workflowId, /^preflight-/);
-  assert.equal(report.checks.length, 9);
+  assert.equal(report.checks.length, 10);
 });
 
 test('the table form lists the checks and a summary line', async (t) => {

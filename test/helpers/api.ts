@@ -1,5 +1,6 @@
 /** API-under-test helpers: a free port, an API with chosen limits, and traces it can find. */
 import { createServer } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Config } from '../../src/config.js';
 import { withTransaction } from '../../src/db/client.js';
 import { replaceTraceTags } from '../../src/db/trace-tags.js';
@@ -74,4 +75,53 @@ export async function insertSearchableTraces(email: string, traces: TestTrace[])
 export async function deleteUsersWithPrefix(prefix: string): Promise<number> {
   const { rowCount } = await testPool().query('DELETE FROM users WHERE starts_with(email, $1)', [prefix]);
   return rowCount ?? 0;
+}
+
+/** What a faulty proxy does with one request: forward it, answer it with this status, or drop the connection. */
+export type ProxyFault = 'forward' | 'drop' | number;
+
+export interface FaultyProxy {
+  url: string;
+  /** Forwarded responses, counted by "METHOD path status" (e.g. "POST /api/v1/auth/register 201"). */
+  forwarded: Map<string, number>;
+  close(): Promise<void>;
+}
+
+const FORWARDED_HEADERS = ['content-type', 'retry-after', 'ratelimit', 'ratelimit-policy', 'server-timing', 'www-authenticate'];
+
+/**
+ * An HTTP proxy in front of `target` that forwards every request `fault` lets through, so an API can
+ * be made to fail in one place (e.g. searches) while registration and deletion still reach it.
+ */
+export async function startFaultyProxy(target: string, fault: (method: string, path: string) => ProxyFault): Promise<FaultyProxy> {
+  const forwarded = new Map<string, number>();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const decision = fault(method, path);
+    if (decision === 'drop') return void req.socket.destroy();
+    if (typeof decision === 'number') return void res.writeHead(decision, { 'content-type': 'application/json' }).end('{"error":"injected"}');
+    const headers: Record<string, string> = {};
+    for (const name of ['authorization', 'content-type']) if (req.headers[name]) headers[name] = String(req.headers[name]);
+    const upstream = await fetch(target + path, { method, headers, ...(chunks.length > 0 && { body: Buffer.concat(chunks) }) });
+    const key = `${method} ${path} ${upstream.status}`;
+    forwarded.set(key, (forwarded.get(key) ?? 0) + 1);
+    for (const name of FORWARDED_HEADERS) {
+      const value = upstream.headers.get(name);
+      if (value !== null) res.setHeader(name, value);
+    }
+    res.writeHead(upstream.status).end(Buffer.from(await upstream.arrayBuffer()));
+  };
+  const server = createHttpServer((req, res) => void handle(req, res).catch(() => req.socket.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    forwarded,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

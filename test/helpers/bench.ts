@@ -38,6 +38,14 @@ function cdf(p50: number, p99: number) {
   ];
 }
 
+/** A steady phase's 5 s windows: the queries spread evenly, every window at the phase's p50 and p99. */
+function steadyWindows(seconds: number, queries: number, p50: number, p99: number) {
+  const n = seconds / 5;
+  return Array.from({ length: n }, (_, i) => ({ startSeconds: i * 5, seconds: 5, count: queries / n, errors: 0, qps: queries / n / 5, p50, p99 }));
+}
+
+const STEADY = { drifting: false, reason: null };
+
 const HARNESS = { processes: 1, cpuShare: 0.2, eventLoopDelayP99Ms: 1.5, scheduleLagP99Ms: null, saturated: false, reason: null };
 
 export function sampleReport(name: string, overrides: Partial<BenchmarkReport> = {}): BenchmarkReport {
@@ -68,7 +76,7 @@ export function sampleReport(name: string, overrides: Partial<BenchmarkReport> =
       maxWorkerProcesses: 8, maxParallelWorkers: 8, maxParallelWorkersPerGather: 2, maxParallelMaintenanceWorkers: 2,
     },
     dataset: {
-      runKey: 'capacity-100000x1536-c1000-s42-n0.05-random-trust10', traceCount: 100_000, capacityRows: 100_000, dimensions: 1536, clusters: 1000, sigma: 0.05,
+      runKey: 'capacity-100000x1536-b1000-c1000-s42-n0.05-random-trust10', traceCount: 100_000, capacityRows: 100_000, dimensions: 1536, clusters: 1000, sigma: 0.05,
       generatorSeed: 42, centres: { kind: 'random', seedCount: 0 }, modelId: 'local-hash-1536-v1', queryCount: 1000, querySeed: 7, loadRowsPerSecond: 4200,
     },
     index: { name: 'ix_traces_embedding_hnsw', present: true, valid: true, bytes: 820 * 1024 ** 2, m: 16, efConstruction: 64, fitsInSharedBuffers: true, buildSeconds: 310 },
@@ -93,18 +101,26 @@ export function sampleReport(name: string, overrides: Partial<BenchmarkReport> =
     concurrency: [1, 2, 4, 8].map((clients) => ({
       statement: 'search' as const, harness: HARNESS, clients, efSearch: 64, seconds: 10, queries: 1400 * Math.min(clients, 2) * 10, errors: 0, errorRate: 0,
       qps: 140 * Math.min(clients, 2.6), latency: latency(7 * Math.max(1, clients / 2), 10 * Math.max(1, clients / 2), 1400 * clients * 10),
+      windows: steadyWindows(10, 1400 * Math.min(clients, 2) * 10, 7 * Math.max(1, clients / 2), 10 * Math.max(1, clients / 2)), drift: STEADY,
     })),
     http: {
       baseUrl: 'http://127.0.0.1:8787', mode: 'closed-loop', users: 10, seconds: 30, ratePerUser: null, rateLimitPolicy: '"read";q=60;w=60',
       requests: 9000, ok: 9000, non2xx: 0, errors: 0, timeouts: 0, errorRate: 0, qps: 300, latency: latency(15, 24.5, 9000), statusCodes: { '200': 9000 },
       stages: { db: latency(5, 11, 9000), server: latency(6, 13, 9000), outside: latency(8, 12, 9000) }, harness: { ...HARNESS, scheduleLagP99Ms: null },
+      windows: steadyWindows(30, 9000, 15, 24.5), drift: STEADY,
     },
     httpSkippedReason: null,
     httpCeiling: null,
     throughputRounds: [1, 2].map((clients) => ({
       clients, round: 1, searchFirst: true,
-      search: { statement: 'search' as const, harness: HARNESS, clients, efSearch: 64, seconds: 5, queries: 700 * clients, errors: 0, errorRate: 0, qps: 140 * clients, latency: latency(7, 10, 700 * clients) },
-      raw: { statement: 'raw' as const, harness: HARNESS, clients, efSearch: 64, seconds: 5, queries: 750 * clients, errors: 0, errorRate: 0, qps: 150 * clients + 10 * (clients - 1), latency: latency(6.5, 8.5, 750 * clients) },
+      search: {
+        statement: 'search' as const, harness: HARNESS, clients, efSearch: 64, seconds: 5, queries: 700 * clients, errors: 0, errorRate: 0, qps: 140 * clients,
+        latency: latency(7, 10, 700 * clients), windows: steadyWindows(5, 700 * clients, 7, 10), drift: STEADY,
+      },
+      raw: {
+        statement: 'raw' as const, harness: HARNESS, clients, efSearch: 64, seconds: 5, queries: 750 * clients, errors: 0, errorRate: 0, qps: 150 * clients + 10 * (clients - 1),
+        latency: latency(6.5, 8.5, 750 * clients), windows: steadyWindows(5, 750 * clients, 6.5, 8.5), drift: STEADY,
+      },
     })),
     rawFloor: {
       statement: 'SELECT id FROM traces ORDER BY embedding <=> $1 LIMIT k', efSearch: 64, k: 10, searchP50Ms: 7.2, searchP99Ms: 10.03, rawP50Ms: 6.5, rawP99Ms: 8.5,

@@ -27,11 +27,11 @@ after(async () => {
 
 const bench = (args: string[]) => runBenchCli(baseConfig, args);
 
-test('report files are written: JSON valid against the schema, Markdown tables, self-contained HTML with three SVG charts', async () => {
+test('report files are written: JSON valid against the schema, Markdown tables, self-contained HTML with four SVG charts', async () => {
   const report = sampleReport('run-a');
   const files = await writeReportFiles(report, dir);
   assert.equal(files.dir, path.join(dir, 'run-a'));
-  for (const f of [files.json, files.markdown, files.html]) assert.ok((await stat(f)).size > 0, f);
+  for (const f of [files.json, files.markdown, files.html, files.csv]) assert.ok((await stat(f)).size > 0, f);
 
   const json = JSON.parse(await readFile(files.json, 'utf8'));
   assert.equal(benchmarkReportSchema.safeParse(json).success, true);
@@ -46,13 +46,49 @@ test('report files are written: JSON valid against the schema, Markdown tables, 
   assert.match(md, /\| db \| 5\.00 \|/);
 
   const html = await readFile(files.html, 'utf8');
-  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
-  for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99']) assert.ok(html.includes(`<figure id="chart-${id}">`), id);
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 4);
+  for (const id of ['latency-cdf', 'qps-concurrency', 'recall-p99', 'load-over-time']) assert.ok(html.includes(`<figure id="chart-${id}">`), id);
+  // The time-series chart names its phases: the concurrency levels and the HTTP load.
+  assert.ok(html.includes('SQL search, 8 clients') && html.includes('HTTP load (closed-loop, 10 users)'), 'phase legend rendered into the SVG');
   // The charts carry the data: ef_search legend entries and the concurrency labels.
   assert.ok(html.includes('ef_search 200') && html.includes('364 QPS') && html.includes('p99 20.0 ms'), 'chart labels rendered into the SVG');
   assert.ok(html.includes('<td>10.03</td>') && html.includes('<td>0.972</td>'), 'the figures are in the tables');
   assert.ok(html.includes('class="verdict pass"'));
   assert.ok(!/<script|src="http|href="http/i.test(html), 'self-contained');
+});
+
+test('timeseries.csv: a header, then one row per time window of every load phase', async () => {
+  const files = await writeReportFiles(sampleReport('run-ts'), dir);
+  assert.equal(files.csv, path.join(dir, 'run-ts', 'timeseries.csv'));
+  const lines = (await readFile(files.csv, 'utf8')).split('\n');
+  assert.equal(lines.pop(), '', 'ends with a newline');
+  assert.equal(lines[0], 'phase,statement_or_mode,clients_or_users,window_start_s,window_s,count,errors,qps,p50_ms,p99_ms');
+  // 4 concurrency levels × 2 windows, 2 throughput rounds × (search, raw) × 1 window, HTTP 6 windows; no ceiling.
+  assert.equal(lines.length - 1, 8 + 4 + 6);
+  assert.deepEqual(lines.slice(1, 3), ['concurrency,search,1,0,5,7000,0,1400,7,10', 'concurrency,search,1,5,5,7000,0,1400,7,10']);
+  assert.ok(lines.includes('throughput-round-1,raw,2,0,5,1500,0,300,6.5,8.5'));
+  assert.equal(lines.at(-1), 'http,closed-loop,10,25,5,1500,0,300,15,24.5');
+});
+
+test('a phase whose p99 drifts is named in a drift table and marked RISING; steady phases are not', async () => {
+  const steady = await readFile((await writeReportFiles(sampleReport('run-steady'), dir)).markdown, 'utf8');
+  assert.doesNotMatch(steady, /Latency drift/);
+  assert.doesNotMatch(steady, /RISING/);
+
+  const report = sampleReport('run-drift');
+  const reason = 'p99 rose from 12.00 ms (first 2 windows) to 30.00 ms (last 2 windows), 1.26 ms per second over 6 windows of 5 s: the queue grew during the phase';
+  const p99s = [12, 13, 15, 20, 30, 45];
+  report.http = {
+    ...report.http!,
+    windows: p99s.map((p99, i) => ({ startSeconds: i * 5, seconds: 5, count: 1500, errors: 0, qps: 300, p50: 10, p99 })),
+    drift: { drifting: true, reason },
+  };
+  const md = await readFile((await writeReportFiles(report, dir)).markdown, 'utf8');
+  assert.match(md, /## Latency drift: p99 rose during the phase/);
+  assert.ok(md.includes(`| HTTP load (closed-loop, 10 users) | ${reason} |`), md);
+  assert.match(md, /\| 24\.50 \| 31\.85 \| 39\.20 \| RISING \| 200: 9000 \|/);
+  // Two windows per concurrency level: too few to call a trend.
+  assert.match(md, /\| search \| 8 \| 364\.0 \| 28\.00 \| 40\.00 \| 64\.00 \| 28000 \| 0 \| — \|/);
 });
 
 test('a report that breaks the schema is refused before anything is written', async () => {
@@ -62,6 +98,10 @@ test('a report that breaks the schema is refused before anything is written', as
   const noRecall = sampleReport('run-bad2');
   (noRecall.serial[0]!.recall as { mean: number }).mean = 1.5;
   assert.throws(() => parseReport(noRecall, 'x'), /serial\.0\.recall\.mean/);
+  // The time windows are required of every load phase.
+  const noWindows = sampleReport('run-bad3');
+  delete (noWindows.concurrency[0] as Partial<(typeof noWindows.concurrency)[number]>).windows;
+  assert.throws(() => parseReport(noWindows, 'x'), /concurrency\.0\.windows/);
 });
 
 test('compare flags a constructed p99 regression above 20% and a recall drop above 0.02, and nothing within the limits', () => {

@@ -23,12 +23,15 @@ after(async () => {
   await closeTestPool();
 });
 
-test('the seed contributor is created once, flagged is_seed', async () => {
+test('the seed contributor is a system user, created once; a non-system row with its e-mail is never adopted', async () => {
   const pool = testPool();
   await pool.query(`INSERT INTO users (email, is_seed) VALUES ($1, false)`, [SEED_CONTRIBUTOR_EMAIL]);
+  await assert.rejects(ensureSeedContributor(pool), (err: unknown) => err instanceof ApplicationFailure && err.type === 'SystemUserConflict' && err.nonRetryable === true);
+  assert.equal(await scalar<boolean>('SELECT is_seed FROM users WHERE email = $1', [SEED_CONTRIBUTOR_EMAIL]), false, 'the non-system row is untouched');
+  await deleteSeeds();
   const id = await ensureSeedContributor(pool);
   assert.equal(await ensureSeedContributor(pool), id);
-  assert.equal(await scalar<boolean>('SELECT is_seed FROM users WHERE id = $1', [id]), true, 'an existing user is promoted');
+  assert.equal(await scalar<boolean>('SELECT is_seed AND is_system FROM users WHERE id = $1', [id]), true);
   assert.equal(await scalar<number>('SELECT count(*)::int FROM users WHERE email = $1', [SEED_CONTRIBUTOR_EMAIL]), 1);
 });
 

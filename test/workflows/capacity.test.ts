@@ -44,6 +44,8 @@ test('capacityPopulation loads exact rows once; the same runKey again inserts 0'
   assert.equal(first.rowsAlreadyPresent, 0);
   assert.equal(first.batches, 10);
   assert.equal(first.ledgerRows, 5_000);
+  assert.equal(first.rowsPresent, 5_000);
+  assert.equal(first.batchesRepaired, 0);
 
   const ledger = await testPool().query<{ batch_index: number; rows: number }>(
     'SELECT batch_index, rows FROM capacity_batches WHERE run_key = $1 ORDER BY batch_index', [runKey],
@@ -60,6 +62,7 @@ test('capacityPopulation loads exact rows once; the same runKey again inserts 0'
   const again = await run<CapacityPopulationResult>('capacityPopulation', [{ total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 }]);
   assert.equal(again.rowsInserted, 0);
   assert.equal(again.rowsAlreadyPresent, 5_000);
+  assert.equal(again.rowsPresent, 5_000);
   assert.equal((await capacityRowStats()).n, 5_000);
 });
 
@@ -72,6 +75,9 @@ test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', as
   assert.ok(report.buildSeconds >= 0);
   assert.equal(report.m, 16);
   assert.equal(report.efConstruction, 64);
+  assert.equal(report.replaced, null, 'population dropped the index, so there was nothing to replace');
+  assert.equal(report.parallelWorkers, 0, 'pgvector 0.8.0 has the parallel-build overflow');
+  assert.equal(report.parallelDisabledReason, 'pgvector 0.8.0 < 0.8.2: CVE-2026-3172');
   assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 
   const again = await run<IndexBuildReport>('indexBuild', [{}]);
@@ -82,6 +88,7 @@ test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', as
 test('a cap below the graph estimate is reported as a warning', async () => {
   const report = await run<IndexBuildReport>('indexBuild', [{ rebuild: true, maintenanceWorkMemCapMb: 1, prewarm: false }]);
   assert.ok(report.warnings.some((w) => /exceeds the maintenance_work_mem cap/.test(w)), report.warnings.join('\n'));
+  assert.equal(report.replaced, 'valid', 'a valid index dropped and built again (CONCURRENTLY)');
   assert.equal(report.usedByPlanner, true);
 });
 
@@ -98,7 +105,14 @@ test('capacityCleanup removes exactly the capacity rows and leaves seeds and use
   assert.equal(result.before.capacity, 5_000);
   assert.equal(result.after.capacity, 0);
   assert.equal(result.deleted, 5_000);
-  assert.equal(result.transactions, 4, '3 full batches of 2,000 (the last partial) and one empty one');
+  assert.equal(result.transactions, 4, '3 transactions of whole 500-row ledger batches, up to 2,000 rows each (the last partial), and one empty one');
+  assert.equal(result.ledgerRowsDeleted, 10);
+  assert.equal(result.incompleteLedgerBatches, 0);
+  assert.equal(result.orphanRowsDeleted, 0);
+  assert.equal(result.index.droppedBeforeDelete, true, 'pgvector 0.8.0: no HNSW vacuum after the bulk delete');
+  assert.equal(result.index.rebuilt, true);
+  assert.equal(result.reindexed, true);
+  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
   assert.equal(result.after.seeds + result.after.others, othersBefore);
   assert.equal(await scalar<number>(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
   assert.equal(await scalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
@@ -122,4 +136,26 @@ test('with APP_ENV=production, population and cleanup refuse without the overrid
     }
   });
   assert.equal(await scalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`), 0);
+});
+
+test('with APP_ENV=production, `capacity index --rebuild` refuses without the override', async (t) => {
+  const prodConfig = { ...testConfig(), appEnv: 'production' as const };
+  const prodWorker = await startWorker(prodConfig);
+  t.after(() => prodWorker.stop());
+  await withClient(prodConfig, async (client) => {
+    await assert.rejects(
+      client.workflow.execute('indexBuild', { taskQueue: prodConfig.temporal.taskQueue, workflowId: uniqueName('indexBuild'), args: [{ rebuild: true }] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(rootCauseMessage(err), /Refusing to rebuild the HNSW index: APP_ENV=production.*--allow-production/);
+        return true;
+      },
+    );
+    // Verifying (or building a missing index) is not destructive and needs no override.
+    const verified = (await client.workflow.execute('indexBuild', {
+      taskQueue: prodConfig.temporal.taskQueue, workflowId: uniqueName('indexBuild'), args: [{ prewarm: false }],
+    })) as IndexBuildReport;
+    assert.equal(verified.built, false, 'the valid index was verified, not rebuilt');
+  });
+  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 });

@@ -8,6 +8,7 @@ import { startWorker, testConfig, uniqueName, withClient, workflowBundle } from 
 const EXPECTED_CHECKS = [
   'postgresql',
   'pgvector',
+  'pgvector_advisories',
   'schema',
   'shared_buffers',
   'maintenance_work_mem',
@@ -34,6 +35,15 @@ test('preflight runs end to end on the dev server and its history replays determ
     }
     assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => c.status === 'fail')));
     assert.equal(report.checks.find((c) => c.name === 'pgvector')?.value, '0.8.0');
+    // pgvector 0.8.0 has three fixed bugs this project triggers: named, with their fix versions; a warning outside production.
+    const advisories = report.checks.find((c) => c.name === 'pgvector_advisories')!;
+    assert.equal(advisories.status, 'warn');
+    assert.equal(advisories.value, '0.8.0: 3 fixed bugs apply');
+    for (const named of [/CVE-2026-3172: buffer overflow in parallel HNSW index builds, fixed in 0\.8\.2 \(pgvector issue 959\)/,
+      /HNSW vacuuming can corrupt the index, fixed in 0\.8\.3/, /"hnsw graph not repaired", fixed in 0\.8\.4/, /Upgrade pgvector to >= 0\.8\.4/]) {
+      assert.match(advisories.detail, named);
+    }
+    assert.match(report.checks.find((c) => c.name === 'max_parallel_maintenance_workers')!.detail, /without parallel workers regardless \(pgvector 0\.8\.0 < 0\.8\.2: CVE-2026-3172\)/);
     assert.equal(report.checks.find((c) => c.name === 'temporal')?.value, config.temporal.namespace);
 
     const progress = await handle.query(progressQuery);
@@ -58,6 +68,23 @@ test('a memory target beyond shared_buffers turns that check into a warning', as
     assert.equal(shared?.status, 'warn');
     assert.match(shared?.detail ?? '', /HNSW for 50,000,000 × 1536 needs ~\d+ GB; searches will read the index from disk/);
     assert.equal(report.ok, true, 'warnings do not fail preflight');
+  });
+});
+
+test('with APP_ENV=production, pgvector below the CVE-2026-3172 fix (0.8.2) fails preflight', async (t) => {
+  const config = testConfig({ appEnv: 'production' });
+  const worker = await startWorker(config);
+  t.after(() => worker.stop());
+  await withClient(config, async (client) => {
+    const report = (await client.workflow.execute('preflight', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: uniqueName('preflight-prod'),
+      args: [{}],
+    })) as PreflightReport;
+    const advisories = report.checks.find((c) => c.name === 'pgvector_advisories');
+    assert.equal(advisories?.status, 'fail');
+    assert.match(advisories?.detail ?? '', /production refuses versions below the CVE fix/);
+    assert.equal(report.ok, false);
   });
 });
 

@@ -1,23 +1,31 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { WorkflowFailedError } from '@temporalio/client';
+import pg from 'pg';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import type { RateLimitValidationInput, RateLimitValidationResult } from '../../src/workflows/messages.js';
 import { RATE_LIMIT_VALIDATION_FAST } from '../../src/workflows/messages.js';
 import { checkManyUsers, checkRefill } from '../../src/workflows/rate-limit-checks.js';
 import { ApiPortBusyError, ensureLocalApiServer } from '../../src/api/local.js';
+import { generateApiKey } from '../../src/api/auth.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
 import { rootCauseMessage } from '../../src/temporal.js';
-import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool, scalar, testPool } from '../helpers/db.js';
-import { configWithLimits, freePort, startTestApi } from '../helpers/api.js';
+import { adminUrl, baseConfig, dropDatabase, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { closeTestPool, testPool } from '../helpers/db.js';
+import { configWithLimits, freePort, startFaultyProxy, startTestApi } from '../helpers/api.js';
 
 let config: ReturnType<typeof testConfig>;
 let worker: Awaited<ReturnType<typeof startWorker>>;
 
+/** Registration is limited per client address, and every run here registers from 127.0.0.1. */
+const REGISTER_UNLIMITED = { registerPerMinute: 1_000_000 };
+
 before(async () => {
   // The worker serves its own API on a free port, with the production limits (60 reads, 20 writes).
-  config = testConfig({ api: { ...baseConfig.api, port: await freePort() } });
+  config = testConfig({ api: { ...baseConfig.api, port: await freePort() }, rateLimit: { ...baseConfig.rateLimit, ...REGISTER_UNLIMITED } });
   worker = await startWorker(config);
 });
 after(async () => {
@@ -25,22 +33,48 @@ after(async () => {
   await closeTestPool();
 });
 
-function validate(input: RateLimitValidationInput): Promise<RateLimitValidationResult> {
+function validate(input: RateLimitValidationInput, workflowId = uniqueName('rate-limit-validation')): Promise<RateLimitValidationResult> {
   return withClient(config, (client) =>
     client.workflow.execute('rateLimitValidation', {
       taskQueue: config.temporal.taskQueue,
-      workflowId: uniqueName('rate-limit-validation'),
+      workflowId,
       args: [{ ...RATE_LIMIT_VALIDATION_FAST, ...input }],
     }),
   );
 }
 
-const leftoverUsers = (prefix: string) => scalar<number>('SELECT count(*)::int FROM users WHERE starts_with(email, $1)', [prefix]);
+/** An API key as src/api/auth.ts generateApiKey makes them: `ct_` and 32 bytes in base64url. */
+const API_KEY = /ct_[A-Za-z0-9_-]{43}/;
+
+/**
+ * A history as text with every payload's bytes decoded (JSON payloads are UTF-8), so a key anywhere
+ * in it shows. Walked by hand: the proto messages' own toJSON would render the bytes as base64.
+ */
+function historyText(history: unknown): string {
+  const plain = (value: unknown): unknown => {
+    if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+    if (Array.isArray(value)) return value.map(plain);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+    return value;
+  };
+  return JSON.stringify(plain(history));
+}
+
+/** The recorded history of a workflow and of every child it started, each as text. */
+async function historiesOf(client: Client, workflowId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const children = (history.events ?? []).flatMap((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId ?? []);
+  return [historyText(history), ...(await Promise.all(children.map((id) => historiesOf(client, id)))).flat()];
+}
+
+const leftoverUsers = (prefix: string, pool: pg.Pool = testPool()) =>
+  pool.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE starts_with(email, $1)', [prefix]).then((r) => r.rows[0]!.n);
 const verdicts = (r: RateLimitValidationResult) => Object.fromEntries(r.checks.map((c) => [c.id, c.passed]));
 const explain = (r: RateLimitValidationResult) => r.checks.map((c) => `${c.id} ${c.passed ? 'PASS' : 'FAIL'} ${c.observed}`).join('\n');
 
-test('fast mode end to end against the API the worker serves: every check passes, nothing is left behind', async () => {
-  const result = await validate({});
+test('fast mode end to end against the API the worker serves: every check passes, nothing is left behind, no key is in the history', async () => {
+  const workflowId = uniqueName('rate-limit-validation');
+  const result = await validate({}, workflowId);
   assert.equal(result.passed, true, explain(result));
   assert.equal(result.apiSource, 'started');
   assert.equal(result.baseUrl, `http://127.0.0.1:${config.api.port}`);
@@ -58,32 +92,85 @@ test('fast mode end to end against the API the worker serves: every check passes
   assert.equal(many!.figures.users, RATE_LIMIT_VALIDATION_FAST.manyUsers);
   assert.ok(Number(many!.figures.minAllowed) >= 60);
 
-  assert.deepEqual(result.cleanup, { usersDeleted: result.users, keysDeleted: 5 + RATE_LIMIT_VALIDATION_FAST.manyUsers! });
+  // Users: burst, drained + second, writer, agent and the crowd. Bucket keys: each user's read bucket
+  // before its delete, the write bucket the delete itself spends, and the writer's emptied write bucket.
+  const users = 5 + RATE_LIMIT_VALIDATION_FAST.manyUsers!;
+  assert.equal(result.users, users);
+  assert.deepEqual(result.cleanup, { usersDeleted: users, keysDeleted: 2 * users + 1 });
   assert.equal(await leftoverUsers(result.emailPrefix), 0, 'test users and their contributions are deleted');
+
+  // No API key in any payload of the recorded history (inputs, results, failures, heartbeats).
+  const histories = await withClient(config, (client) => historiesOf(client, workflowId));
+  assert.equal(histories.length, 1, 'no child workflows');
+  for (const text of histories) assert.doesNotMatch(text, API_KEY);
+  // The scan reads decoded payloads: check 3's sealed hand-over is in there, and its data key is gone.
+  // (Payload JSON inside the history text: its quotes are escaped.)
+  const handle = /\\"handle\\":\\"([0-9a-f-]{36})\\",\\"sealed\\":\\"[A-Za-z0-9+/=]{40,}\\"/.exec(histories[0]!)?.[1];
+  assert.ok(handle, 'the held user crossed the timer sealed');
+  assert.equal(await worker.deps.redis.exists(`commontrace:key-escrow:${handle}`), 0, 'the sealed key can never be opened again');
 });
 
-test('a too-lenient limiter (10× the expected limits) fails the limiting checks', async () => {
-  const api = await startTestApi(configWithLimits({ readPerMinute: 600, writePerMinute: 200 }), { deps: { pool: testPool() } });
+test('the history scan finds a key in a payload of a real history message', () => {
+  const result = defaultPayloadConverter.toPayload({ userId: 'u1', apiKey: generateApiKey() });
+  const history = proto.temporal.api.history.v1.History.create({ events: [{ activityTaskCompletedEventAttributes: { result: { payloads: [result] } } }] });
+  assert.doesNotMatch(JSON.stringify(history), API_KEY, 'a plain JSON dump shows the payload only as base64');
+  assert.match(historyText(history), API_KEY);
+});
+
+test('a too-lenient limiter (10× the expected limits) on another deployment fails the limiting checks; its users are deleted there', async () => {
+  // Another deployment: its own database, which the worker knows nothing about.
+  const databaseUrl = adminUrl(baseConfig.databaseUrl, uniqueName('ct_rate_limit_remote').replace(/-/g, '_'));
+  await migrateDatabase(databaseUrl);
+  const remote = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  const api = await startTestApi({ ...configWithLimits({ readPerMinute: 600, writePerMinute: 200, ...REGISTER_UNLIMITED }), databaseUrl }, { deps: { pool: remote } });
   try {
     const result = await validate({ baseUrl: api.url, readLimit: 60, writeLimit: 20 });
     assert.equal(result.passed, false);
     assert.equal(result.apiSource, 'given');
     assert.deepEqual(verdicts(result), { 1: true, 2: false, 3: false, 4: false, 5: false, 6: true, 7: false }, explain(result));
     assert.match(result.checks[1]!.observed, /no 429/);
+    // Every user was deleted through that API, so from its database; none ever reached the worker's.
+    const users = 5 + RATE_LIMIT_VALIDATION_FAST.manyUsers!;
+    assert.equal(result.users, users);
+    assert.equal((result.cleanup as { usersDeleted: number }).usersDeleted, users, JSON.stringify(result.cleanup));
+    assert.equal(await leftoverUsers(result.emailPrefix, remote), 0);
+    assert.equal(await leftoverUsers(result.emailPrefix), 0);
+  } finally {
+    await api.close();
+    await remote.end();
+    await dropDatabase(databaseUrl);
+  }
+});
+
+test('a too-strict limiter (5 reads, 2 writes a minute) fails the burst, refill, agent and many-user checks', async () => {
+  const api = await startTestApi(configWithLimits({ readPerMinute: 5, writePerMinute: 2, ...REGISTER_UNLIMITED }), { deps: { pool: testPool() } });
+  try {
+    const result = await validate({ baseUrl: api.url, readLimit: 60, writeLimit: 20 });
+    assert.equal(result.passed, false);
+    assert.deepEqual(verdicts(result), { 1: false, 2: true, 3: false, 4: false, 5: false, 6: false, 7: false }, explain(result));
+    assert.ok(Number(result.checks[5]!.figures.limited) > 0, 'the agent pattern saw 429s');
+    // The writer emptied its 2-a-minute write bucket, which the delete spends from: deleted all the same.
+    assert.equal((result.cleanup as { usersDeleted: number }).usersDeleted, result.users, JSON.stringify(result.cleanup));
     assert.equal(await leftoverUsers(result.emailPrefix), 0);
   } finally {
     await api.close();
   }
 });
 
-test('a too-strict limiter (5 reads, 2 writes a minute) fails the burst, refill, agent and many-user checks', async () => {
-  const api = await startTestApi(configWithLimits({ readPerMinute: 5, writePerMinute: 2 }), { deps: { pool: testPool() } });
+test('checks whose activities fail after registering (searches and writes get no answer) still delete every user they registered', async () => {
+  const api = await startTestApi(configWithLimits(REGISTER_UNLIMITED), { deps: { pool: testPool() } });
+  const proxy = await startFaultyProxy(api.url, (_method, path) => (path.startsWith('/api/v1/traces') ? 'drop' : 'forward'));
   try {
-    const result = await validate({ baseUrl: api.url, readLimit: 60, writeLimit: 20 });
+    const result = await validate({ baseUrl: proxy.url, agentSessions: 1, manyUsers: 2 });
     assert.equal(result.passed, false);
-    assert.deepEqual(verdicts(result), { 1: false, 2: true, 3: false, 4: false, 5: false, 6: false, 7: false }, explain(result));
-    assert.ok(Number(result.checks[5]!.figures.limited) > 0, 'the agent pattern saw 429s');
+    for (const c of result.checks) assert.match(c.observed, /could not run/, `${c.id}: ${c.observed}`);
+    const registered = proxy.forwarded.get('POST /api/v1/auth/register 201') ?? 0;
+    // Each of checks 1, 4, 5, 6 and 7 registered its users on each of its 3 attempts (check 3 never ran).
+    assert.equal(registered, 3 * (1 + 2 + 1 + 1 + 2));
+    assert.equal(proxy.forwarded.get('DELETE /api/v1/users/me 204'), registered);
+    assert.equal(await leftoverUsers(result.emailPrefix), 0);
   } finally {
+    await proxy.close();
     await api.close();
   }
 });

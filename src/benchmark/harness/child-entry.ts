@@ -27,8 +27,8 @@ function nextMessage<T extends ParentMessage['type']>(type: T): Promise<Extract<
   });
 }
 
-/** Coalesces progress to the latest value and flushes it on a timer, not on every query. */
-function progressReporter<P>(): JobContext<P> & { stop(): void } {
+/** The job's context: progress coalesced to the latest value and flushed on a timer (not on every query), and the shared run start. */
+function jobContext<P>(startedAt: number): JobContext<P> & { stop(): void } {
   let latest: { value: P } | undefined;
   const timer = setInterval(() => {
     if (!latest) return;
@@ -37,6 +37,7 @@ function progressReporter<P>(): JobContext<P> & { stop(): void } {
   }, PROGRESS_EVERY_MS);
   return {
     progress: (value) => void (latest = { value }),
+    startedAt,
     stop: () => clearInterval(timer),
   };
 }
@@ -53,9 +54,9 @@ async function main(): Promise<void> {
   try {
     const go = nextMessage('go');
     await send({ type: 'ready' });
-    await go;
+    const { startedAt } = await go;
     const loop = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-    const reporter = progressReporter<unknown>();
+    const reporter = jobContext<unknown>(startedAt);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     loop.enable();

@@ -12,6 +12,7 @@ import autocannon from 'autocannon';
 import { ApiClient } from '../../api/client.js';
 import { defineJob, type JobContext } from './job.js';
 import { HttpTally, type HttpTallySnapshot } from './http-tally.js';
+import { WindowRecorder } from './windows.js';
 
 export const SEARCH_PATH = '/api/v1/traces/search';
 
@@ -71,6 +72,12 @@ function closedLoop(input: HttpLoopInput, tally: HttpTally, ctx: JobContext<numb
             serverTiming = undefined;
             ctx.progress(tally.responses);
           });
+          // The events autocannon counts as errors (its client emits them; its types do not list
+          // them), as they happen, so they land in their time windows; the totals are then taken
+          // from autocannon's own result.
+          const events = client as unknown as NodeJS.EventEmitter;
+          events.on('connError', () => tally.transportError(false));
+          events.on('timeout', () => tally.transportError(true));
         },
       },
       (err: unknown, res: autocannon.Result) => {
@@ -114,7 +121,7 @@ async function openLoop(input: HttpLoopInput, rate: number, tally: HttpTally, ct
 export const httpLoadJob = defineJob<HttpLoopInput, HttpLoopInput, HttpLoopOutput, number>(import.meta.url, 'httpLoadJob', {
   prepare: async (input) => input,
   async run(input, ctx) {
-    const tally = new HttpTally({ scheduled: input.ratePerUser !== null });
+    const tally = new HttpTally({ scheduled: input.ratePerUser !== null, windows: new WindowRecorder(ctx.startedAt, input.seconds) });
     if (input.ratePerUser === null) await closedLoop(input, tally, ctx);
     else await openLoop(input, input.ratePerUser, tally, ctx);
     return { tally: tally.snapshot() };

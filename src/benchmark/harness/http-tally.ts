@@ -5,11 +5,15 @@
  * each stage's duration to that stage's histogram, plus `server` (the stages' sum) and `outside`
  * (the client's latency minus that sum: network, HTTP parsing, queueing in Node and Fastify, and in
  * the open loop any lateness of the harness against its schedule, reported on its own as well).
+ * With a WindowRecorder, every response and transport error also lands in its time window
+ * (windows.ts): 2xx latencies as the window's latencies, the rest as the window's errors.
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { createLatencyHistogram, recordMs } from '../stats.js';
 import { encodeHistogram, mergeHistograms, mergeNamedHistograms, type EncodedHistogram } from './histograms.js';
 import { parseServerTiming } from './server-timing.js';
+import { mergeWindows, type WindowRecorder, type WindowSeries } from './windows.js';
+import type { TimeWindow } from '../time-series.js';
 
 export const SERVER_STAGE = 'server';
 export const OUTSIDE_STAGE = 'outside';
@@ -25,6 +29,8 @@ export interface HttpTallySnapshot {
   latency: EncodedHistogram;
   stages: Record<string, EncodedHistogram>;
   scheduleLag: EncodedHistogram;
+  /** null when the tally kept no windows. */
+  windows: WindowSeries | null;
 }
 
 export class HttpTally {
@@ -38,8 +44,11 @@ export class HttpTally {
   errors = 0;
   timeouts = 0;
 
-  constructor(options: { scheduled: boolean }) {
+  private readonly windows: WindowRecorder | null;
+
+  constructor(options: { scheduled: boolean; windows?: WindowRecorder }) {
     this.scheduleLag = options.scheduled ? createLatencyHistogram() : null;
+    this.windows = options.windows ?? null;
   }
 
   /** An HTTP response after `ms`, with its Server-Timing header value(s) if it had any. */
@@ -47,10 +56,12 @@ export class HttpTally {
     this.statusCodes[status] = (this.statusCodes[status] ?? 0) + 1;
     if (status < 200 || status >= 300) {
       this.non2xx++;
+      this.windows?.error();
       return;
     }
     this.ok++;
     recordMs(this.latency, ms);
+    this.windows?.success(ms);
     const timing = parseServerTiming(serverTiming);
     let server = 0;
     let stages = 0;
@@ -69,6 +80,7 @@ export class HttpTally {
   transportError(timedOut: boolean): void {
     this.errors++;
     if (timedOut) this.timeouts++;
+    this.windows?.error();
   }
 
   lag(ms: number): void {
@@ -89,6 +101,7 @@ export class HttpTally {
       latency: encodeHistogram(this.latency),
       stages: Object.fromEntries([...this.stages].map(([name, h]) => [name, encodeHistogram(h)])),
       scheduleLag: this.scheduleLag ? encodeHistogram(this.scheduleLag) : null,
+      windows: this.windows?.snapshot() ?? null,
     };
   }
 
@@ -109,6 +122,8 @@ export interface MergedTally {
   /** The API's stages in first-seen order, then `server` and `outside`; empty without Server-Timing. */
   stages: Map<string, Histogram>;
   scheduleLag: Histogram;
+  /** The children's windows merged; empty when none kept any. */
+  windows: TimeWindow[];
 }
 
 export function mergeTallies(snapshots: readonly HttpTallySnapshot[]): MergedTally {
@@ -126,5 +141,6 @@ export function mergeTallies(snapshots: readonly HttpTallySnapshot[]): MergedTal
     latency: mergeHistograms(snapshots.map((s) => s.latency)),
     stages: new Map(ordered.map((n) => [n, named.get(n)!])),
     scheduleLag: mergeHistograms(snapshots.map((s) => s.scheduleLag)),
+    windows: mergeWindows(snapshots.flatMap((s) => (s.windows ? [s.windows] : []))),
   };
 }

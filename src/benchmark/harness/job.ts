@@ -11,6 +11,11 @@
 export interface JobContext<P> {
   /** Latest-value progress (e.g. a running count); coalesced by the child before it goes over IPC. */
   progress(value: P): void;
+  /**
+   * When the parent told the phase's children to go, in epoch ms (performance.timeOrigin-based):
+   * the same in every child of a phase, so their time windows (windows.ts) line up.
+   */
+  readonly startedAt: number;
 }
 
 export interface JobSpec<I, S, O, P> {
@@ -59,7 +64,8 @@ export interface ChildLoad {
 /** Parent → child. */
 export type ParentMessage =
   | { type: 'start'; module: string; name: string; input: unknown }
-  | { type: 'go' };
+  /** `startedAt`: the phase's run start in epoch ms, one value for all its children. */
+  | { type: 'go'; startedAt: number };
 
 /** Child → parent. */
 export type ChildMessage =

@@ -119,8 +119,8 @@ class HarnessChild<O> {
     return this.doneStep.promise;
   }
 
-  go(): void {
-    this.send({ type: 'go' });
+  go(startedAt: number): void {
+    this.send({ type: 'go', startedAt });
   }
 
   /** Waits for the child to exit; `now` sends SIGTERM at once, otherwise only after the grace period. SIGKILL follows. */
@@ -179,7 +179,8 @@ export async function runInChildren<I, O, P>(job: Job<I, O, P>, inputs: readonly
   let ok = false;
   try {
     await Promise.race([Promise.all(children.map((c) => c.ready)), aborted]);
-    for (const c of children) c.go();
+    const startedAt = performance.timeOrigin + performance.now();
+    for (const c of children) c.go(startedAt);
     const runs = await Promise.race([Promise.all(children.map((c) => c.done)), aborted]);
     ok = true;
     return runs;
