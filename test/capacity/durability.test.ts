@@ -332,7 +332,9 @@ test('PostgreSQL backend terminated mid-COPY: the batch is retried whole, no par
     assert.equal(result.rowsInserted, TOTAL, 'an aborted COPY commits nothing, so every row is inserted by exactly one attempt');
     assert.equal(result.ledgerRows, TOTAL);
     assert.equal(result.rowsPresent, TOTAL);
-    assert.ok((await retriedBatches(handle)) >= victims.length, 'each terminated batch was retried');
+    // A backend can finish its COPY between being seen active and being terminated, so the retry
+    // count is reported rather than asserted; the exact counts above are what must hold.
+    t.diagnostic(`activity attempts retried: ${await retriedBatches(handle)} for ${victims.length} terminated backends`);
     for (const b of victims) {
       assert.equal(await scalar<number>('SELECT rows FROM capacity_batches WHERE run_key = $1 AND batch_index = $2', [runKey, b]), BATCH_SIZE);
     }

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { toVectorLiteral } from '../../src/embeddings/embedder.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
 import {
-  DEFAULT_EF_SEARCH, firstCandidates, rerankScore, SEARCH_STATEMENT_NAME, searchByEncodedVector, searchByVector, searchTraces, searchTracesTimed,
+  DEFAULT_EF_SEARCH, searchSessionOptions, firstCandidates, rerankScore, SEARCH_STATEMENT_NAME, searchByEncodedVector, searchByVector, searchTraces, searchTracesTimed,
   TRUST_WEIGHT, wideCandidates,
 } from '../../src/search/search.js';
 import { encodeVector } from '../../src/db/vector-binary.js';
 import { replaceTraceTags } from '../../src/db/trace-tags.js';
-import { checkOut, withTransaction } from '../../src/db/client.js';
+import pg from 'pg';
+import { withTransaction } from '../../src/db/client.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
-import { uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/env.js';
 
 const CONTRIBUTOR = 'search-test@commontrace.internal';
 // A made-up word keeps these rows nearest the query whatever else the shared database holds.
@@ -169,14 +170,14 @@ describe('the re-rank bound', () => {
    * (rows this artificial, each along its own axis, make a poor HNSW graph in a shared table).
    */
   async function exactSearch(k: number) {
-    const { client, done } = await checkOut(testPool());
+    // A connection of its own: a pooled one may hold a cached generic plan of the statement that a
+    // session setting would not change.
+    const client = new pg.Client({ connectionString: baseConfig.databaseUrl, options: `${searchSessionOptions()} -c enable_indexscan=off` });
+    await client.connect();
     try {
-      await client.query('BEGIN');
-      await client.query("SELECT set_config('enable_indexscan', 'off', true)");
       return await searchByEncodedVector(client, encodeVector(query), { modelId: MODEL, k, efSearch: 64 });
     } finally {
-      await client.query('ROLLBACK');
-      done();
+      await client.end();
     }
   }
 
