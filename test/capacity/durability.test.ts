@@ -15,7 +15,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { CapacityPopulationResult } from '../../src/workflows/messages.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
-import { deleteCapacityStep, finishCapacityCleanup, traceCounts } from '../../src/capacity/cleanup.js';
+import { removeAllCapacityData } from '../helpers/capacity.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool, waitFor } from '../helpers/db.js';
@@ -31,7 +31,7 @@ const inProcessConfig = testConfig();
 let inProcessWorker: Awaited<ReturnType<typeof startWorker>>;
 
 before(async () => {
-  await cleanupCapacity();
+  await removeAllCapacityData();
   inProcessWorker = await startWorker(inProcessConfig);
 });
 
@@ -104,15 +104,6 @@ async function retriedBatches(handle: WorkflowHandle): Promise<number> {
   return (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
 }
 
-async function cleanupCapacity(): Promise<void> {
-  const pool = testPool();
-  for (;;) {
-    const step = await deleteCapacityStep(pool, 10_000);
-    if (step.rows === 0 && step.ledgerBatches === 0) break;
-  }
-  await finishCapacityCleanup(pool);
-  assert.equal((await traceCounts(pool)).capacity, 0);
-}
 
 /** Activities a worker process has started and not finished (or had, when it died). */
 async function activitiesHeldBy(handle: WorkflowHandle, pids: number[]): Promise<Set<string>> {
@@ -173,7 +164,7 @@ test('worker SIGKILLed twice mid-run: a fresh worker finishes with exact rows an
   const workers = [await spawnWorker(env)];
   t.after(async () => {
     await Promise.all(workers.map((w) => w.kill()));
-    await cleanupCapacity();
+    await removeAllCapacityData();
   });
 
   await withClient(config, async (client) => {
@@ -256,7 +247,7 @@ test('Temporal server restarted mid-run: the run completes with exact rows', asy
     await Promise.all(workers.map((w) => w.kill()));
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
-    await cleanupCapacity();
+    await removeAllCapacityData();
   });
 
   await server.start();
@@ -319,7 +310,7 @@ async function terminateMidCopy(runKey: string, t: TestContext, exclude: number[
 
 test('PostgreSQL backend terminated mid-COPY: the batch is retried whole, no partial batch', async (t) => {
   const runKey = uniqueName('cap-pgkill');
-  t.after(cleanupCapacity);
+  t.after(removeAllCapacityData);
   await withClient(inProcessConfig, async (client) => {
     const handle = await client.workflow.start('capacityPopulation', {
       taskQueue: inProcessConfig.temporal.taskQueue, workflowId: uniqueName('capacityPopulation'), args: populationArgs(runKey),

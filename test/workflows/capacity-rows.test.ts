@@ -9,7 +9,8 @@ import type { CapacityCleanupResult, CapacityPopulationResult } from '../../src/
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { HNSW_CREATE_CONCURRENTLY_SQL } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
-import { deleteCapacityStep, finishCapacityCleanup, traceCounts } from '../../src/capacity/cleanup.js';
+import { deleteCapacityStep } from '../../src/capacity/cleanup.js';
+import { removeAllCapacityData } from '../helpers/capacity.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
@@ -21,15 +22,6 @@ const runKey = uniqueName('cap-truth');
 const args = { total: TOTAL, batchSize: BATCH, runKey, concurrency: 2, clusters: 20 };
 let worker: Awaited<ReturnType<typeof startWorker>>;
 
-async function removeAllCapacityData(): Promise<void> {
-  const pool = testPool();
-  for (;;) {
-    const step = await deleteCapacityStep(pool, 10_000);
-    if (step.rows === 0 && step.ledgerBatches === 0) break;
-  }
-  await finishCapacityCleanup(pool);
-  assert.equal((await traceCounts(pool)).capacity, 0);
-}
 
 before(async () => {
   await removeAllCapacityData();
