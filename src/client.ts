@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadConfig, type Config } from './config.js';
 import { textTable } from './cli/format.js';
-import { parsePositiveInt } from './cli/parse.js';
+import { CLI_RANGES, intOption, waitWorkerOption } from './cli/parse.js';
 import { runWorkflowCommand } from './cli/run-workflow.js';
 import { registerColdStartCommands } from './cli/cold-start.js';
 import { registerCapacityCommands } from './cli/capacity.js';
@@ -29,14 +29,16 @@ export function buildProgram(config: () => Config): Command {
   const program = new Command()
     .name('commontrace-launch')
     .description('Launch-readiness workflows for CommonTrace, on Temporal')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // A usage error (unknown option, a value out of range) exits 2, as a failed run's 1 means NO-GO.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program
     .command('preflight')
     .description('check PostgreSQL/pgvector, Redis, the embedder and Temporal; exit 1 on any fail')
     .option('--json', 'print the report as JSON')
-    .option('--traces <n>', 'capacity the memory checks size for (default 100000)', (v) => parsePositiveInt(v, '--traces'))
-    .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--traces <n>', 'capacity the memory checks size for (default 100000)', intOption('--traces', CLI_RANGES.traces))
+    .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', waitWorkerOption, 0)
     .action(async (opts: { json?: boolean; traces?: number; waitWorker: number }) => {
       process.exitCode = await runWorkflowCommand<PreflightReport>(config(), {
         workflowType: 'preflight',

@@ -47,6 +47,9 @@ const portNumber = z.coerce
   .min(1, { message: 'expected a TCP port (1-65535)' })
   .max(65535, { message: 'expected a TCP port (1-65535)' });
 
+/** `name` or `name@system_identifier`, comma-separated. */
+const PRODUCTION_DATABASES_PATTERN = /^\s*[^\s,@]+(@\d+)?\s*(,\s*[^\s,@]+(@\d+)?\s*)*$/;
+
 const urlWithProtocols = (protocols: string[], example: string) =>
   z
     .string()
@@ -69,6 +72,13 @@ const envSchema = z.object({
     .enum(['development', 'staging', 'production'], { message: 'expected development, staging or production' })
     .default('development'),
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], LOCAL_DATABASE_URL).default(LOCAL_DATABASE_URL),
+  CAPACITY_DATABASE_URL: optionalString.pipe(z.union([z.undefined(), urlWithProtocols(['postgres:', 'postgresql:'], `${LOCAL_DATABASE_URL}_capacity`)])),
+  PRODUCTION_DATABASES: optionalString.pipe(
+    z.union([
+      z.undefined(),
+      z.string().regex(PRODUCTION_DATABASES_PATTERN, { message: 'expected comma-separated database names, each optionally name@system_identifier (e.g. commontrace@7301234567890123456)' }),
+    ]),
+  ),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
 
   TEMPORAL_ADDRESS: z
@@ -109,9 +119,25 @@ export const CONFIG_ENV_NAMES: readonly string[] = Object.keys(envSchema.shape);
 
 export type AppEnv = 'development' | 'staging' | 'production';
 
+/** A database that capacity jobs must never write to without an explicit override. */
+export interface ProductionDatabase {
+  name: string;
+  /** pg_control_system().system_identifier; absent: the name alone identifies it. */
+  systemIdentifier?: string;
+}
+
 export interface Config {
   appEnv: AppEnv;
+  /** The live database: traces that agents search. */
   databaseUrl: string;
+  /**
+   * Where capacity population, index builds, benchmarks and cleanup run: a database of its own
+   * (default: DATABASE_URL's name + `_capacity`, on the same server), so synthetic rows and index
+   * drops never touch the live table.
+   */
+  capacityDatabaseUrl: string;
+  /** Databases identified as production (PRODUCTION_DATABASES): capacity jobs refuse them without an override. */
+  productionDatabases: ProductionDatabase[];
   redisUrl: string;
   temporal: {
     address: string;
@@ -177,11 +203,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
     problems.push('TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH: set both for mTLS, or neither');
   }
+  const capacityDatabaseUrl = e.CAPACITY_DATABASE_URL ?? defaultCapacityDatabaseUrl(e.DATABASE_URL);
+  if (sameDatabase(capacityDatabaseUrl, e.DATABASE_URL)) {
+    problems.push(
+      `CAPACITY_DATABASE_URL: names the live database (${redactUrl(e.DATABASE_URL)}); capacity runs load synthetic rows and drop the ` +
+        'HNSW index there, so give them a database of their own (unset it for the default <database>_capacity)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     appEnv: e.APP_ENV,
     databaseUrl: e.DATABASE_URL,
+    capacityDatabaseUrl,
+    productionDatabases: parseProductionDatabases(e.PRODUCTION_DATABASES),
     redisUrl: e.REDIS_URL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -213,6 +248,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** DATABASE_URL with `_capacity` appended to the database name: the same server, a database of its own. */
+export function defaultCapacityDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres'}_capacity`;
+  return url.toString();
+}
+
+/** Host, port and database name equal (user and options aside): the same database. */
+export function sameDatabase(a: string, b: string): boolean {
+  const key = (u: string) => {
+    const url = new URL(u);
+    return `${url.hostname.toLowerCase()}:${url.port || '5432'}/${decodeURIComponent(url.pathname.replace(/^\//, ''))}`;
+  };
+  return key(a) === key(b);
+}
+
+function parseProductionDatabases(value: string | undefined): ProductionDatabase[] {
+  if (!value) return [];
+  return value.split(',').map((entry) => {
+    const [name, systemIdentifier] = entry.trim().split('@') as [string, string | undefined];
+    return { name, ...(systemIdentifier && { systemIdentifier }) };
+  });
+}
+
 /** A password-free form of a connection URL, safe to print in logs and reports. */
 export function redactUrl(url: string): string {
   try {
@@ -222,4 +281,9 @@ export function redactUrl(url: string): string {
   } catch {
     return '<unparseable url>';
   }
+}
+
+/** The environment for a child process of this one (the API in a child process): this process's, with `overrides` on top. */
+export function childEnvironment(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
 }

@@ -12,6 +12,7 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { createEmbedder } from './embeddings/index.js';
 import { temporalConnectionOptions, TemporalUnreachableError } from './temporal.js';
 import { stopLocalApiServer } from './api/local.js';
+import { stopCapacityApi } from './api/capacity-api.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -24,10 +25,12 @@ export interface RunningWorker {
 
 export function createDeps(config: Config): ActivityDeps {
   const pool = createPool(config.databaseUrl, { max: 20 });
+  // Connects on first use: the capacity database is created by the first capacity run (prepareCapacityRun).
+  const capacityPool = createPool(config.capacityDatabaseUrl, { max: 20, application_name: 'commontrace-launch:capacity' });
   // Fail fast when Redis is down: activities report it; Temporal's retry policy decides what next.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true });
   redis.on('error', () => undefined);
-  return { config, pool, redis, embedder: createEmbedder(config) };
+  return { config, pool, capacityPool, redis, embedder: createEmbedder(config) };
 }
 
 export async function createWorker(
@@ -41,7 +44,7 @@ export async function createWorker(
   try {
     connection = await NativeConnection.connect(options);
   } catch (err) {
-    await Promise.allSettled([deps.pool.end(), deps.redis.quit()]);
+    await Promise.allSettled([deps.pool.end(), deps.capacityPool.end(), deps.redis.quit()]);
     throw new TemporalUnreachableError(options.address, err);
   }
   const worker = await Worker.create({
@@ -61,8 +64,8 @@ export async function createWorker(
     deps,
     async close() {
       // The API some workflows serve from this worker uses its pool and Redis: stop it first.
-      await stopLocalApiServer(deps);
-      await Promise.allSettled([deps.pool.end(), deps.redis.quit(), connection.close()]);
+      await Promise.allSettled([stopLocalApiServer(deps), stopCapacityApi(deps)]);
+      await Promise.allSettled([deps.pool.end(), deps.capacityPool.end(), deps.redis.quit(), connection.close()]);
     },
   };
 }

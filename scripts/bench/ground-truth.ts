@@ -20,7 +20,7 @@ import { ensureCapacityContributor, writeCapacityBatch } from '../../src/capacit
 import { computeGroundTruth, exactSqlNeighbours, GROUND_TRUTH_K, sampleQueries, searchableCount } from '../../src/benchmark/ground-truth.js';
 import { SWAP_TOLERANCE } from '../../src/benchmark/exact/compare.js';
 import { groundTruthKey, loadQuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.js';
-import { parsePositiveInt } from '../../src/cli/parse.js';
+import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
 import { textTable } from '../../src/cli/format.js';
 
 const DATABASE = 'commontrace_bench_ground_truth';
@@ -40,11 +40,11 @@ const { values: args } = parseArgs({
     'old-sample': { type: 'string', default: '5' },
   },
 });
-const TOTAL = parsePositiveInt(args.total, '--total');
-const QUERIES = parsePositiveInt(args.queries, '--queries');
-const LANES = parsePositiveInt(args.lanes, '--lanes');
-const CLUSTERS = parsePositiveInt(args.clusters, '--clusters');
-const OLD_SAMPLE = parsePositiveInt(args['old-sample'], '--old-sample');
+const TOTAL = scriptArgument(intOption('--total', CLI_RANGES.traces), args.total, '--total');
+const QUERIES = scriptArgument(intOption('--queries', CLI_RANGES.count), args.queries, '--queries');
+const LANES = scriptArgument(intOption('--lanes', CLI_RANGES.clients), args.lanes, '--lanes');
+const CLUSTERS = scriptArgument(intOption('--clusters', CLI_RANGES.count), args.clusters, '--clusters');
+const OLD_SAMPLE = scriptArgument(intOption('--old-sample', CLI_RANGES.count), args['old-sample'], '--old-sample');
 const RUN_KEY = `bench-ground-truth-${TOTAL}x${DIMENSIONS}-c${CLUSTERS}`;
 
 const log = (m: string) => console.error(`[bench:ground-truth] ${m}`);

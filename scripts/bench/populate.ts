@@ -36,7 +36,7 @@ import { describeEnvironment } from '../../src/benchmark/environment.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { textTable } from '../../src/cli/format.js';
-import { parsePositiveInt } from '../../src/cli/parse.js';
+import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
 import type { CapacityPopulationResult } from '../../src/workflows/messages.js';
 // Also installs the quiet (WARN) Temporal runtime logger the test harness uses.
 import { dropDatabase } from '../../test/helpers/env.js';
@@ -58,13 +58,13 @@ const { values: args } = parseArgs({
     'keep-db': { type: 'boolean', default: false },
   },
 });
-const TOTAL = parsePositiveInt(args.total, '--total');
-const BATCH_SIZE = parsePositiveInt(args['batch-size'], '--batch-size');
-const CONCURRENCY = parsePositiveInt(args.concurrency, '--concurrency');
-const CLUSTERS = parsePositiveInt(args.clusters, '--clusters');
+const TOTAL = scriptArgument(intOption('--total', CLI_RANGES.traces), args.total, '--total');
+const BATCH_SIZE = scriptArgument(intOption('--batch-size', CLI_RANGES.batchSize), args['batch-size'], '--batch-size');
+const CONCURRENCY = scriptArgument(intOption('--concurrency', CLI_RANGES.concurrency), args.concurrency, '--concurrency');
+const CLUSTERS = scriptArgument(intOption('--clusters', CLI_RANGES.count), args.clusters, '--clusters');
 const BATCHES = Math.ceil(TOTAL / BATCH_SIZE);
 /** Interleaved repetitions of (a)/(b) and of the two index builds; the best of each is compared. */
-const REPEATS = parsePositiveInt(args.repeats, '--repeats');
+const REPEATS = scriptArgument(intOption('--repeats', CLI_RANGES.count), args.repeats, '--repeats');
 
 const log = (m: string) => console.error(`[bench:populate] ${m}`);
 const mb = (bytes: number) => bytes / 1e6;
@@ -200,18 +200,18 @@ async function main(): Promise<void> {
   const base = loadConfig();
   const url = new URL(base.databaseUrl);
   url.pathname = '/commontrace_bench_populate';
-  const config: Config = { ...base, databaseUrl: url.toString(), temporal: { ...base.temporal, taskQueue: `bench-populate-${process.pid}` } };
-  log(`database ${redactUrl(config.databaseUrl)} (recreated), task queue ${config.temporal.taskQueue}`);
-  await dropDatabase(config.databaseUrl);
-  await migrateDatabase(config.databaseUrl);
+  const config: Config = { ...base, capacityDatabaseUrl: url.toString(), temporal: { ...base.temporal, taskQueue: `bench-populate-${process.pid}` } };
+  log(`database ${redactUrl(config.capacityDatabaseUrl)} (recreated), task queue ${config.temporal.taskQueue}`);
+  await dropDatabase(config.capacityDatabaseUrl);
+  await migrateDatabase(config.capacityDatabaseUrl);
 
-  const pool = createPool(config.databaseUrl, { max: 2 });
+  const pool = createPool(config.capacityDatabaseUrl, { max: 2 });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-populate-'));
   const running = await createWorker(config);
   const workerDone = running.worker.run();
   const client = await connectClient(config);
   try {
-    const env = await describeEnvironment(config.databaseUrl);
+    const env = await describeEnvironment(config.capacityDatabaseUrl);
     const modelId = createEmbedder(config).modelId;
 
     const contributorId = await ensureCapacityContributor(pool);
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
 
       await resetTable(pool);
       log(`(b) raw single-process binary COPY loader (run ${r}/${REPEATS}) …`);
-      rawSamples.push(await rawBinaryLoad(config.databaseUrl, centres, modelId, contributorId));
+      rawSamples.push(await rawBinaryLoad(config.capacityDatabaseUrl, centres, modelId, contributorId));
       if ((await capacityRows(pool)) !== TOTAL) throw new Error('the raw loader did not load every row');
     }
     const workflowSeconds = Math.min(...workflowSamples);
@@ -264,7 +264,7 @@ async function main(): Promise<void> {
       await pool.query(`DROP INDEX ${HNSW_INDEX_NAME}`);
       await pool.query('CHECKPOINT');
       log(`raw CREATE INDEX, maintenance_work_mem ${formatBytes(indexWorkflow.value.maintenanceWorkMemBytes)}, 1 parallel worker (run ${r}/${REPEATS}) …`);
-      const rawIndex = await rawCreateIndex(config.databaseUrl, indexWorkflow.value.maintenanceWorkMemBytes);
+      const rawIndex = await rawCreateIndex(config.capacityDatabaseUrl, indexWorkflow.value.maintenanceWorkMemBytes);
       indexSamples.push({ workflow: indexWorkflow.seconds, raw: rawIndex, report: indexWorkflow.value });
     }
     const bestIndex = indexSamples.reduce((best, s) => (s.workflow < best.workflow ? s : best));
@@ -278,11 +278,11 @@ async function main(): Promise<void> {
     log(`binary ${formatBytes(files.binaryBytes)}, text ${formatBytes(files.textBytes)}`);
     await resetTable(pool);
     log('(c) psql \\copy of text …');
-    const textSeconds = await psqlTextCopy(config.databaseUrl, files.text);
+    const textSeconds = await psqlTextCopy(config.capacityDatabaseUrl, files.text);
     if ((await capacityRows(pool)) !== TOTAL) throw new Error('psql \\copy did not load every row');
     await resetTable(pool);
     log('(d) one binary COPY of the pre-generated file …');
-    const fileSeconds = await fileBinaryCopy(config.databaseUrl, files.binary);
+    const fileSeconds = await fileBinaryCopy(config.capacityDatabaseUrl, files.binary);
     if ((await capacityRows(pool)) !== TOTAL) throw new Error('the file COPY did not load every row');
 
     const loads: LoadFigure[] = [

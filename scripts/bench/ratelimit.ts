@@ -35,7 +35,7 @@ import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/be
 import { textTable } from '../../src/cli/format.js';
 import { dropDatabase } from '../../test/helpers/env.js';
 import { loadSeeds } from '../../test/helpers/seeds.js';
-import { startChildApi, type ChildApi } from './api-child.js';
+import { startChildApi, type ChildApi } from '../../src/api/child.js';
 
 const BENCH_DATABASE = 'commontrace_bench_ratelimit';
 /** Far above what N users can send in the run, so the limiter is exercised but never refuses. */

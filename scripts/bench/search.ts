@@ -1,9 +1,9 @@
 /**
  * bench:search — the search benchmark end to end, against the raw pgvector floor on the same data.
  *
- * 1. In a dedicated database (commontrace_bench_search), imports and embeds the seeds and sets up or
- *    reuses capacity data of --total rows through the real workflows (seedImport, embeddingReadiness,
- *    capacityPopulation, indexBuild) on an in-process worker: the same data the launch measures.
+ * 1. In a dedicated capacity database (commontrace_bench_search), sets up or reuses capacity data of
+ *    --total rows, with the seeds among them, through the real workflows (capacityPopulation,
+ *    indexBuild) on an in-process worker: the same data the launch measures.
  * 2. Serves the search API in a child process (local embedder, a read quota far above the offered
  *    load, so the limiter runs on every request but never refuses) and runs the searchBenchmark
  *    workflow: ground truth, warm-up, serial latency and recall per ef_search, the concurrency sweep
@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
+import { CLI_RANGES, intListOption, intOption, numberOption, scriptArgument } from '../../src/cli/parse.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
@@ -31,11 +32,12 @@ import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
 import { renderText } from '../../src/report/markdown.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import { countRunRows } from '../../src/capacity/population.js';
 import type {
-  CapacityCleanupResult, CapacityPopulationResult, EmbeddingReadinessResult, SearchBenchmarkInput, SearchBenchmarkResult, SeedImportResult,
+  CapacityCleanupResult, CapacityPopulationResult, SearchBenchmarkInput, SearchBenchmarkResult,
 } from '../../src/workflows/messages.js';
 import { clustersFor } from '../../src/workflows/launch-criteria.js';
-import { startChildApi, type ChildApi } from './api-child.js';
+import { startChildApi, type ChildApi } from '../../src/api/child.js';
 
 const BENCH_DATABASE = 'commontrace_bench_search';
 /** Far above what the users can send in the run (and the config's ceiling): every request pays the limiter, none is refused. */
@@ -62,20 +64,28 @@ const { values: args } = parseArgs({
 
 const log = (m: string) => console.error(`[bench:search] ${m}`);
 
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`--${name} expects a positive number, got "${value}"`);
-  return n;
-}
+const arg = <T>(parse: (value: string) => T, flag: string) => scriptArgument(parse, args[flag.slice(2) as keyof typeof args] as string | undefined, flag);
+/** Every flag checked before anything starts: a bad value exits 2 with its range. */
+const options = {
+  total: arg(intOption('--total', CLI_RANGES.traces), '--total'),
+  queries: arg(intOption('--queries', CLI_RANGES.count), '--queries'),
+  efSearch: arg(intListOption('--ef-search', CLI_RANGES.efSearch), '--ef-search'),
+  concurrency: arg(intListOption('--concurrency', CLI_RANGES.clients), '--concurrency'),
+  concurrencySeconds: arg(intOption('--concurrency-seconds', CLI_RANGES.seconds), '--concurrency-seconds'),
+  k: args.k === undefined ? undefined : arg(intOption('--k', CLI_RANGES.benchmarkK), '--k'),
+  ceilingSeconds: arg(intOption('--ceiling-seconds', CLI_RANGES.waitWorkerSeconds), '--ceiling-seconds'),
+  httpUsers: arg(intOption('--http-users', { min: 1, max: 1_000 }), '--http-users'),
+  httpSeconds: arg(intOption('--http-seconds', CLI_RANGES.seconds), '--http-seconds'),
+  httpRate: arg(numberOption('--http-rate', CLI_RANGES.requestsPerSecond), '--http-rate'),
+};
 
-const ints = (name: string, value: string) => value.split(',').map((v) => Math.round(positive(name, v.trim())));
-
+/** The bench's own database is its capacity database; the live one only stores the report. */
 function benchConfig(base: Config, database: string): Config {
   const url = new URL(base.databaseUrl);
   url.pathname = `/${database}`;
   return {
     ...base,
-    databaseUrl: url.toString(),
+    capacityDatabaseUrl: url.toString(),
     // Offline and deterministic: the synthetic vectors carry this model id, and the API embeds with it.
     embedding: { provider: 'local' },
     temporal: { ...base.temporal, taskQueue: `bench-search-${process.pid}` },
@@ -91,14 +101,14 @@ async function main(): Promise<void> {
   const base = loadConfig();
   if (base.appEnv === 'production') throw new Error('bench:search loads synthetic data into its own database; run it on a local stack, not APP_ENV=production');
   const config = benchConfig(base, args.database!);
-  const total = Math.round(positive('total', args.total!));
+  const total = options.total;
   // As many clusters as the launch uses at this scale, so both measure the same data.
   const clusters = clustersFor(total);
   const runKey = defaultRunKey({ ...CAPACITY_DEFAULTS, total, clusters });
 
-  log(`database ${redactUrl(config.databaseUrl)}, ${total} × ${EMBEDDING_DIMENSIONS} vectors (run key ${runKey})`);
-  await migrateDatabase(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, { max: 4 });
+  log(`database ${redactUrl(config.capacityDatabaseUrl)}, ${total} × ${EMBEDDING_DIMENSIONS} vectors (run key ${runKey})`);
+  await migrateDatabase(config.capacityDatabaseUrl);
+  const pool = createPool(config.capacityDatabaseUrl, { max: 4 });
   log('starting an in-process worker (bundling workflows) …');
   const worker = await createWorker(config);
   const running = worker.worker.run();
@@ -106,17 +116,15 @@ async function main(): Promise<void> {
   let api: ChildApi | undefined;
   try {
     client = await connectClient(config);
-    // The launch's data: the seeds sit among the capacity rows, and the HTTP phase's golden queries
-    // find them, as an agent's queries find real content (with no seeds they would match nothing).
-    const seeds = await execute<SeedImportResult>(client, config, 'seedImport', {});
-    const embedded = await execute<EmbeddingReadinessResult>(client, config, 'embeddingReadiness', { target: 'seeds' });
-    log(`seeds: ${seeds.total} (${seeds.inserted} new, ${seeds.updated} updated), ${embedded.embedded} embedded now, ${embedded.pending} pending`);
+    // capacityPopulation gives the database the seeds too (embedded with the local model): the HTTP
+    // phase's golden queries find them among the capacity rows, as an agent's queries find real content.
     const { rows: ledger } = await pool.query<{ run_key: string; rows: number }>('SELECT run_key, sum(rows)::int AS rows FROM capacity_batches GROUP BY run_key');
     if (ledger.some((l) => l.run_key !== runKey)) {
       log(`capacity data of other runs present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
       await execute<CapacityCleanupResult>(client, config, 'capacityCleanup', {});
     }
-    const complete = ledger.find((l) => l.run_key === runKey)?.rows === total;
+    // Complete when the rows are there, whatever the ledger says.
+    const complete = ledger.find((l) => l.run_key === runKey)?.rows === total && (await countRunRows(pool, runKey, total)) === total;
     // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
     const population = await execute<CapacityPopulationResult>(client, config, 'capacityPopulation', { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
@@ -127,28 +135,28 @@ async function main(): Promise<void> {
     if (args['http-url']) {
       http = { baseUrl: args['http-url'] };
     } else if (!args['no-http']) {
-      api = await startChildApi({ DATABASE_URL: config.databaseUrl, EMBEDDING_PROVIDER: 'local', RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT), RATE_LIMIT_REGISTER_PER_MINUTE: '1000' });
+      api = await startChildApi({ DATABASE_URL: config.capacityDatabaseUrl, CAPACITY_DATABASE_URL: '', EMBEDDING_PROVIDER: 'local', RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT), RATE_LIMIT_REGISTER_PER_MINUTE: '1000' });
       log(`search API in child process ${api.pid} on ${api.url} (read quota ${BENCH_READ_LIMIT}/min per user)`);
       http = { baseUrl: api.url };
     }
     if (http) {
       http = {
         ...http,
-        users: Math.round(positive('http-users', args['http-users']!)),
-        seconds: positive('http-seconds', args['http-seconds']!),
+        users: options.httpUsers,
+        seconds: options.httpSeconds,
         // 0: a closed loop, users sending back to back (the API's throughput ceiling, not its latency).
-        ratePerUser: Number(args['http-rate']) === 0 ? null : positive('http-rate', args['http-rate']!),
+        ratePerUser: options.httpRate === 0 ? null : options.httpRate,
       };
     }
     const input: SearchBenchmarkInput = {
       dataset: { runKey, total, clusters },
-      queryCount: Math.round(positive('queries', args.queries!)),
-      efSearch: ints('ef-search', args['ef-search']!),
-      concurrency: ints('concurrency', args.concurrency!),
-      concurrencySeconds: positive('concurrency-seconds', args['concurrency-seconds']!),
-      ...(args.k !== undefined && { k: Math.round(positive('k', args.k)) }),
+      queryCount: options.queries,
+      efSearch: options.efSearch,
+      concurrency: options.concurrency,
+      concurrencySeconds: options.concurrencySeconds,
+      ...(options.k !== undefined && { k: options.k }),
       http,
-      httpCeiling: http && Number(args['ceiling-seconds']) > 0 ? { seconds: positive('ceiling-seconds', args['ceiling-seconds']!) } : null,
+      httpCeiling: http && options.ceilingSeconds > 0 ? { seconds: options.ceilingSeconds } : null,
       context: {
         ...(population.rowsInserted > 0 && { loadRowsPerSecond: population.rowsPerSecond }),
         ...(index.built && { indexBuildSeconds: index.buildSeconds }),

@@ -11,7 +11,9 @@ import {
 } from '../benchmark/sql-bench.js';
 import { saveBenchmarkRun } from '../benchmark/store.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
-import { ensureLocalApiServer } from '../api/local.js';
+import { ensureCapacityApi } from '../api/capacity-api.js';
+import { ensureCapacitySchema } from '../db/capacity-database.js';
+import { countRunRows } from '../capacity/population.js';
 import { DEFAULT_GOLDEN_QUERIES, resolveProjectPath } from '../paths.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import type { WrittenReport } from '../report/write.js';
@@ -57,7 +59,7 @@ export interface MeasureInput {
 }
 
 export interface HttpBenchmarkInput {
-  /** Unset: the API this worker serves (started on config.api.host:port if not running yet). */
+  /** Unset: an API over the capacity database, in a child process of this worker (src/api/capacity-api.ts). */
   baseUrl?: string;
   users: number;
   seconds: number;
@@ -86,11 +88,12 @@ function nonRetryableFor<T>(promise: Promise<T>): Promise<T> {
 }
 
 export function createBenchmarkActivities(deps: ActivityDeps) {
-  const { pool, config, embedder } = deps;
+  // The benchmark measures the capacity database; only its reports are stored in the live one.
+  const { pool: livePool, capacityPool: pool, config, embedder } = deps;
   const buckets = new TokenBucket(deps.redis);
   const querySpec = (q: BenchmarkQueries): QuerySetSpec => ({ dataset: q.dataset, queryCount: q.queryCount, querySeed: q.querySeed, modelId: embedder.modelId });
   const sqlOptions = (phase: string, input: { efSearch: number; k: number }): SqlRunOptions => ({
-    databaseUrl: config.databaseUrl,
+    databaseUrl: config.capacityDatabaseUrl,
     efSearch: input.efSearch,
     k: input.k,
     onProgress: progressBeat(phase),
@@ -105,7 +108,8 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           'InvalidBenchmarkInput',
         );
       }
-      const environment = await describeEnvironment(config.databaseUrl);
+      await ensureCapacitySchema(config);
+      const environment = await describeEnvironment(config.capacityDatabaseUrl);
       const index = await describeIndex(pool, environment.sharedBuffersBytes);
       const traceCount = await searchableCount(pool, embedder.modelId);
       if (traceCount === 0) {
@@ -121,12 +125,15 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         );
       }
       const { rows } = await pool.query<{ rows: number }>('SELECT coalesce(sum(rows), 0)::int AS rows FROM capacity_batches WHERE run_key = $1', [input.dataset.runKey]);
-      const capacityRows = rows[0]!.rows;
+      // The ledger says how many rows the run wrote; the rows themselves say how many are there.
+      const ledgerRows = rows[0]!.rows;
+      const capacityRows = ledgerRows === 0 ? 0 : await countRunRows(pool, input.dataset.runKey, ledgerRows);
       const centres = describeCentreSource({
         clusters: input.dataset.clusters, dimensions: input.dataset.dimensions, generatorSeed: input.dataset.generatorSeed, modelId: embedder.modelId,
       });
       const warnings: string[] = [];
       if (capacityRows === 0) warnings.push(`no capacity rows recorded for run key ${input.dataset.runKey}: the queries' clusters may not match the data`);
+      if (capacityRows < ledgerRows) warnings.push(`the ledger records ${ledgerRows} rows for run key ${input.dataset.runKey}, but only ${capacityRows} are in the table: run capacityPopulation again to repair it`);
       if (!index.fitsInSharedBuffers) warnings.push(`the index (${index.bytes} bytes) does not fit in shared_buffers: latencies include disk reads`);
       return {
         environment, index, traceCount, capacityRows, modelId: embedder.modelId, centres, warnings,
@@ -145,7 +152,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       const set = await loadQuerySet(pool, spec, input.queries.centres);
       const truth = await nonRetryableFor(
         computeGroundTruth(pool, set, {
-          databaseUrl: config.databaseUrl,
+          databaseUrl: config.capacityDatabaseUrl,
           cacheKey,
           traceCount: input.traceCount,
           lanes: input.lanes,
@@ -178,7 +185,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     async runHttpBenchmark(input: HttpBenchmarkInput): Promise<HttpLoadResult> {
       const golden = await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES));
       const beat = progressBeat(`HTTP load ${input.users} users`);
-      const baseUrl = input.baseUrl ?? (await ensureLocalApiServer(deps)).baseUrl;
+      const baseUrl = input.baseUrl ?? (await ensureCapacityApi(deps)).baseUrl;
       const userIds: string[] = [];
       try {
         return await nonRetryableFor(
@@ -210,7 +217,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       const written = await writeReportFiles(input.report, input.reportsDir).catch((err: Error) => {
         throw err.name === 'InvalidReportError' ? ApplicationFailure.nonRetryable(err.message, err.name) : err;
       });
-      await saveBenchmarkRun(pool, input.report);
+      await saveBenchmarkRun(livePool, input.report);
       return written;
     },
   };

@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Config } from '../config.js';
 import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
 import { batchRange, type BatchSpec } from '../capacity/generator.js';
 import { countRunRows, ensureCapacityContributor, writeCapacityBatch, type BatchWrite } from '../capacity/population.js';
@@ -8,7 +7,9 @@ import { buildHnswIndex, dropHnswIndex, type IndexBuildReport } from '../capacit
 import {
   deleteCapacityStep, finishCapacityCleanup, prepareCleanupIndex, traceCounts, type DeletionStep, type PreparedCleanupIndex, type TraceCounts,
 } from '../capacity/cleanup.js';
+import { assertCapacityTarget, ensureCapacitySchema, isMissingDatabase, prepareCapacityDatabase, type CapacityDatabaseReady } from '../db/capacity-database.js';
 import type { ActivityDeps } from './deps.js';
+import { whileHeartbeating } from './heartbeat.js';
 
 export interface CapacityRunSpec {
   runKey: string;
@@ -25,6 +26,7 @@ export interface PreparedCapacityRun {
   modelId: string;
   centres: CentreSource;
   droppedIndex: boolean;
+  database: CapacityDatabaseReady & { name: string };
 }
 
 export interface CapacityBatchInput {
@@ -35,35 +37,34 @@ export interface CapacityBatchInput {
   centres: CentreSource;
 }
 
-/** Destructive capacity jobs never touch a production database by accident. */
-export function assertNotProduction(config: Config, allowProduction: boolean | undefined, what: string): void {
-  if (config.appEnv === 'production' && !allowProduction) {
-    throw ApplicationFailure.nonRetryable(
-      `Refusing to ${what}: APP_ENV=production and it writes or deletes synthetic capacity data in that database. ` +
-        'If this really is a disposable capacity environment, re-run with the explicit override ' +
-        '(--allow-production on the CLI, allowProduction: true in the workflow input).',
-      'ProductionGuard',
-    );
-  }
-}
-
-export function createCapacityActivities({ pool, config, embedder }: ActivityDeps) {
+/**
+ * Every statement here runs in the capacity database (deps.capacityPool), never the live one; each
+ * destructive step first checks which database that is (assertCapacityTarget).
+ */
+export function createCapacityActivities({ pool: livePool, capacityPool: pool, config, embedder }: ActivityDeps) {
+  const guard = (allowProduction: boolean | undefined, what: string) => assertCapacityTarget(config, { live: livePool, capacity: pool }, allowProduction, what);
   return {
     async prepareCapacityRun(input: { spec: CapacityRunSpec; allowProduction?: boolean; dropIndex: boolean }): Promise<PreparedCapacityRun> {
-      assertNotProduction(config, input.allowProduction, 'populate capacity data');
       if (input.spec.dimensions !== embedder.dimensions) {
         throw ApplicationFailure.nonRetryable(
           `dimensions ${input.spec.dimensions} does not match the schema's vector(${embedder.dimensions}); use ${embedder.dimensions}`,
           'InvalidCapacityInput',
         );
       }
+      // A database that does not exist yet is neither live nor production: create it, then check.
+      await guard(input.allowProduction, 'populate capacity data').catch((err: unknown) => {
+        if (!isMissingDatabase(err)) throw err;
+      });
+      const ctx = Context.current();
+      const ready = await prepareCapacityDatabase(config, pool, embedder, (phase) => ctx.heartbeat({ phase }));
+      const { name } = await guard(input.allowProduction, 'populate capacity data');
       const contributorId = await ensureCapacityContributor(pool);
       const centres = describeCentreSource({
         clusters: input.spec.clusters, dimensions: input.spec.dimensions, generatorSeed: input.spec.generatorSeed, modelId: embedder.modelId,
       });
       // Maintaining the HNSW graph row by row is far slower than one build after the load.
       const droppedIndex = input.dropIndex ? await dropHnswIndex(pool) : false;
-      return { contributorId, modelId: embedder.modelId, centres, droppedIndex };
+      return { contributorId, modelId: embedder.modelId, centres, droppedIndex, database: { ...ready, name } };
     },
 
     async populateCapacityBatch(input: CapacityBatchInput): Promise<BatchWrite & { ms: number }> {
@@ -79,20 +80,17 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
       const batch: BatchSpec = { ...spec, batchIndex: input.batchIndex };
       const { start, end } = batchRange(batch);
       let phase = 'starting';
-      const beat = () => ctx.heartbeat({ batchIndex: input.batchIndex, phase, rows: end - start });
-      beat();
+      const details = () => ({ batchIndex: input.batchIndex, phase, rows: end - start });
       // The workflow's heartbeat timeout is short so a dead worker's batch is retried within seconds;
       // beating every second keeps a live batch from timing out while its COPY waits on the server.
-      const keepAlive = setInterval(beat, 1_000);
-      try {
-        const result = await writeCapacityBatch(pool, batch, centres, { modelId: input.modelId, contributorId: input.contributorId }, (p) => {
+      const result = await whileHeartbeating(
+        () => writeCapacityBatch(pool, batch, centres, { modelId: input.modelId, contributorId: input.contributorId }, (p) => {
           phase = p;
-          beat();
-        });
-        return { ...result, ms: Math.round(performance.now() - started) };
-      } finally {
-        clearInterval(keepAlive);
-      }
+          ctx.heartbeat(details());
+        }),
+        details,
+      );
+      return { ...result, ms: Math.round(performance.now() - started) };
     },
 
     /**
@@ -100,6 +98,7 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
      * (their deterministic ids over [0, total)) in `traces`. Judge on rowsPresent, never on `rows`.
      */
     async capacityLedger(input: { runKey: string; total: number }): Promise<{ batches: number; rows: number; rowsPresent: number }> {
+      await ensureCapacitySchema(config);
       const { rows } = await pool.query<{ batches: number; rows: number }>(
         'SELECT count(*)::int AS batches, coalesce(sum(rows), 0)::int AS rows FROM capacity_batches WHERE run_key = $1', [input.runKey],
       );
@@ -110,42 +109,43 @@ export function createCapacityActivities({ pool, config, embedder }: ActivityDep
       maintenanceWorkMemCapMb: number; parallelWorkers: number; prewarm: boolean; rebuild: boolean; allowProduction?: boolean;
     }): Promise<IndexBuildReport> {
       // Rebuilding drops a valid index: searches on a production table scan it until the build ends.
-      if (input.rebuild) assertNotProduction(config, input.allowProduction, 'rebuild the HNSW index');
+      await ensureCapacitySchema(config);
+      if (input.rebuild) await guard(input.allowProduction, 'rebuild the HNSW index');
       const ctx = Context.current();
-      ctx.heartbeat({ phase: 'starting' });
-      const keepAlive = setInterval(() => ctx.heartbeat({ phase: 'waiting for progress' }), 5_000);
-      try {
-        return await buildHnswIndex(pool, {
+      return whileHeartbeating(
+        () => buildHnswIndex(pool, {
           maintenanceWorkMemCapBytes: input.maintenanceWorkMemCapMb * 1024 * 1024,
           parallelWorkers: input.parallelWorkers,
           prewarm: input.prewarm,
           rebuild: input.rebuild,
           onProgress: (p) => ctx.heartbeat(p),
-        });
-      } finally {
-        clearInterval(keepAlive);
-      }
+        }),
+        () => ({ phase: 'waiting for progress' }),
+        5_000,
+      );
     },
 
     async capacityTraceCounts(): Promise<TraceCounts> {
-      return traceCounts(pool);
+      await ensureCapacitySchema(config);
+      return whileHeartbeating(() => traceCounts(pool));
     },
 
     /** Takes the HNSW index out of the bulk delete's way when it must not be vacuumed after it (see planCleanupIndex). */
     async prepareCapacityCleanup(input: { allowProduction?: boolean }): Promise<PreparedCleanupIndex> {
-      assertNotProduction(config, input.allowProduction, 'delete capacity data');
-      return prepareCleanupIndex(pool);
+      await ensureCapacitySchema(config);
+      await guard(input.allowProduction, 'delete capacity data');
+      return whileHeartbeating(() => prepareCleanupIndex(pool));
     },
 
     /** One bounded transaction: whole ledger batches with their rows, then rows no ledger entry claims. */
     async deleteCapacityBatch(input: { limit: number; allowProduction?: boolean }): Promise<DeletionStep> {
-      assertNotProduction(config, input.allowProduction, 'delete capacity data');
-      return deleteCapacityStep(pool, input.limit);
+      await guard(input.allowProduction, 'delete capacity data');
+      return whileHeartbeating(() => deleteCapacityStep(pool, input.limit));
     },
 
     async finishCapacityCleanup(input: { allowProduction?: boolean }): Promise<{ ledgerRows: number; contributorRemoved: boolean }> {
-      assertNotProduction(config, input.allowProduction, 'delete capacity data');
-      return finishCapacityCleanup(pool);
+      await guard(input.allowProduction, 'delete capacity data');
+      return whileHeartbeating(() => finishCapacityCleanup(pool));
     },
   };
 }

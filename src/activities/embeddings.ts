@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { countPending, embedNextBatch, type EmbeddingTarget, type PendingCount } from '../embeddings/backfill.js';
 import type { ActivityDeps } from './deps.js';
+import { whileHeartbeating } from './heartbeat.js';
 
 export interface BatchResult extends PendingCount {
   embedded: number;
@@ -10,7 +11,7 @@ export interface BatchResult extends PendingCount {
 export function createEmbeddingActivities({ pool, embedder }: ActivityDeps) {
   return {
     async embedPendingBatch(input: { target: EmbeddingTarget; batchSize: number }): Promise<BatchResult> {
-      const embedded = await embedNextBatch(pool, embedder, input.target, input.batchSize);
+      const embedded = await whileHeartbeating(() => embedNextBatch(pool, embedder, input.target, input.batchSize));
       return { embedded, modelId: embedder.modelId, ...(await countPending(pool, embedder.modelId, input.target)) };
     },
 

@@ -9,7 +9,8 @@ import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 import { checkOut } from '../db/client.js';
 import { estimateHnswGraphBytes, formatBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { advisoryVerdict, compareVersions, parallelBuildBlocker } from '../db/pgvector-advisories.js';
-import { redactUrl } from '../config.js';
+import { redactUrl, type Config } from '../config.js';
+import { databaseIdentity, isMissingDatabase, isProductionDatabase, type DatabaseIdentity } from '../db/capacity-database.js';
 import type { ActivityDeps } from './deps.js';
 
 const MIN_PGVECTOR_FOR_HNSW = '0.5.0';
@@ -17,7 +18,28 @@ const MIN_PGVECTOR_FOR_ITERATIVE_SCAN = '0.8.0';
 
 const check = (name: string, status: CheckStatus, value: string, detail: string): CheckResult => ({ name, status, value, detail });
 
-export function createPreflightActivities({ pool, redis, config }: ActivityDeps) {
+/** Capacity jobs need a database of their own; a missing one is created by the first capacity run. */
+async function checkCapacityDatabase(config: Config, live: pg.Pool, capacity: pg.Pool): Promise<CheckResult> {
+  const where = redactUrl(config.capacityDatabaseUrl);
+  const liveId = await databaseIdentity(live);
+  let target: DatabaseIdentity;
+  try {
+    target = await databaseIdentity(capacity);
+  } catch (err) {
+    return isMissingDatabase(err)
+      ? check('capacity_database', 'pass', 'not created yet', `${where}: created and migrated by the first capacity run`)
+      : check('capacity_database', 'fail', 'unreachable', `${where}: ${(err as Error).message}. Fix CAPACITY_DATABASE_URL or unset it for <database>_capacity.`);
+  }
+  if (target.name === liveId.name && target.systemIdentifier === liveId.systemIdentifier) {
+    return check('capacity_database', 'fail', target.name, `${where} is the live database: point CAPACITY_DATABASE_URL at a database of its own`);
+  }
+  if (isProductionDatabase(target, config.productionDatabases)) {
+    return check('capacity_database', 'warn', target.name, 'listed in PRODUCTION_DATABASES: capacity jobs refuse it without --allow-production');
+  }
+  return check('capacity_database', 'pass', target.name, `apart from the live ${liveId.name}${target.systemIdentifier === liveId.systemIdentifier ? ' on the same server' : ''}`);
+}
+
+export function createPreflightActivities({ pool, capacityPool, redis, config }: ActivityDeps) {
   return {
     async checkPostgres(input: PreflightInput): Promise<CheckResult[]> {
       const targetTraces = input.targetTraces ?? config.preflight.targetTraces;
@@ -110,6 +132,7 @@ export function createPreflightActivities({ pool, redis, config }: ActivityDeps)
               ? check('max_parallel_maintenance_workers', 'pass', String(parallelWorkers), 'parallel HNSW build available')
               : check('max_parallel_maintenance_workers', 'warn', String(parallelWorkers), 'index builds run single-threaded'),
         );
+        results.push(await checkCapacityDatabase(config, pool, capacityPool));
         return results;
       } catch (err) {
         return [check('postgresql', 'fail', 'query failed', (err as Error).message)];

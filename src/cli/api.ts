@@ -8,7 +8,7 @@ import {
   type RateLimitValidationResult,
 } from '../workflows/messages.js';
 import { textTable } from './format.js';
-import { parsePositiveInt } from './parse.js';
+import { CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 
 export function formatRateLimitValidation(r: RateLimitValidationResult): string {
@@ -38,7 +38,7 @@ export function registerApiCommands(program: Command, config: () => Config): voi
     .command('api')
     .description('serve the CommonTrace search API (register, search, contribute, /healthz, /metrics) until Ctrl-C')
     .option('--host <host>', 'interface to listen on (default API_HOST)')
-    .option('--port <n>', 'port to listen on (default API_PORT)', (v) => parsePositiveInt(v, '--port'))
+    .option('--port <n>', 'port to listen on (default API_PORT)', intOption('--port', CLI_RANGES.port))
     .action(async (opts: { host?: string; port?: number }) => {
       const cfg = config();
       const api = await startApiServer(cfg, { host: opts.host, port: opts.port, logger: { level: 'info' } });
@@ -57,11 +57,11 @@ export function registerApiCommands(program: Command, config: () => Config): voi
     .description('burst, exhaustion, refill, independence, write-bucket, agent-pattern and many-user checks (rateLimitValidation workflow); exit 1 if any fails')
     .option('--base-url <url>', 'the API to test (default: the worker serves one on API_HOST:API_PORT)')
     .option('--fast', 'short waits (3 s refill, 3 s agent sessions, 10 users) instead of the launch defaults (10 s, 30 s, 20)')
-    .option('--read-limit <n>', 'reads per minute the API should allow (default RATE_LIMIT_READ_PER_MINUTE)', (v) => parsePositiveInt(v, '--read-limit'))
-    .option('--write-limit <n>', 'writes per minute the API should allow (default RATE_LIMIT_WRITE_PER_MINUTE)', (v) => parsePositiveInt(v, '--write-limit'))
+    .option('--read-limit <n>', 'reads per minute the API should allow (default RATE_LIMIT_READ_PER_MINUTE)', intOption('--read-limit', CLI_RANGES.rateLimitPerMinute))
+    .option('--write-limit <n>', 'writes per minute the API should allow (default RATE_LIMIT_WRITE_PER_MINUTE)', intOption('--write-limit', CLI_RANGES.rateLimitPerMinute))
     .option('--no-cleanup', 'keep the test users and their contributions')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: { baseUrl?: string; fast?: boolean; readLimit?: number; writeLimit?: number; cleanup: boolean; json?: boolean; waitWorker: number }) => {
       const cfg = config();
       if (opts.baseUrl !== undefined) {

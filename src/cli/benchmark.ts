@@ -12,18 +12,8 @@ import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import type { SearchBenchmarkInput, SearchBenchmarkResult } from '../workflows/messages.js';
 import { textTable } from './format.js';
-import { parsePositiveInt } from './parse.js';
+import { CLI_RANGES, intOption, numberOption, intListOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
-
-export function parseIntList(value: string, flag: string): number[] {
-  return value.split(',').map((v) => parsePositiveInt(v.trim(), flag));
-}
-
-export function parseNonNegative(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} expects a non-negative number, got "${value}"`);
-  return n;
-}
 
 interface SearchOptions {
   efSearch?: number[];
@@ -115,37 +105,37 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
   bench
     .command('search')
     .description('searchBenchmark workflow: recall, serial latency per ef_search, concurrency sweep, optional HTTP load; exit 1 on a fail verdict')
-    .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,128,200)', (v) => parseIntList(v, '--ef-search'))
-    .option('--production-ef <n>', 'the production ef_search the verdict uses (default: the search path\'s, 64)', (v) => parsePositiveInt(v, '--production-ef'))
-    .option('--concurrency <list>', 'client counts, comma-separated (default 1,2,4,8)', (v) => parseIntList(v, '--concurrency'))
-    .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', (v) => parsePositiveInt(v, '--concurrency-seconds'))
-    .option('--raw-rounds <n>', 'alternating search / raw floor rounds per client count (default 3)', (v) => parsePositiveInt(v, '--raw-rounds'))
-    .option('--raw-round-seconds <n>', 'seconds per statement per round (default 5)', (v) => parsePositiveInt(v, '--raw-round-seconds'))
-    .option('--queries <n>', 'held-out queries (default 1000)', (v) => parsePositiveInt(v, '--queries'))
-    .option('--query-seed <n>', 'seed of the query set (default 7)', (v) => parsePositiveInt(v, '--query-seed'))
-    .option('--k <n>', 'results per search; recall and re-rank recall are judged at it (default 10)', (v) => parsePositiveInt(v, '--k'))
-    .option('--warmup <n>', 'warm-up queries before measuring (default: the query count)', (v) => parsePositiveInt(v, '--warmup'))
+    .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,128,200)', intListOption('--ef-search', CLI_RANGES.efSearch))
+    .option('--production-ef <n>', 'the production ef_search the verdict uses (default: the search path\'s, 64)', intOption('--production-ef', CLI_RANGES.efSearch))
+    .option('--concurrency <list>', 'client counts, comma-separated (default 1,2,4,8)', intListOption('--concurrency', CLI_RANGES.clients))
+    .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', intOption('--concurrency-seconds', CLI_RANGES.seconds))
+    .option('--raw-rounds <n>', 'alternating search / raw floor rounds per client count (default 3)', intOption('--raw-rounds', { min: 1, max: 20 }))
+    .option('--raw-round-seconds <n>', 'seconds per statement per round (default 5)', intOption('--raw-round-seconds', CLI_RANGES.seconds))
+    .option('--queries <n>', 'held-out queries (default 1000)', intOption('--queries', CLI_RANGES.count))
+    .option('--query-seed <n>', 'seed of the query set (default 7)', intOption('--query-seed', CLI_RANGES.seed))
+    .option('--k <n>', 'results per search; recall and re-rank recall are judged at it (default 10)', intOption('--k', CLI_RANGES.benchmarkK))
+    .option('--warmup <n>', 'warm-up queries before measuring (default: the query count)', intOption('--warmup', CLI_RANGES.count))
     .option('--no-prewarm', 'do not pg_prewarm the index first (a cold-cache run)')
     .option('--run-key <key>', 'capacity run key the queries are drawn for (default: capacityPopulation\'s for --total)')
-    .option('--total <n>', 'capacity rows of the dataset (default 100000)', (v) => parsePositiveInt(v, '--total'))
-    .option('--clusters <n>', 'clusters of the dataset (default 1000)', (v) => parsePositiveInt(v, '--clusters'))
-    .option('--sigma <x>', 'noise of the dataset (default 0.05)', (v) => parseNonNegative(v, '--sigma'))
-    .option('--generator-seed <n>', 'generator seed of the dataset (default 42)', (v) => parsePositiveInt(v, '--generator-seed'))
-    .option('--sql-p99-ms <ms>', 'threshold: SQL p99 at the production ef_search below this (default 50)', (v) => parseNonNegative(v, '--sql-p99-ms'))
-    .option('--recall-mean <r>', 'threshold: recall@10 mean at least this (default 0.95)', (v) => parseNonNegative(v, '--recall-mean'))
-    .option('--rerank-recall-mean <r>', 'threshold: re-rank recall mean at least this (default 0.99)', (v) => parseNonNegative(v, '--rerank-recall-mean'))
-    .option('--max-p99-ratio <x>', 'threshold: search / raw floor serial p99 at most this (default 1.3)', (v) => parseNonNegative(v, '--max-p99-ratio'))
-    .option('--min-qps-ratio <x>', 'threshold: search / raw floor QPS at 2 clients at least this (default 0.8)', (v) => parseNonNegative(v, '--min-qps-ratio'))
-    .option('--http-p99-ms <ms>', 'threshold: HTTP p99 below this (default 50)', (v) => parseNonNegative(v, '--http-p99-ms'))
-    .option('--error-rate <r>', 'threshold: error rate at most this (default 0)', (v) => parseNonNegative(v, '--error-rate'))
+    .option('--total <n>', 'capacity rows of the dataset (default 100000)', intOption('--total', CLI_RANGES.traces))
+    .option('--clusters <n>', 'clusters of the dataset (default 1000)', intOption('--clusters', CLI_RANGES.count))
+    .option('--sigma <x>', 'noise of the dataset (default 0.05)', numberOption('--sigma', { min: 0, max: 1 }))
+    .option('--generator-seed <n>', 'generator seed of the dataset (default 42)', intOption('--generator-seed', CLI_RANGES.seed))
+    .option('--sql-p99-ms <ms>', 'threshold: SQL p99 at the production ef_search below this (default 50)', numberOption('--sql-p99-ms', CLI_RANGES.milliseconds))
+    .option('--recall-mean <r>', 'threshold: recall@10 mean at least this (default 0.95)', numberOption('--recall-mean', CLI_RANGES.ratio))
+    .option('--rerank-recall-mean <r>', 'threshold: re-rank recall mean at least this (default 0.99)', numberOption('--rerank-recall-mean', CLI_RANGES.ratio))
+    .option('--max-p99-ratio <x>', 'threshold: search / raw floor serial p99 at most this (default 1.3)', numberOption('--max-p99-ratio', CLI_RANGES.factor))
+    .option('--min-qps-ratio <x>', 'threshold: search / raw floor QPS at 2 clients at least this (default 0.8)', numberOption('--min-qps-ratio', CLI_RANGES.factor))
+    .option('--http-p99-ms <ms>', 'threshold: HTTP p99 below this (default 50)', numberOption('--http-p99-ms', CLI_RANGES.milliseconds))
+    .option('--error-rate <r>', 'threshold: error rate at most this (default 0)', numberOption('--error-rate', CLI_RANGES.ratio))
     .option('--http', 'load the API the worker serves (config API_HOST/API_PORT)')
     .option('--http-url <url>', 'load the search API at this base URL')
-    .option('--http-users <n>', 'users, each with its own key (default 20)', (v) => parsePositiveInt(v, '--http-users'))
-    .option('--http-seconds <n>', 'seconds of HTTP load (default 20)', (v) => parsePositiveInt(v, '--http-seconds'))
-    .option('--http-rate <r>', 'open loop at this many requests/s per user (default 3, within the read quota); 0 = closed loop', (v) => parseNonNegative(v, '--http-rate'))
+    .option('--http-users <n>', 'users, each with its own key (default 20)', intOption('--http-users', { min: 1, max: 1_000 }))
+    .option('--http-seconds <n>', 'seconds of HTTP load (default 20)', intOption('--http-seconds', CLI_RANGES.seconds))
+    .option('--http-rate <r>', 'open loop at this many requests/s per user (default 3, within the read quota); 0 = closed loop', numberOption('--http-rate', CLI_RANGES.requestsPerSecond))
     .option('--reports-dir <dir>', 'where reports/<run>/ goes (default reports)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: SearchOptions) => {
       process.exitCode = await runWorkflowCommand<SearchBenchmarkResult>(config(), {
         workflowType: 'searchBenchmark',
@@ -163,8 +153,8 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .command('report [run]')
     .description('print a stored benchmark run (name, uuid, latest, previous, or a report.json path); --compare <a> <b> diffs two runs')
     .option('--compare <runs...>', 'compare two runs: flags p99 regressions and recall drops; exit 1 when any is flagged')
-    .option('--p99-regression-pct <pct>', `flag a p99 that grew by more than this (default ${DEFAULT_COMPARE_LIMITS.p99RegressionPct})`, (v) => parseNonNegative(v, '--p99-regression-pct'))
-    .option('--recall-drop <r>', `flag a recall@10 mean that fell by more than this (default ${DEFAULT_COMPARE_LIMITS.recallDrop})`, (v) => parseNonNegative(v, '--recall-drop'))
+    .option('--p99-regression-pct <pct>', `flag a p99 that grew by more than this (default ${DEFAULT_COMPARE_LIMITS.p99RegressionPct})`, numberOption('--p99-regression-pct', CLI_RANGES.percent))
+    .option('--recall-drop <r>', `flag a recall@10 mean that fell by more than this (default ${DEFAULT_COMPARE_LIMITS.recallDrop})`, numberOption('--recall-drop', CLI_RANGES.ratio))
     .option('--json', 'print as JSON')
     .action(async (run: string | undefined, opts: { compare?: string[]; p99RegressionPct?: number; recallDrop?: number; json?: boolean }) => {
       await withPool(config(), async (pool) => {

@@ -5,7 +5,7 @@ import { formatBytes } from '../db/hnsw.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import type { CapacityCleanupResult, CapacityPopulationResult } from '../workflows/messages.js';
 import { textTable } from './format.js';
-import { parsePositiveInt } from './parse.js';
+import { CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 
 interface CommonOptions {
@@ -55,13 +55,13 @@ export function registerCapacityCommands(program: Command, config: () => Config)
   capacity
     .command('populate')
     .description('load synthetic traces in exactly-once batches (capacityPopulation workflow); drops the HNSW index for the load')
-    .option('--total <n>', 'rows to load', (v) => parsePositiveInt(v, '--total'), 100_000)
-    .option('--batch-size <n>', 'rows per batch activity', (v) => parsePositiveInt(v, '--batch-size'), 1_000)
-    .option('--concurrency <n>', 'batch activities in flight', (v) => parsePositiveInt(v, '--concurrency'), 2)
+    .option('--total <n>', 'rows to load', intOption('--total', CLI_RANGES.traces), 100_000)
+    .option('--batch-size <n>', 'rows per batch activity', intOption('--batch-size', CLI_RANGES.batchSize), 1_000)
+    .option('--concurrency <n>', 'batch activities in flight', intOption('--concurrency', CLI_RANGES.concurrency), 2)
     .option('--run-key <key>', 'idempotency key of the run (default derived from the settings); the same key again inserts 0')
-    .option('--allow-production', 'run even when the worker has APP_ENV=production')
+    .option('--allow-production', 'run even when the capacity database is a production one (APP_ENV=production or listed in PRODUCTION_DATABASES)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: CommonOptions & { total: number; batchSize: number; concurrency: number; runKey?: string; allowProduction?: boolean }) => {
       process.exitCode = await runWorkflowCommand<CapacityPopulationResult>(config(), {
         workflowType: 'capacityPopulation',
@@ -84,9 +84,9 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .command('index')
     .description('build (or verify) the HNSW index and compare its size with shared_buffers (indexBuild workflow)')
     .option('--rebuild', 'drop and rebuild (CONCURRENTLY) even when a valid index exists')
-    .option('--allow-production', 'allow --rebuild when the worker has APP_ENV=production (searches scan the table until the build ends)')
+    .option('--allow-production', 'allow --rebuild on a production capacity database (APP_ENV=production or PRODUCTION_DATABASES)')
     .option('--json', 'print the report as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: CommonOptions & { rebuild?: boolean; allowProduction?: boolean }) => {
       process.exitCode = await runWorkflowCommand<IndexBuildReport>(config(), {
         workflowType: 'indexBuild',
@@ -103,9 +103,9 @@ export function registerCapacityCommands(program: Command, config: () => Config)
   capacity
     .command('cleanup')
     .description("delete only the capacity contributor's traces in bounded batches, and prove it by counting (capacityCleanup workflow)")
-    .option('--allow-production', 'run even when the worker has APP_ENV=production')
+    .option('--allow-production', 'run even when the capacity database is a production one (APP_ENV=production or listed in PRODUCTION_DATABASES)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: CommonOptions & { allowProduction?: boolean }) => {
       process.exitCode = await runWorkflowCommand<CapacityCleanupResult>(config(), {
         workflowType: 'capacityCleanup',

@@ -13,17 +13,17 @@ import type {
 } from '../workflows/messages.js';
 import { textTable } from './format.js';
 import { runWorkflowCommand } from './run-workflow.js';
-import { parsePositiveInt } from './parse.js';
+import { CLI_RANGES, intOption, numberOption, waitWorkerOption } from './parse.js';
 
 export function registerColdStartCommands(program: Command, config: () => Config): void {
   const seeds = program.commands.find((c) => c.name() === 'seeds') ?? program.command('seeds').description('curated seed traces');
   seeds
     .command('import [path]')
     .description('validate, then import a seed fixture (idempotent by seed_key) through the seedImport workflow')
-    .option('--chunk-size <n>', 'seeds per transaction', (v) => parsePositiveInt(v, '--chunk-size'), 50)
+    .option('--chunk-size <n>', 'seeds per transaction', intOption('--chunk-size', CLI_RANGES.batchSize), 50)
     .option('--sample', 'small fixture: skip the corpus-size rules (automatic for sample_traces.json)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (path: string | undefined, opts: { chunkSize: number; sample?: boolean; json?: boolean; waitWorker: number }) => {
       // Same rule as `seeds validate`, so a file that validates also imports.
       const corpus = !(opts.sample || (path !== undefined && isSampleFixture(path)));
@@ -42,10 +42,10 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .command('embeddings')
     .description('backfill embeddings and wait until none are pending (embeddingReadiness workflow)')
     .option('--target <target>', 'seeds or all', 'seeds')
-    .option('--deadline <seconds>', 'fail if not ready by then', (v) => parsePositiveInt(v, '--deadline'), 900)
-    .option('--batch-size <n>', 'rows per claimed batch', (v) => parsePositiveInt(v, '--batch-size'), 256)
+    .option('--deadline <seconds>', 'fail if not ready by then', intOption('--deadline', CLI_RANGES.deadlineSeconds), 900)
+    .option('--batch-size <n>', 'rows per claimed batch', intOption('--batch-size', CLI_RANGES.batchSize), 256)
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: { target: string; deadline: number; batchSize: number; json?: boolean; waitWorker: number }) => {
       if (opts.target !== 'seeds' && opts.target !== 'all') throw new Error(`--target expects seeds or all, got "${opts.target}"`);
       process.exitCode = await runWorkflowCommand<EmbeddingReadinessResult>(config(), {
@@ -62,7 +62,7 @@ export function registerColdStartCommands(program: Command, config: () => Config
   program
     .command('search <query>')
     .description('semantic search over the traces, as an agent would (HNSW + trust re-ranking)')
-    .option('--k <n>', 'results to return (max 50)', (v) => parsePositiveInt(v, '--k'), 5)
+    .option('--k <n>', 'results to return (max 50)', intOption('--k', CLI_RANGES.searchK), 5)
     .option('--tags <list>', 'comma-separated tags; results must carry at least one')
     .option('--json', 'print the hits as JSON')
     .action(async (query: string, opts: { k: number; tags?: string; json?: boolean }) => {
@@ -90,9 +90,9 @@ export function registerColdStartCommands(program: Command, config: () => Config
   program
     .command('smoke')
     .description('first-query relevance over the golden queries (firstQuerySmoke workflow); exit 1 below the threshold')
-    .option('--min-hit5 <ratio>', 'pass threshold for hit@5', (v) => Number(v), 0.9)
+    .option('--min-hit5 <ratio>', 'pass threshold for hit@5', numberOption('--min-hit5', CLI_RANGES.ratio), 0.9)
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: { minHit5: number; json?: boolean; waitWorker: number }) => {
       process.exitCode = await runWorkflowCommand<FirstQuerySmokeResult>(config(), {
         workflowType: 'firstQuerySmoke',

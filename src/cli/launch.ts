@@ -18,7 +18,7 @@ import {
 import { followLaunch } from './follow.js';
 import { textTable } from './format.js';
 import { formatLaunchReport, launchReportMarkdown } from './launch-format.js';
-import { parsePositiveInt } from './parse.js';
+import { choiceOption, CLI_RANGES, intOption, numberOption, waitWorkerOption } from './parse.js';
 import { newWorkflowId, withTemporalClient } from './run-workflow.js';
 import { assertWorkerPolling } from './worker-check.js';
 
@@ -31,10 +31,11 @@ export class UnknownRunError extends Error {
 
 interface LaunchOptions {
   traces?: number;
-  scale: string;
+  scale: 'demo' | 'full';
   skip?: string;
   cleanup: boolean;
   apiBaseUrl?: string;
+  capacityApiBaseUrl?: string;
   follow?: boolean;
   json?: boolean;
   waitWorker: number;
@@ -94,19 +95,19 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
   program
     .command('launch')
     .description('start launchReadiness: preflight, then cold start and hardening in parallel; GO or NO-GO')
-    .option('--scale <scale>', `demo (${LAUNCH_SCALES.demo.toLocaleString('en-US')} capacity traces) or full (${LAUNCH_SCALES.full.toLocaleString('en-US')})`, 'demo')
-    .option('--traces <n>', 'capacity traces (overrides --scale)', (v) => parsePositiveInt(v, '--traces'))
+    .option('--scale <scale>', `demo (${LAUNCH_SCALES.demo.toLocaleString('en-US')} capacity traces) or full (${LAUNCH_SCALES.full.toLocaleString('en-US')})`, choiceOption('--scale', ['demo', 'full'] as const), 'demo')
+    .option('--traces <n>', 'capacity traces (overrides --scale)', intOption('--traces', CLI_RANGES.traces))
     .option('--skip <stages>', `comma-separated stages to skip: ${LAUNCH_STAGES.join(', ')}`)
     .option('--no-cleanup', 'keep the capacity data at the end')
-    .option('--api-base-url <url>', 'API under test (default: the worker serves one on loopback)')
-    .option('--min-hit5 <ratio>', 'first-query hit@5 threshold', (v) => Number(v))
+    .option('--api-base-url <url>', 'API the rate-limit checks test (default: the worker serves one on loopback)')
+    .option('--capacity-api-base-url <url>', 'API over the capacity database that the HTTP benchmark loads (default: the worker starts one)')
+    .option('--min-hit5 <ratio>', 'first-query hit@5 threshold', numberOption('--min-hit5', CLI_RANGES.ratio))
     .option('--fast-rate-limit', 'run the rate-limit checks with short waits (tests, demos)')
-    .option('--allow-production', 'permit capacity population/cleanup with APP_ENV=production')
+    .option('--allow-production', 'permit capacity jobs on a production capacity database (APP_ENV=production or PRODUCTION_DATABASES)')
     .option('--follow', 'follow the run with live progress and print the report')
     .option('--json', 'print the final report as JSON (with --follow)')
-    .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', (v) => parsePositiveInt(v, '--wait-worker'), 0)
+    .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', waitWorkerOption, 0)
     .action(async (opts: LaunchOptions) => {
-      if (opts.scale !== 'demo' && opts.scale !== 'full') throw new Error(`--scale expects demo or full, got "${opts.scale}"`);
       const cfg = config();
       const input: LaunchReadinessInput = {
         scale: opts.scale,
@@ -114,6 +115,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
         skip: parseSkip(opts.skip),
         cleanup: opts.cleanup,
         ...(opts.apiBaseUrl && { apiBaseUrl: opts.apiBaseUrl }),
+        ...(opts.capacityApiBaseUrl && { capacityApiBaseUrl: opts.capacityApiBaseUrl }),
         ...(opts.minHit5 !== undefined && { thresholds: { minHitAt5: opts.minHit5 } }),
         ...(opts.allowProduction && { allowProduction: true }),
         ...(opts.fastRateLimit && { stageInputs: { rateLimitValidation: { ...RATE_LIMIT_VALIDATION_FAST } } }),
@@ -121,7 +123,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
       process.exitCode = await withTemporalClient(cfg, async (client) => {
         await assertWorkerPolling(client, cfg.temporal.namespace, cfg.temporal.taskQueue, opts.waitWorker);
         const workflowId = newWorkflowId('launch');
-        const traces = input.traces ?? LAUNCH_SCALES[opts.scale as 'demo' | 'full'];
+        const traces = input.traces ?? LAUNCH_SCALES[opts.scale];
         await client.workflow.start('launchReadiness', {
           taskQueue: cfg.temporal.taskQueue,
           workflowId,

@@ -1,5 +1,88 @@
-export function parsePositiveInt(value: string, flag: string): number {
+/**
+ * Option parsers for the CLI. Each names the flag, the value it got and the range it allows; a
+ * rejected value ends the command with exit code 2 (see `buildProgram`'s exitOverride) before
+ * anything starts.
+ */
+import { InvalidArgumentError } from 'commander';
+import { CAPACITY_LIMITS } from '../workflows/capacity-input.js';
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/** The ranges the CLI's numeric options accept. */
+export const CLI_RANGES = {
+  traces: CAPACITY_LIMITS.total,
+  batchSize: CAPACITY_LIMITS.batchSize,
+  concurrency: CAPACITY_LIMITS.concurrency,
+  port: { min: 1, max: 65_535 },
+  waitWorkerSeconds: { min: 0, max: 3_600 },
+  deadlineSeconds: { min: 1, max: 86_400 },
+  rateLimitPerMinute: { min: 1, max: 100_000 },
+  searchK: { min: 1, max: 50 },
+  benchmarkK: { min: 1, max: 100 },
+  /** pgvector's hnsw.ef_search accepts 1–1000. */
+  efSearch: { min: 1, max: 1_000 },
+  clients: { min: 1, max: 64 },
+  seconds: { min: 1, max: 3_600 },
+  count: { min: 1, max: 1_000_000 },
+  seed: { min: 1, max: 2_147_483_647 },
+  ratio: { min: 0, max: 1 },
+  milliseconds: { min: 0, max: 600_000 },
+  factor: { min: 0, max: 1_000 },
+  requestsPerSecond: { min: 0, max: 10_000 },
+  percent: { min: 0, max: 10_000 },
+} satisfies Record<string, Range>;
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function parseIntInRange(value: string, flag: string, range: Range): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} expects a positive integer, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < range.min || n > range.max) {
+    throw new InvalidArgumentError(`${flag} takes an integer from ${fmt(range.min)} to ${fmt(range.max)}, got "${value}".`);
+  }
   return n;
+}
+
+export function parseNumberInRange(value: string, flag: string, range: Range): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < range.min || n > range.max) {
+    throw new InvalidArgumentError(`${flag} takes a number from ${fmt(range.min)} to ${fmt(range.max)}, got "${value}".`);
+  }
+  return n;
+}
+
+/** A commander option parser for an integer in `range`. */
+export const intOption = (flag: string, range: Range) => (value: string) => parseIntInRange(value, flag, range);
+
+/** A commander option parser for a finite number in `range`. */
+export const numberOption = (flag: string, range: Range) => (value: string) => parseNumberInRange(value, flag, range);
+
+/** A commander option parser for a comma-separated list of integers in `range`. */
+export const intListOption = (flag: string, range: Range) => (value: string) => value.split(',').map((v) => parseIntInRange(v.trim(), flag, range));
+
+/** A commander option parser that accepts one of `choices`. */
+export function choiceOption<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} takes one of ${choices.join(', ')}, got "${value}".`);
+    return value as T;
+  };
+}
+
+/** The --wait-worker option every workflow command has. */
+export const waitWorkerOption = intOption('--wait-worker', CLI_RANGES.waitWorkerSeconds);
+
+/**
+ * For the bench scripts, which read their flags with node:util parseArgs: runs a parser and, when
+ * it rejects the value, prints the reason and exits 2 as the CLI does.
+ */
+export function scriptArgument<T>(parse: (value: string) => T, value: string | undefined, flag: string): T {
+  try {
+    if (value === undefined) throw new InvalidArgumentError(`${flag} needs a value.`);
+    return parse(value);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(2);
+  }
 }

@@ -6,7 +6,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { LAUNCH_SCALES, type CapacityRecheckInput } from '../workflows/messages.js';
-import { parsePositiveInt } from './parse.js';
+import { CLI_RANGES, intOption } from './parse.js';
 import { withTemporalClient } from './run-workflow.js';
 
 export const DEFAULT_SCHEDULE_ID = 'capacity-recheck-nightly';
@@ -78,7 +78,7 @@ export function registerScheduleCommands(program: Command, config: () => Config)
     .description('create (or update) the nightly capacityRecheck schedule')
     .option(...idOption)
     .option('--cron <expr>', 'cron expression, UTC', DEFAULT_CRON)
-    .option('--traces <n>', 'capacity traces to re-check', (v) => parsePositiveInt(v, '--traces'), LAUNCH_SCALES.full)
+    .option('--traces <n>', 'capacity traces to re-check', intOption('--traces', CLI_RANGES.traces), LAUNCH_SCALES.full)
     .action(async (opts: ScheduleCreateOptions) => {
       const cfg = config();
       const outcome = await withTemporalClient(cfg, (client) => createOrUpdateSchedule(client, recheckScheduleOptions(cfg, opts)));

@@ -1,7 +1,7 @@
 /** `seeds validate`: checks a seed-traces file offline, before anything touches the database. */
 import type { Command } from 'commander';
 import { textTable } from './format.js';
-import { parsePositiveInt } from './parse.js';
+import { CLI_RANGES, intOption } from './parse.js';
 import { DEFAULT_SEED_FIXTURE, isSampleFixture, resolveProjectPath } from '../paths.js';
 import type { SeedValidationReport } from '../seeds/validate.js';
 
@@ -45,8 +45,8 @@ export function registerSeedCommands(program: Command): void {
     .description(`check a seed-traces file (schema, tags, duplicates, clusters, code blocks parse); exit 1 on any problem`)
     .option('--json', 'print the report as JSON')
     .option('--sample', `small fixture: skip the corpus-size rules (automatic for sample_traces.json)`)
-    .option('--min-clusters <n>', 'clusters the corpus needs (default 60)', (v) => parsePositiveInt(v, '--min-clusters'))
-    .option('--min-traces <n>', 'traces the corpus needs (default 0)', (v) => parsePositiveInt(v, '--min-traces'))
+    .option('--min-clusters <n>', 'clusters the corpus needs (default 60)', intOption('--min-clusters', CLI_RANGES.count))
+    .option('--min-traces <n>', 'traces the corpus needs (default 0)', intOption('--min-traces', CLI_RANGES.count))
     .action(async (file: string | undefined, opts: ValidateOptions) => {
       const given = file ?? DEFAULT_SEED_FIXTURE;
       const resolved = resolveProjectPath(given);

@@ -7,6 +7,8 @@ import { ReadinessAttributes } from './readiness-attributes.js';
 
 const { capacityTraceCounts, prepareCapacityCleanup, deleteCapacityBatch, finishCapacityCleanup } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  // Each step heartbeats every second: a step on a worker that died is retried within seconds.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 

@@ -23,12 +23,15 @@ export async function embeddingReadiness(input: EmbeddingReadinessInput = {}): P
 
   const initial = await countPendingEmbeddings({ target: opts.target });
   const progress = new ProgressTracker('embeddingReadiness', initial.pending, 'embeddings');
+  const embeddedAtStart = initial.total - initial.pending;
   let embedded = 0;
   let lastError: string | undefined;
 
   const batchActivities = () =>
     proxyActivities<Activities>({
       startToCloseTimeout: '5 minutes',
+      // The batch heartbeats every second: a dead worker's claimed rows are retried within seconds.
+      heartbeatTimeout: '10 seconds',
       scheduleToCloseTimeout: remaining(),
       // Embedding outages (429/5xx) are retried here with the provider's Retry-After honoured.
       retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
@@ -48,7 +51,9 @@ export async function embeddingReadiness(input: EmbeddingReadinessInput = {}): P
         [{ target: opts.target, batchSize: opts.batchSize }],
       );
       embedded += result.embedded;
-      progress.state.total = Math.max(progress.state.total, embedded + result.pending);
+      // New rows raise the work to do; rows another lane holds uncommitted are not new (counting
+      // `embedded + pending` would count them twice when the lanes' results arrive out of order).
+      progress.state.total = Math.max(progress.state.total, result.total - embeddedAtStart);
       progress.advance(result.embedded, `${result.pending} pending`);
       progress.publish('Embedding readiness', [
         ['model', result.modelId],

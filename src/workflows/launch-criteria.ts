@@ -51,8 +51,9 @@ export function stageInputs(stage: LaunchStage, input: LaunchReadinessInput, sca
         ...(input.thresholds?.httpP99Ms !== undefined && { httpP99Ms: input.thresholds.httpP99Ms }),
         ...(input.thresholds?.minRecallAt10 !== undefined && { recallMean: input.thresholds.minRecallAt10 }),
       },
-      // searchBenchmark's default HTTP load: an open loop that stays within the per-user read quota.
-      http: { ...(input.apiBaseUrl && { baseUrl: input.apiBaseUrl }) },
+      // searchBenchmark's default HTTP load: an open loop that stays within the per-user read quota,
+      // against an API over the capacity database (the live API never sees the capacity rows).
+      http: { ...(input.capacityApiBaseUrl && { baseUrl: input.capacityApiBaseUrl }) },
       // The launch certifies the production settings; the ef_search sweep and the 1-client
       // comparison are for tuning (npm run bench:search) and would only lengthen the launch.
       efSearch: [],

@@ -223,8 +223,13 @@ export interface LaunchReadinessInput {
   skip?: LaunchStage[];
   /** Delete the capacity data at the end (default true). */
   cleanup?: boolean;
-  /** The API under test for the HTTP benchmark and rate-limit checks; the worker serves one when unset. */
+  /** The API under test for the rate-limit checks; the worker serves one when unset. */
   apiBaseUrl?: string;
+  /**
+   * The API the HTTP benchmark loads: it must serve the capacity database (CAPACITY_DATABASE_URL).
+   * Unset: the worker starts one over that database in a child process.
+   */
+  capacityApiBaseUrl?: string;
   thresholds?: Partial<LaunchThresholds>;
   seedPath?: string;
   goldenPath?: string;

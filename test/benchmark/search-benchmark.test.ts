@@ -15,7 +15,7 @@ import { measureSerial, timedStatement, connectBenchmarkClient } from '../../src
 import { parseReport } from '../../src/report/schema.js';
 import { fmtMs, fmtRecall } from '../../src/report/tables.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
 import { runBenchCli } from '../helpers/bench.js';
 
@@ -38,14 +38,16 @@ before(async () => {
   worker = await startWorker(config);
   redis = new Redis(baseConfig.redisUrl);
   // A benchmark quota far above what the load reaches: this measures search, not the limiter's refusals.
-  api = await startTestApi(configWithLimits({ readPerMinute: 1_000_000 }), { deps: { pool: testPool(), redis } });
+  // The API serves the capacity database, where the benchmark's data is.
+  api = await startTestApi(configWithLimits({ readPerMinute: 1_000_000 }), { deps: { pool: capacityTestPool(), redis } });
 });
 
 after(async () => {
   // Capacity rows go; the HNSW index stays (cleanup reindexes it over what remains).
   const cleanup = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 5_000 }]).catch((err: Error) => err);
   await testPool().query('DELETE FROM benchmark_runs WHERE name = ANY($1)', [runNames]);
-  await testPool().query('DELETE FROM benchmark_ground_truth WHERE run_key = ANY($1)', [runKeys]);
+  await capacityTestPool().query('DELETE FROM benchmark_ground_truth WHERE run_key = ANY($1)', [runKeys]);
+  await capacityTestPool().query('DELETE FROM users WHERE starts_with(email, $1)', [`bench-${TAG}`]);
   await deleteUsersWithPrefix(`bench-${TAG}`);
   await api.close();
   redis.disconnect();
@@ -99,7 +101,7 @@ test('tight clusters of 10 where HNSW finds exactly the exact top-10: recall 1.0
   assert.equal(result.report.groundTruth.cached, false);
   assert.match(result.report.groundTruth.planNode, /Seq Scan on traces/);
   // Whatever else the table holds (seeds of another test, say) is searched and counted too.
-  assert.equal(result.report.dataset.traceCount, await scalar<number>('SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL'));
+  assert.equal(result.report.dataset.traceCount, await capacityScalar<number>('SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL'));
   assert.equal(result.report.dataset.capacityRows, 4_000);
 
   assert.equal(result.verdict, 'fail');
@@ -118,7 +120,7 @@ test('tight clusters of 10 where HNSW finds exactly the exact top-10: recall 1.0
 test('2,000 vectors: full workflow with HTTP load passes generous thresholds, stores the run and writes the reports', async () => {
   const runKey = `${TAG}-2k`;
   await populate(runKey, 2_000, 20);
-  const traceCount = await scalar<number>('SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL');
+  const traceCount = await capacityScalar<number>('SELECT count(*)::int FROM traces WHERE embedding IS NOT NULL');
   const args = {
     dataset: { runKey, total: 2_000, clusters: 20 },
     queryCount: 120,
@@ -241,8 +243,8 @@ test('recall and re-rank recall against a constructed ground truth with known ov
     querySeed: 99,
     modelId: LOCAL_MODEL_ID,
   };
-  const set = await loadQuerySet(testPool(), spec);
-  const options = { databaseUrl: baseConfig.databaseUrl, efSearch: 40, k: 10 };
+  const set = await loadQuerySet(capacityTestPool(), spec);
+  const options = { databaseUrl: baseConfig.capacityDatabaseUrl, efSearch: 40, k: 10 };
   const search = await connectBenchmarkClient(options.databaseUrl, 'test', 'search', options.efSearch);
   const raw = await connectBenchmarkClient(options.databaseUrl, 'test', 'raw', options.efSearch);
   const searched: string[][] = [];
@@ -270,6 +272,7 @@ test('recall and re-rank recall against a constructed ground truth with known ov
   assert.equal(result.rawLatency.count, 30);
 });
 
-test('the HNSW index is in place after the benchmark runs', async () => {
+test('the HNSW index is in place after the benchmark runs, in the capacity database and the live one', async () => {
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
   assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 });

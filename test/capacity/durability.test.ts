@@ -1,6 +1,6 @@
 /**
- * Exactly-once under real faults: the worker SIGKILLed mid-run, the Temporal server restarted
- * mid-run, and a batch's PostgreSQL backend terminated mid-COPY. Each run must end with exactly
+ * Exactly-once under real faults: the worker SIGKILLed mid-run, the Temporal server SIGKILLed
+ * and started again mid-run, and a batch's PostgreSQL backend terminated mid-COPY. Each run must end with exactly
  * `total` rows, no duplicate, and a ledger row for every batch that matches its rows.
  */
 import { after, before, test, type TestContext } from 'node:test';
@@ -18,7 +18,7 @@ import { capacityRowId } from '../../src/capacity/generator.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool, scalar, testPool, waitFor } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, waitFor } from '../helpers/db.js';
 import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -44,7 +44,7 @@ after(async () => {
       }) as Promise<IndexBuildReport>,
     );
     assert.equal(report.usedByPlanner, true);
-    assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+    assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
   } finally {
     await inProcessWorker.stop();
     await closeTestPool();
@@ -56,7 +56,7 @@ function populationArgs(runKey: string) {
 }
 
 async function ledgerBatches(runKey: string): Promise<number> {
-  return scalar<number>('SELECT count(*)::int FROM capacity_batches WHERE run_key = $1', [runKey]);
+  return capacityScalar<number>('SELECT count(*)::int FROM capacity_batches WHERE run_key = $1', [runKey]);
 }
 
 /** Waits until at least `n` batches of the run are committed. */
@@ -68,7 +68,7 @@ async function waitForLedger(runKey: string, n: number, timeoutMs = 120_000): Pr
 
 /** The whole contract: exactly TOTAL rows with the run's ids, no duplicate key, every batch complete and in the ledger. */
 async function assertExactRun(runKey: string): Promise<void> {
-  const pool = testPool();
+  const pool = capacityTestPool();
   const ids = Array.from({ length: TOTAL }, (_, g) => capacityRowId(runKey, g));
   const { rows: [stats] } = await pool.query<{ n: number; ids: number; keys: number; expected: number }>(
     `SELECT count(*)::int AS n, count(DISTINCT t.id)::int AS ids,
@@ -145,7 +145,7 @@ async function killAndTimeRecovery(handle: WorkflowHandle, runKey: string, victi
     // They finished their batches in the instant before the kill: time the next commit instead.
     await waitForLedger(runKey, committed + 1);
   } else {
-    await waitFor(async () => (await scalar<number>(
+    await waitFor(async () => (await capacityScalar<number>(
       'SELECT count(*)::int FROM capacity_batches WHERE run_key = $1 AND batch_index = ANY($2::int[])', [runKey, held],
     )) === held.length, 120_000, `batches ${held.join(', ')} of the killed workers`);
   }
@@ -222,11 +222,12 @@ class DedicatedTemporal {
     }, 60_000, `the dedicated Temporal server on ${this.address}`);
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM (a clean stop, SIGKILL after 30 s) or SIGKILL (a crash: no shutdown, nothing flushed). */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
     const exited = once(child, 'exit');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(timer);
@@ -237,7 +238,7 @@ async function connect(address: string): Promise<Client> {
   return new Client({ connection: await Connection.connect({ address, connectTimeout: '5s' }) });
 }
 
-test('Temporal server restarted mid-run: the run completes with exact rows', async (t) => {
+test('Temporal server SIGKILLed mid-run and started again on its file: the run completes with exact rows', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cap-temporal-'));
   const server = new DedicatedTemporal(await freePort(), await freePort(), path.join(dir, 't.db'));
   const taskQueue = uniqueName('cap-restart');
@@ -263,7 +264,7 @@ test('Temporal server restarted mid-run: the run completes with exact rows', asy
 
   const before = await waitForLedger(runKey, 4);
   const stoppedAt = performance.now();
-  await server.stop();
+  await server.stop('SIGKILL');
   const duringOutage = await ledgerBatches(runKey);
   await new Promise((r) => setTimeout(r, 3_000));
   await server.start();
@@ -275,7 +276,7 @@ test('Temporal server restarted mid-run: the run completes with exact rows', asy
   try {
     const handle = client.workflow.getHandle(workflowId);
     const result = (await handle.result()) as CapacityPopulationResult;
-    t.diagnostic(`server stopped at ${before}/${BATCHES} batches for ${outage.toFixed(1)} s; run finished in ${result.seconds} s ` +
+    t.diagnostic(`server SIGKILLed at ${before}/${BATCHES} batches for ${outage.toFixed(1)} s; run finished in ${result.seconds} s ` +
       `(${result.rowsInserted} inserted, ${result.rowsAlreadyPresent} found already committed on a retry)`);
     assert.equal(result.rowsInserted + result.rowsAlreadyPresent, TOTAL);
     assert.equal(result.ledgerRows, TOTAL);
@@ -289,7 +290,7 @@ test('Temporal server restarted mid-run: the run completes with exact rows', asy
 
 /** Terminates the backend of one of the run's batches while it is inside its COPY; returns the batch index. */
 async function terminateMidCopy(runKey: string, t: TestContext, exclude: number[] = []): Promise<number> {
-  const pool = testPool();
+  const pool = capacityTestPool();
   let victim: { pid: number; app: string } | undefined;
   await waitFor(async () => {
     const { rows } = await pool.query<{ pid: number; app: string }>(
@@ -327,7 +328,7 @@ test('PostgreSQL backend terminated mid-COPY: the batch is retried whole, no par
     // count is reported rather than asserted; the exact counts above are what must hold.
     t.diagnostic(`activity attempts retried: ${await retriedBatches(handle)} for ${victims.length} terminated backends`);
     for (const b of victims) {
-      assert.equal(await scalar<number>('SELECT rows FROM capacity_batches WHERE run_key = $1 AND batch_index = $2', [runKey, b]), BATCH_SIZE);
+      assert.equal(await capacityScalar<number>('SELECT rows FROM capacity_batches WHERE run_key = $1 AND batch_index = $2', [runKey, b]), BATCH_SIZE);
     }
   });
   await assertExactRun(runKey);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
-import { run } from '../helpers/cli.js';
+import { run, runCli } from '../helpers/cli.js';
 
 function allCommands(cmd: Command, prefix = ''): [string, Command][] {
   return cmd.commands.flatMap((c) => {
@@ -30,4 +30,23 @@ test('the package bin runs the CLI from the TypeScript sources', async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /12 traces/);
   assert.match(result.stdout, /OK: no problems/);
+});
+
+test('a malformed or out-of-range option exits 2 naming the value and the allowed range, before anything starts', async () => {
+  const cases: [string[], RegExp][] = [
+    [['launch', '--traces', 'abc'], /--traces takes an integer from 1 to 10,000,000, got "abc"/],
+    [['launch', '--scale', 'x'], /--scale takes one of demo, full, got "x"/],
+    [['api', '--port', '70000'], /--port takes an integer from 1 to 65,535, got "70000"/],
+    [['launch', '--min-hit5', '1.5'], /--min-hit5 takes a number from 0 to 1, got "1.5"/],
+    [['capacity', 'populate', '--batch-size', '0'], /--batch-size takes an integer from 1 to 100,000, got "0"/],
+    [['bench', 'search', '--ef-search', '64,5000'], /--ef-search takes an integer from 1 to 1,000, got "5000"/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message, args.join(' '));
+  }
+  const bench = await run(process.execPath, ['--import', 'tsx', 'scripts/bench/search.ts', '--total', 'abc']);
+  assert.equal(bench.code, 2, bench.stderr);
+  assert.match(bench.stderr, /--total takes an integer from 1 to 10,000,000, got "abc"/);
 });

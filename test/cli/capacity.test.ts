@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CapacityCleanupResult, CapacityPopulationResult } from '../../src/workflows/messages.js';
 import { runCli } from '../helpers/cli.js';
-import { closeTestPool, scalar } from '../helpers/db.js';
+import { capacityScalar, closeTestPool } from '../helpers/db.js';
 import { startWorker, testConfig, uniqueName } from '../helpers/env.js';
 
 const capacityRows = () =>
-  scalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`);
+  capacityScalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`);
 
 test('capacity populate, index and cleanup through the CLI', async (t) => {
   const config = testConfig();

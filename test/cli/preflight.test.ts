@@ -9,10 +9,13 @@ test('`preflight --json` prints every check and exits 0 when nothing fails', asy
   t.after(() => worker.stop());
   const result = await runCli(['preflight', '--json', '--wait-worker', '30'], { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue });
   assert.equal(result.code, 0, result.stderr);
-  const report = JSON.parse(result.stdout) as { workflowId: string; ok: boolean; checks: { name: string }[] };
+  const report = JSON.parse(result.stdout) as { workflowId: string; ok: boolean; checks: { name: string; status: string; value: string; detail: string }[] };
   assert.equal(report.ok, true);
   assert.match(report.workflowId, /^preflight-/);
-  assert.equal(report.checks.length, 10);
+  assert.equal(report.checks.length, 11);
+  const capacity = report.checks.find((c) => c.name === 'capacity_database');
+  assert.equal(capacity?.status, 'pass', JSON.stringify(capacity));
+  assert.match(`${capacity.value} ${capacity.detail}`, /commontrace_test_capacity|not created yet/);
 });
 
 test('the table form lists the checks and a summary line', async (t) => {

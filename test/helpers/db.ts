@@ -9,14 +9,32 @@ export function testPool(): pg.Pool {
   return pool;
 }
 
-export async function closeTestPool(): Promise<void> {
-  await pool?.end();
-  pool = undefined;
+let capacity: pg.Pool | undefined;
+/** The same for the capacity database (config.capacityDatabaseUrl), where capacity rows and their index live. */
+export function capacityTestPool(): pg.Pool {
+  capacity ??= createPool(baseConfig.capacityDatabaseUrl, { max: 4, application_name: 'commontrace-launch:test' });
+  return capacity;
 }
 
-export async function scalar<T = number>(sql: string, params: unknown[] = []): Promise<T> {
-  const { rows } = await testPool().query(sql, params);
+export async function closeTestPool(): Promise<void> {
+  await Promise.all([pool?.end(), capacity?.end()]);
+  pool = undefined;
+  capacity = undefined;
+}
+
+async function first<T>(target: pg.Pool, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await target.query(sql, params);
   return Object.values(rows[0] as Record<string, unknown>)[0] as T;
+}
+
+/** The first column of the first row, read from the live database. */
+export async function scalar<T = number>(sql: string, params: unknown[] = []): Promise<T> {
+  return first<T>(testPool(), sql, params);
+}
+
+/** The first column of the first row, read from the capacity database. */
+export async function capacityScalar<T = number>(sql: string, params: unknown[] = []): Promise<T> {
+  return first<T>(capacityTestPool(), sql, params);
 }
 
 export async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

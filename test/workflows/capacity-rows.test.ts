@@ -13,7 +13,7 @@ import { deleteCapacityStep } from '../../src/capacity/cleanup.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool } from '../helpers/db.js';
 
 const TOTAL = 2_000;
 const BATCH = 500;
@@ -48,7 +48,7 @@ const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, 
 
 /** The run's rows, counted by their ids: rows present and distinct ids among them. */
 async function runRows(): Promise<{ n: number; distinct: number }> {
-  const { rows } = await testPool().query<{ n: number; distinct: number }>(
+  const { rows } = await capacityTestPool().query<{ n: number; distinct: number }>(
     'SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct FROM traces WHERE id = ANY($1::uuid[])', [ids(0, TOTAL)],
   );
   return rows[0]!;
@@ -56,18 +56,18 @@ async function runRows(): Promise<{ n: number; distinct: number }> {
 
 /** Every ledger entry of the run with the rows it claims that are really there. */
 async function ledgerVersusRows(): Promise<{ batch: number; claimed: number; present: number }[]> {
-  const { rows } = await testPool().query<{ batch_index: number; rows: number }>(
+  const { rows } = await capacityTestPool().query<{ batch_index: number; rows: number }>(
     'SELECT batch_index, rows FROM capacity_batches WHERE run_key = $1 ORDER BY batch_index', [runKey],
   );
   return Promise.all(rows.map(async (r) => ({
     batch: r.batch_index,
     claimed: r.rows,
-    present: await scalar<number>('SELECT count(*)::int FROM traces WHERE id = ANY($1::uuid[])', [ids(r.batch_index * BATCH, r.batch_index * BATCH + r.rows)]),
+    present: await capacityScalar<number>('SELECT count(*)::int FROM traces WHERE id = ANY($1::uuid[])', [ids(r.batch_index * BATCH, r.batch_index * BATCH + r.rows)]),
   })));
 }
 
 async function batchContent(batch: number): Promise<string[]> {
-  const { rows } = await testPool().query<{ line: string }>(
+  const { rows } = await capacityTestPool().query<{ line: string }>(
     `SELECT id || ' ' || title || ' ' || trust_score || ' ' || md5(embedding::text) AS line FROM traces WHERE id = ANY($1::uuid[]) ORDER BY id`,
     [ids(batch * BATCH, (batch + 1) * BATCH)],
   );
@@ -81,7 +81,7 @@ test('a ledger entry whose rows were deleted behind its back: the next populatio
   assert.equal(batch1.length, 500);
 
   // Behind the ledger's back: all 500 rows of batch 1 and 200 of batch 3's 500.
-  const { rowCount } = await testPool().query('DELETE FROM traces WHERE id = ANY($1::uuid[])', [[...ids(500, 1_000), ...ids(1_500, 1_700)]]);
+  const { rowCount } = await capacityTestPool().query('DELETE FROM traces WHERE id = ANY($1::uuid[])', [[...ids(500, 1_000), ...ids(1_500, 1_700)]]);
   assert.equal(rowCount, 700);
   assert.deepEqual(await runRows(), { n: 1_300, distinct: 1_300 });
   assert.deepEqual((await ledgerVersusRows()).map((b) => b.claimed), [500, 500, 500, 500], 'the ledger still claims every batch');
@@ -107,7 +107,7 @@ test('indexBuild on pgvector 0.8.0 builds without parallel workers and says why;
   assert.equal(built.replaced, null);
 
   // A concurrent build that fails (here: cancelled by a statement timeout) leaves an INVALID index.
-  const pool = testPool();
+  const pool = capacityTestPool();
   await pool.query(`DROP INDEX CONCURRENTLY ${HNSW_INDEX_NAME}`);
   const client = await pool.connect();
   try {
@@ -116,16 +116,16 @@ test('indexBuild on pgvector 0.8.0 builds without parallel workers and says why;
   } finally {
     client.release(true);
   }
-  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), false);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), false);
 
   const repaired = await run<IndexBuildReport>('indexBuild', [{ prewarm: false }]);
   assert.equal(repaired.replaced, 'invalid');
   assert.equal(repaired.built, true);
-  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 });
 
 test('a cleanup stopped between transactions never leaves a ledger entry over missing rows', async () => {
-  const pool = testPool();
+  const pool = capacityTestPool();
   // The first transaction of a cleanup of 1,000 rows at a time, then the cleanup stops.
   const step = await deleteCapacityStep(pool, 1_000);
   assert.deepEqual(step, { rows: 1_000, ledgerBatches: 2, incompleteBatches: 0, orphanRows: 0 }, 'batches 3 and 2 with all their rows');
@@ -153,7 +153,7 @@ test('a cleanup stopped between transactions never leaves a ledger entry over mi
   assert.equal(cleanup.index.droppedBeforeDelete, true);
   assert.match(cleanup.index.reason, /^pgvector 0\.8\.0 < 0\.8\.4: HNSW vacuum can corrupt the index; HNSW vacuum "graph not repaired": dropped before deleting 2000 vectors/);
   assert.equal(cleanup.index.rebuilt, true);
-  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
   assert.deepEqual(await runRows(), { n: 0, distinct: 0 });
-  assert.equal(await scalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
+  assert.equal(await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
 });

@@ -6,7 +6,8 @@ import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { rootCauseMessage } from '../../src/temporal.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, testPool } from '../helpers/db.js';
+import { assertCapacityTarget, isProductionDatabase } from '../../src/db/capacity-database.js';
 
 const config = testConfig();
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -26,7 +27,7 @@ function run<T>(type: string, args: unknown[]): Promise<T> {
 }
 
 async function capacityRowStats(runKeyPrefix = 'Capacity trace') {
-  const { rows } = await testPool().query<{ n: number; distinct_ids: number; distinct_titles: number; min_norm: number; max_norm: number }>(
+  const { rows } = await capacityTestPool().query<{ n: number; distinct_ids: number; distinct_titles: number; min_norm: number; max_norm: number }>(
     `SELECT count(*)::int AS n, count(DISTINCT t.id)::int AS distinct_ids,
             count(DISTINCT split_part(t.title, ':', 1))::int AS distinct_titles,
             min(vector_norm(t.embedding)) AS min_norm, max(vector_norm(t.embedding)) AS max_norm
@@ -47,7 +48,7 @@ test('capacityPopulation loads exact rows once; the same runKey again inserts 0'
   assert.equal(first.rowsPresent, 5_000);
   assert.equal(first.batchesRepaired, 0);
 
-  const ledger = await testPool().query<{ batch_index: number; rows: number }>(
+  const ledger = await capacityTestPool().query<{ batch_index: number; rows: number }>(
     'SELECT batch_index, rows FROM capacity_batches WHERE run_key = $1 ORDER BY batch_index', [runKey],
   );
   assert.deepEqual(ledger.rows.map((r) => r.batch_index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -78,7 +79,7 @@ test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', as
   assert.equal(report.replaced, null, 'population dropped the index, so there was nothing to replace');
   assert.equal(report.parallelWorkers, 0, 'pgvector 0.8.0 has the parallel-build overflow');
   assert.equal(report.parallelDisabledReason, 'pgvector 0.8.0 < 0.8.2: CVE-2026-3172');
-  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 
   const again = await run<IndexBuildReport>('indexBuild', [{}]);
   assert.equal(again.built, false, 'a valid index is verified, not rebuilt');
@@ -93,12 +94,12 @@ test('a cap below the graph estimate is reported as a warning', async () => {
 });
 
 test('capacityCleanup removes exactly the capacity rows and leaves seeds and user traces alone', async () => {
-  const pool = testPool();
+  const pool = capacityTestPool();
   const user = await pool.query<{ id: string }>(
     `INSERT INTO users (email) VALUES ($1) RETURNING id`, [`${uniqueName('someone')}@test.invalid`],
   );
   await pool.query(`INSERT INTO traces (title, context_text, solution_text, contributor_id) VALUES ('user trace', 'c', 's', $1)`, [user.rows[0]!.id]);
-  const othersBefore = await scalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email <> 'capacity-test@commontrace.internal'`);
+  const othersBefore = await capacityScalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email <> 'capacity-test@commontrace.internal'`);
 
   const result = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 2_000 }]);
   assert.equal(result.verified, true);
@@ -112,10 +113,10 @@ test('capacityCleanup removes exactly the capacity rows and leaves seeds and use
   assert.equal(result.index.droppedBeforeDelete, true, 'pgvector 0.8.0: no HNSW vacuum after the bulk delete');
   assert.equal(result.index.rebuilt, true);
   assert.equal(result.reindexed, true);
-  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
   assert.equal(result.after.seeds + result.after.others, othersBefore);
-  assert.equal(await scalar<number>(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
-  assert.equal(await scalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
+  assert.equal(await capacityScalar<number>(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
+  assert.equal(await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
   await pool.query('DELETE FROM users WHERE id = $1', [user.rows[0]!.id]);
 });
 
@@ -135,7 +136,7 @@ test('with APP_ENV=production, population and cleanup refuse without the overrid
       );
     }
   });
-  assert.equal(await scalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`), 0);
+  assert.equal(await capacityScalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`), 0);
 });
 
 test('with APP_ENV=production, `capacity index --rebuild` refuses without the override', async (t) => {
@@ -157,5 +158,31 @@ test('with APP_ENV=production, `capacity index --rebuild` refuses without the ov
     })) as IndexBuildReport;
     assert.equal(verified.built, false, 'the valid index was verified, not rebuilt');
   });
-  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+});
+
+test('the guard identifies the target by name and system identifier: a listed production database is refused outside APP_ENV=production too', async (t) => {
+  const systemIdentifier = await capacityScalar<string>('SELECT system_identifier::text FROM pg_control_system()');
+  const name = await capacityScalar<string>('SELECT current_database()');
+  const listed = { ...testConfig(), productionDatabases: [{ name: 'some-other-db' }, { name, systemIdentifier }] };
+  assert.equal(listed.appEnv, 'development');
+  const listedWorker = await startWorker(listed);
+  t.after(() => listedWorker.stop());
+  await withClient(listed, async (client) => {
+    await assert.rejects(
+      client.workflow.execute('capacityPopulation', { taskQueue: listed.temporal.taskQueue, workflowId: uniqueName('guard'), args: [{ total: 100, batchSize: 50, runKey: uniqueName('guard') }] }),
+      (err: unknown) => {
+        assert.match(rootCauseMessage(err), new RegExp(`Refusing to populate capacity data: PRODUCTION_DATABASES lists the capacity database ${name} \\(system ${systemIdentifier}\\).*--allow-production`));
+        return true;
+      },
+    );
+  });
+  // Another server's database of the same name is not this one.
+  assert.equal(isProductionDatabase({ name, systemIdentifier }, [{ name, systemIdentifier: '1' }]), undefined);
+  assert.equal(await capacityScalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email = 'capacity-test@commontrace.internal'`), 0);
+
+  // A capacity URL that reaches the live database under another spelling is caught by identity,
+  // whatever the override says.
+  const live = { live: testPool(), capacity: testPool() };
+  await assert.rejects(assertCapacityTarget(testConfig(), live, true, 'populate capacity data'), /the capacity database .* is the live database/);
 });

@@ -4,7 +4,7 @@ import type { EmbeddingReadinessResult, FirstQuerySmokeInput, FirstQuerySmokeRes
 import type { SearchHit } from '../../src/search/search.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool } from '../helpers/db.js';
+import { closeTestPool, testPool } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
 import { deleteSeeds, SEED_COUNT, tempFixture } from '../helpers/seeds.js';
 
@@ -76,7 +76,9 @@ test('CLI: search finds the Docker Compose healthcheck seed in its top 5, and sm
   assert.equal(smoke.code, 0, smoke.stderr);
   assert.match(smoke.stdout, /first-query smoke: PASS — \d+ queries, hit@1 [\d.]+, hit@5 [\d.]+ \(needs ≥ 0.9\)/);
 
-  const strict = await runCli(['smoke', '--min-hit5', '1.01', '--json'], cliEnv);
+  // Seeds without vectors answer nothing: the same check now falls below its threshold, and exits 1.
+  await testPool().query('UPDATE traces SET embedding = NULL, embedding_model_id = NULL WHERE is_seed');
+  const strict = await runCli(['smoke', '--min-hit5', '0.95', '--json'], cliEnv);
   assert.equal(strict.code, 1, 'below the threshold is a failing exit code');
   assert.equal((JSON.parse(strict.stdout) as FirstQuerySmokeResult).passed, false);
 });

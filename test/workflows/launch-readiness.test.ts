@@ -5,7 +5,8 @@ import { LAUNCH_STAGES, readinessStageKey, type LaunchReadinessInput, type Launc
 import { SMALL_LAUNCH, freePort } from '../helpers/launch.js';
 import { runCli } from '../helpers/cli.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { closeTestPool, scalar } from '../helpers/db.js';
+import { capacityScalar, closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 
 const base = testConfig();
 let config: typeof base;
@@ -29,6 +30,7 @@ function launch(input: LaunchReadinessInput, workflowId = uniqueName('launch')):
 
 test('launchReadiness at small scale ends in GO with every criterion, and cleans up', async () => {
   const workflowId = uniqueName('launch-go');
+  const liveIndexBefore = await scalar<number>('SELECT to_regclass($1)::oid::int', [HNSW_INDEX_NAME]);
   const report = await launch(SMALL_LAUNCH, workflowId);
   assert.deepEqual(
     report.criteria.filter((c) => !c.passed).map((c) => `${c.id}: ${c.value}`),
@@ -42,6 +44,12 @@ test('launchReadiness at small scale ends in GO with every criterion, and cleans
   ]);
   assert.deepEqual(report.stages.map((s) => [s.stage, s.state]), LAUNCH_STAGES.map((s) => [s, 'succeeded']));
   assert.ok(report.stages.every((s) => s.workflowId === `${workflowId}/${s.stage}`), 'children are named after the parent');
+  assert.equal(await capacityScalar(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
+  // The live table kept its index the whole run (the same relation, never dropped and rebuilt) and never held a capacity row.
+  assert.ok(liveIndexBefore > 0, 'the live database has its HNSW index');
+  assert.equal(await scalar<number>('SELECT to_regclass($1)::oid::int', [HNSW_INDEX_NAME]), liveIndexBefore);
+  assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await scalar(`SELECT count(*)::int FROM traces WHERE title LIKE 'Capacity trace%'`), 0);
   assert.equal(await scalar(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
   launchReportSchema.parse(report);
 
@@ -61,14 +69,18 @@ test('launchReadiness at small scale ends in GO with every criterion, and cleans
   assert.equal(parsed.verdict, 'GO');
 });
 
-test('an impossible threshold gives NO-GO, and the CLI exits 1', async () => {
+test('a first-query check below its threshold gives NO-GO, and the CLI exits 1', async (t) => {
+  // Seeds without vectors answer nothing; the cold-start stages that would embed them again are skipped.
+  await testPool().query('UPDATE traces SET embedding = NULL, embedding_model_id = NULL WHERE is_seed');
+  t.after(() => withClient(config, (client) =>
+    client.workflow.execute('embeddingReadiness', { taskQueue: config.temporal.taskQueue, workflowId: uniqueName('embeddingReadiness'), args: [{}] })));
   const result = await runCli(
-    ['launch', '--follow', '--min-hit5', '1.01', '--skip', 'capacityPopulation,indexBuild,searchBenchmark,rateLimitValidation,capacityCleanup'],
+    ['launch', '--follow', '--min-hit5', '0.95', '--skip', 'seedImport,embeddingReadiness,capacityPopulation,indexBuild,searchBenchmark,rateLimitValidation,capacityCleanup'],
     { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue },
   );
   assert.equal(result.code, 1, result.stderr);
   assert.match(result.stdout, /=== NO-GO ===/);
-  assert.match(result.stdout, /^FAIL\s+first-query relevance hit@5 over the golden queries\s+1\.000 over \d+ queries\s+≥ 1\.01/m);
+  assert.match(result.stdout, /^FAIL\s+first-query relevance hit@5 over the golden queries\s+0\.\d{3} over \d+ queries\s+≥ 0\.95/m);
   assert.match(result.stdout, /^report: .*reports\/launch-.*\/launch\.md$/m);
 });
 

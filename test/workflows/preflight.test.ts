@@ -13,6 +13,7 @@ const EXPECTED_CHECKS = [
   'shared_buffers',
   'maintenance_work_mem',
   'max_parallel_maintenance_workers',
+  'capacity_database',
   'redis',
   'embedder',
   'temporal',

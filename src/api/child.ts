@@ -1,25 +1,27 @@
 /**
- * The search API in a child process, for benchmarks: the load generator never shares the API's
+ * The search API in a child process, for benchmarks and the capacity API: the load generator never shares the API's
  * event loop. Run directly, this file serves the API on a free loopback port and prints
  * `LISTENING <url>`; startChildApi spawns it with the settings it is given and waits for that line.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config.js';
-import { startApiServer } from '../../src/api/server.js';
+import { childEnvironment, loadConfig } from '../config.js';
+import { startApiServer } from './server.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
 export interface ChildApi {
   url: string;
   pid: number | undefined;
+  /** False once the child has exited. */
+  alive(): boolean;
   stop(): Promise<void>;
 }
 
 /** Starts the API with `env` over the current environment (DATABASE_URL, RATE_LIMIT_*, …). */
 export async function startChildApi(env: Record<string, string>): Promise<ChildApi> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF], { env: childEnvironment(env), stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -32,6 +34,7 @@ export async function startChildApi(env: Record<string, string>): Promise<ChildA
   return {
     url,
     pid: child.pid,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -44,7 +47,12 @@ export async function startChildApi(env: Record<string, string>): Promise<ChildA
 async function serve(): Promise<void> {
   const api = await startApiServer(loadConfig(), { host: '127.0.0.1', port: 0, logger: { level: 'warn' } });
   console.log(`LISTENING ${api.url}`);
-  await new Promise<void>((resolve) => process.once('SIGTERM', () => void api.close().then(resolve)));
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => void api.close().then(resolve));
+    // The IPC channel closes when the parent dies (even by SIGKILL): never outlive it.
+    process.once('disconnect', () => void api.close().then(resolve));
+  });
+  process.exit(0);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
