@@ -4,7 +4,7 @@
  * during a population. Each run is finished by a fresh worker (or the same one, for the restart)
  * and must end with exact counts read from the rows themselves.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { after, afterEach, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { CapacityCleanupResult, CapacityPopulationResult, EmbeddingReadinessResult } from '../../src/workflows/messages.js';
@@ -25,6 +25,8 @@ const BATCH_SIZE = 500;
 const workers: WorkerProcess[] = [];
 
 before(() => removeAllCapacityData());
+// Each test starts from a capacity database without capacity rows, so its counts are its own.
+afterEach(() => removeAllCapacityData());
 after(async () => {
   await Promise.all(workers.map((w) => w.kill()));
   await removeAllCapacityData();
@@ -57,7 +59,7 @@ async function capacityState() {
     ...(await traceCounts(capacityTestPool())),
     ledgerBatches: await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'),
     hnswIndexes: await capacityScalar<number>(`SELECT count(*)::int FROM pg_indexes WHERE tablename = 'traces' AND indexdef ILIKE '%USING hnsw%'`),
-    indexValid: await capacityScalar<boolean | null>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]),
+    indexValid: await capacityScalar<boolean | null>('SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)) AS valid', [HNSW_INDEX_NAME]),
   };
 }
 
