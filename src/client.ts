@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadConfig, type Config } from './config.js';
+import { logger } from './logger.js';
 import { textTable } from './cli/format.js';
 import { CLI_RANGES, intOption, waitWorkerOption } from './cli/parse.js';
 import { runWorkflowCommand } from './cli/run-workflow.js';
@@ -67,6 +68,8 @@ export function runCli(argv: string[]): void {
   buildProgram(() => loadConfig())
     .parseAsync(argv)
     .catch((err: Error) => {
+      // The message is what the user acts on; LOG_LEVEL=debug adds the stack and cause as a log line.
+      logger.debug({ err }, 'command failed');
       console.error(`error: ${err.message}`);
       process.exit(2);
     });

@@ -67,7 +67,28 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/** pino's level names, most verbose first; `silent` logs nothing. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+export type LogFormat = 'json' | 'pretty';
+
+/** Where diagnostics go is fixed (stderr); how much of them, and in which form, is configurable. */
+export interface LogSettings {
+  level: LogLevelName;
+  /** JSON lines, or pino-pretty's human form. Default: pretty when stderr is a terminal, else JSON. */
+  format: LogFormat;
+}
+
+/** Level and format names are case-insensitive; blank counts as unset. */
+const lowerCaseOrUnset = (v: unknown) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim().toLowerCase()) : v);
+
+const logSchema = z.object({
+  LOG_LEVEL: z.preprocess(lowerCaseOrUnset, z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info')),
+  LOG_FORMAT: z.preprocess(lowerCaseOrUnset, z.enum(['json', 'pretty'], { message: 'expected json or pretty' }).optional()),
+});
+
 const envSchema = z.object({
+  ...logSchema.shape,
   APP_ENV: z
     .enum(['development', 'staging', 'production'], { message: 'expected development, staging or production' })
     .default('development'),
@@ -170,6 +191,7 @@ export interface Config {
    */
   api: { host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number; trustProxy: boolean };
   preflight: { targetTraces: number };
+  log: LogSettings;
 }
 
 export class ConfigError extends Error {
@@ -183,8 +205,13 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+/** Whether this process's stderr is a terminal: the default log format follows it. */
+export function stderrIsTTY(): boolean {
+  return Boolean(process.stderr.isTTY);
+}
+
+function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.output<T> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
@@ -193,7 +220,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
     throw new ConfigError(problems);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function logSettings(e: z.output<typeof logSchema>, tty: boolean): LogSettings {
+  return { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (tty ? 'pretty' : 'json') };
+}
+
+/**
+ * LOG_LEVEL and LOG_FORMAT alone, for the root logger (src/logger.ts), which exists before any
+ * command has called loadConfig. loadConfig checks them too, so a bad value still stops the process.
+ */
+export function loadLogSettings(env: Record<string, string | undefined> = process.env, tty = stderrIsTTY()): LogSettings {
+  return logSettings(parseEnv(logSchema, env), tty);
+}
+
+/** `tty`: whether stderr is a terminal (the default LOG_FORMAT is pretty there, JSON elsewhere). */
+export function loadConfig(env: Record<string, string | undefined> = process.env, tty = stderrIsTTY()): Config {
+  const e = parseEnv(envSchema, env);
   const problems: string[] = [];
 
   const provider = e.EMBEDDING_PROVIDER ?? (e.OPENAI_API_KEY ? 'openai' : 'local');
@@ -245,6 +289,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustProxy: e.API_TRUST_PROXY ?? false,
     },
     preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
+    log: logSettings(e, tty),
   };
 }
 

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
 import { batchRange, type BatchSpec } from '../capacity/generator.js';
@@ -90,7 +90,9 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
         }),
         details,
       );
-      return { ...result, ms: Math.round(performance.now() - started) };
+      const ms = Math.round(performance.now() - started);
+      log.info('capacity batch written', { runKey: spec.runKey, batchIndex: input.batchIndex, rows: result.rows, alreadyDone: result.alreadyDone, repaired: result.repaired, ms });
+      return { ...result, ms };
     },
 
     /**
@@ -112,7 +114,8 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
       await ensureCapacitySchema(config);
       if (input.rebuild) await guard(input.allowProduction, 'rebuild the HNSW index');
       const ctx = Context.current();
-      return whileHeartbeating(
+      log.info('HNSW index build started', { rebuild: input.rebuild, parallelWorkers: input.parallelWorkers, maintenanceWorkMemCapMb: input.maintenanceWorkMemCapMb });
+      const report = await whileHeartbeating(
         () => buildHnswIndex(pool, {
           maintenanceWorkMemCapBytes: input.maintenanceWorkMemCapMb * 1024 * 1024,
           parallelWorkers: input.parallelWorkers,
@@ -123,6 +126,10 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
         () => ({ phase: 'waiting for progress' }),
         5_000,
       );
+      log.info(report.built ? 'HNSW index build finished' : 'HNSW index already present', {
+        built: report.built, rows: report.rows, buildSeconds: report.buildSeconds, indexBytes: report.indexBytes, usedByPlanner: report.usedByPlanner,
+      });
+      return report;
     },
 
     async capacityTraceCounts(): Promise<TraceCounts> {
@@ -134,13 +141,19 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
     async prepareCapacityCleanup(input: { allowProduction?: boolean }): Promise<PreparedCleanupIndex> {
       await ensureCapacitySchema(config);
       await guard(input.allowProduction, 'delete capacity data');
-      return whileHeartbeating(() => prepareCleanupIndex(pool));
+      const prepared = await whileHeartbeating(() => prepareCleanupIndex(pool));
+      log.info(prepared.dropped ? 'capacity cleanup: HNSW index dropped before the delete' : 'capacity cleanup: HNSW index kept', {
+        reason: prepared.reason, pgvectorVersion: prepared.pgvectorVersion,
+      });
+      return prepared;
     },
 
     /** One bounded transaction: whole ledger batches with their rows, then rows no ledger entry claims. */
     async deleteCapacityBatch(input: { limit: number; allowProduction?: boolean }): Promise<DeletionStep> {
       await guard(input.allowProduction, 'delete capacity data');
-      return whileHeartbeating(() => deleteCapacityStep(pool, input.limit));
+      const step = await whileHeartbeating(() => deleteCapacityStep(pool, input.limit));
+      log.info('capacity cleanup step committed', { ...step });
+      return step;
     },
 
     async finishCapacityCleanup(input: { allowProduction?: boolean }): Promise<{ ledgerRows: number; contributorRemoved: boolean }> {

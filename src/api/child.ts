@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childEnvironment, loadConfig } from '../config.js';
 import { startApiServer } from './server.js';
+import { logger, quietChild } from '../logger.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -45,7 +46,9 @@ export async function startChildApi(env: Record<string, string>): Promise<ChildA
 }
 
 async function serve(): Promise<void> {
-  const api = await startApiServer(loadConfig(), { host: '127.0.0.1', port: 0, logger: { level: 'warn' } });
+  const log = quietChild(logger, { component: 'api-child' }, 'warn');
+  const api = await startApiServer(loadConfig(), { host: '127.0.0.1', port: 0, logger: log });
+  // The handshake startChildApi waits for, on stdout: not a log line.
   console.log(`LISTENING ${api.url}`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => void api.close().then(resolve));
@@ -57,7 +60,7 @@ async function serve(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
   serve().catch((err: Error) => {
-    console.error(`[api-child] ${err.message}`);
+    logger.fatal({ err, component: 'api-child' }, err.message);
     process.exit(1);
   });
 }

@@ -2,7 +2,7 @@
  * The search API under test: a Fastify app built from injected dependencies, so the CLI, a worker
  * and tests can each run one (or several) in a process.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -13,6 +13,7 @@ import { TokenBucket } from '../ratelimit/token-bucket.js';
 import { createApiKeyCache, type ApiKeyCache } from './auth.js';
 import { createApiMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
+import { logger as rootLogger, quietChild, rateLimitedWarn, type Logger } from '../logger.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,8 +30,11 @@ export interface ApiDeps {
 }
 
 export interface ApiOptions {
-  /** Fastify/pino logger settings; warnings (e.g. limiter failures) are logged by default. */
-  logger?: FastifyServerOptions['logger'];
+  /**
+   * The logger Fastify uses (request logs, limiter failures, 5xx errors). Default: a child of the
+   * root logger at warn (the API a worker or a benchmark runs must not log every request); false: none.
+   */
+  logger?: Logger | false;
   limiterTimeoutMs?: number;
 }
 
@@ -44,7 +48,10 @@ const ERROR_NAMES: Record<number, string> = {
 export function createApiServer(deps: ApiDeps, options: ApiOptions = {}): FastifyInstance {
   const { config } = deps;
   // With API_TRUST_PROXY, request.ip (what the register limit counts) comes from X-Forwarded-For.
-  const app = Fastify({ logger: options.logger ?? { level: 'warn' }, bodyLimit: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
+  const log = options.logger ?? quietChild(rootLogger, { component: 'api' }, 'warn');
+  // Typed as Fastify's base logger so the instance keeps the FastifyInstance type routes are written for.
+  const loggerInstance: FastifyBaseLogger | undefined = log || undefined;
+  const app = Fastify({ loggerInstance, bodyLimit: config.api.bodyLimitBytes, trustProxy: config.api.trustProxy });
   const metrics = createApiMetrics();
   const apiKeys = createApiKeyCache(deps.pool, { ttlMs: config.api.keyCacheTtlMs, max: config.api.keyCacheMax });
   app.decorate('apiKeys', apiKeys);
@@ -94,7 +101,9 @@ export async function startApiServer(config: Config, options: StartApiOptions = 
   if (!redis) {
     // No offline queue: while Redis is down a take fails at once, and the fail mode decides.
     const own = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3_000, lazyConnect: true });
-    own.on('error', () => undefined);
+    // Logged even when the API's own logger is off (tests): a Redis outage is never silent.
+    const warn = rateLimitedWarn((options.logger || rootLogger).child({ component: 'redis', redis: 'api' }));
+    own.on('error', (err) => warn(err, `Redis connection error (the rate limiter fails ${config.rateLimit.failMode} meanwhile)`));
     await own.connect().catch(() => undefined);
     owned.push(async () => own.disconnect());
     redis = own;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { startApiServer } from '../api/server.js';
+import { logger } from '../logger.js';
 import {
   RATE_LIMIT_VALIDATION_FAST,
   type RateLimitValidationInput,
@@ -41,9 +42,14 @@ export function registerApiCommands(program: Command, config: () => Config): voi
     .option('--port <n>', 'port to listen on (default API_PORT)', intOption('--port', CLI_RANGES.port))
     .action(async (opts: { host?: string; port?: number }) => {
       const cfg = config();
-      const api = await startApiServer(cfg, { host: opts.host, port: opts.port, logger: { level: 'info' } });
+      // Served on its own, the API logs at LOG_LEVEL (request lines at info).
+      const log = logger.child({ component: 'api' });
+      const api = await startApiServer(cfg, { host: opts.host, port: opts.port, logger: log });
       const { readPerMinute, writePerMinute, failMode } = cfg.rateLimit;
-      console.error(`CommonTrace API on ${api.url}: ${readPerMinute} reads / ${writePerMinute} writes per minute per user, fail-${failMode}; Ctrl-C stops it`);
+      log.info(
+        { url: api.url, readPerMinute, writePerMinute, failMode },
+        `CommonTrace API on ${api.url}: ${readPerMinute} reads / ${writePerMinute} writes per minute per user, fail-${failMode}; Ctrl-C stops it`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => void api.close().then(resolve);
         process.once('SIGINT', stop);

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { searchSessionOptions } from './hnsw.js';
+import { logger, rateLimitedWarn } from '../logger.js';
 
 export function createPool(databaseUrl: string, options: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({
+  const config: pg.PoolConfig = {
     connectionString: databaseUrl,
     max: 10,
     connectionTimeoutMillis: 5_000,
@@ -10,11 +11,22 @@ export function createPool(databaseUrl: string, options: pg.PoolConfig = {}): pg
     // Every pool can serve searches, which rely on these settings instead of per-query SET LOCAL.
     options: searchSessionOptions(),
     ...options,
-  });
+  };
+  const pool = new pg.Pool(config);
   // An idle client that loses its server (restart, pg_terminate_backend) emits 'error' on the pool;
   // without a listener that would crash the worker instead of failing one activity attempt.
-  pool.on('error', (err) => console.warn(`[db] idle client error: ${err.message}`));
+  // A server restart fails every idle client at once: one line per 10 s per pool, with a count.
+  const warn = rateLimitedWarn(logger.child({ component: 'db', pool: config.application_name, database: databaseName(databaseUrl) }));
+  pool.on('error', (err) => warn(err, 'idle database client lost its connection'));
   return pool;
+}
+
+function databaseName(databaseUrl: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, '')) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

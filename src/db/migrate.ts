@@ -8,6 +8,7 @@ import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { loadConfig, redactUrl } from '../config.js';
+import { logger } from '../logger.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -74,13 +75,14 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const config = loadConfig();
   migrateDatabase(config.databaseUrl)
     .then(({ created, applied }) => {
+      // The command's result (stack:up prints it): stdout, not a log line.
       console.log(
         `[db] ${redactUrl(config.databaseUrl)}: ${created ? 'database created, ' : ''}` +
           `${applied === 0 ? 'schema up to date' : `${applied} migration(s) applied`}`,
       );
     })
     .catch((err: Error) => {
-      console.error(`[db] migration failed: ${err.message}`);
+      logger.fatal({ err, component: 'migrate', database: redactUrl(config.databaseUrl) }, `migration failed: ${err.message}`);
       process.exit(1);
     });
 }

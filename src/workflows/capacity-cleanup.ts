@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
 import type { CapacityCleanupInput, CapacityCleanupResult } from './messages.js';
@@ -69,6 +69,9 @@ export async function capacityCleanup(input: CapacityCleanupInput = {}): Promise
     ['verified', verified ? 'yes' : 'NO'],
   ]);
   progress.finish(verified ? 'succeeded' : 'failed');
+  const summary = { deleted, transactions, capacityAfter: after.capacity, seedsBefore: before.seeds, seedsAfter: after.seeds, reindexed: built.built };
+  if (verified) log.info('capacity cleanup verified', summary);
+  else log.warn('capacity cleanup NOT verified: counts after differ from what should remain', summary);
   return {
     before,
     after,

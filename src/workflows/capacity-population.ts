@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { runKeyOf, validateCapacityShape } from './capacity-input.js';
 import type { CapacityPopulationInput, CapacityPopulationResult } from './messages.js';
@@ -68,6 +68,8 @@ export async function capacityPopulation(input: CapacityPopulationInput = {}): P
     { spec, allowProduction: input.allowProduction, dropIndex: o.dropIndex },
   ]);
 
+  log.info('capacity population started', { runKey: spec.runKey, total: spec.total, batches, concurrency: o.concurrency, droppedIndex: prepared.droppedIndex });
+
   let next = 0;
   let batchesDone = 0;
   let inserted = 0;
@@ -101,6 +103,7 @@ export async function capacityPopulation(input: CapacityPopulationInput = {}): P
 
   const counted = await capacityLedger({ runKey: spec.runKey, total: spec.total });
   const seconds = progress.elapsedSeconds();
+  log.info('capacity population finished', { runKey: spec.runKey, rowsInserted: inserted, rowsAlreadyPresent: alreadyPresent, batchesRepaired: repaired, rowsPresent: counted.rowsPresent });
   progress.finish('succeeded', `${inserted} inserted, ${alreadyPresent} already present, ${counted.rowsPresent} rows present`);
   return {
     runKey: spec.runKey,

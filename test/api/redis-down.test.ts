@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { ApiClient } from '../../src/api/client.js';
+import { createLogger } from '../../src/logger.js';
 import { uniqueName } from '../helpers/env.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, freePort, startTestApi } from '../helpers/api.js';
@@ -53,7 +54,7 @@ test('fail-open: when Redis stops, requests pass, the failure metric counts them
   const logs: string[] = [];
   const config = { ...configWithLimits({ readPerMinute: 2, failMode: 'open' }), redisUrl: redis.url };
   // The API makes its own Redis client here (no offline queue), exactly as `npm run cli -- api` does.
-  const api = await startTestApi(config, { deps: { pool: testPool() }, logger: { level: 'warn', stream: { write: (line: string) => logs.push(line) } } });
+  const api = await startTestApi(config, { deps: { pool: testPool() }, logger: createLogger({ level: 'warn', format: 'json' }, { write: (line: string) => logs.push(line) }) });
   try {
     const client = new ApiClient(api.url);
     const user = await client.register(`${PREFIX}-open@commontrace.invalid`);

@@ -12,14 +12,15 @@ export interface WorkerProcess {
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    // JSON lines at info, whatever the test runner's LOG_*: readiness is read from them below.
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 60_000;
-  while (!output.includes("state: 'RUNNING'")) {
+  while (!output.includes('"state":"RUNNING"')) {
     if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) throw new Error(`worker did not start within 60 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
