@@ -1,5 +1,6 @@
 import {
   executeChild,
+  isCancellation,
   patched,
   setCurrentDetails,
   setHandler,
@@ -132,6 +133,9 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
     } catch (err) {
       rec.state = 'failed';
       rec.error = rootCauseMessage(err);
+      // A cancelled launch ends as cancelled (its children are cancelled with it), not as a NO-GO;
+      // capacity data already loaded stays until `capacity cleanup` or the next launch's cleanup.
+      if (isCancellation(err)) throw err;
       throw new StageFailed(stage);
     } finally {
       rec.seconds = Math.round((Date.now() - t0) / 100) / 10;
