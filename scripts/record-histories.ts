@@ -10,7 +10,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../test/helpers/cli.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../test/helpers/env.js';
 import { freePort, SMALL_LAUNCH } from '../test/helpers/launch.js';
-import type { LaunchReport } from '../src/workflows/messages.js';
+import { launchReadiness } from '../src/workflows/launch-readiness.js';
 
 const base = testConfig();
 const config = { ...base, api: { ...base.api, port: await freePort() } };
@@ -18,7 +18,7 @@ const worker = await startWorker(config);
 try {
   await withClient(config, async (client) => {
     const workflowId = uniqueName('replay-launch');
-    const report = (await client.workflow.execute('launchReadiness', { taskQueue: config.temporal.taskQueue, workflowId, args: [SMALL_LAUNCH] })) as LaunchReport;
+    const report = await client.workflow.execute(launchReadiness, { taskQueue: config.temporal.taskQueue, workflowId, args: [SMALL_LAUNCH] });
     console.log(`recorded run ${workflowId}: ${report.verdict}`);
     // A GO run exercises every branch of the parent; a NO-GO one would record a different path.
     if (report.verdict !== 'GO') throw new Error(`expected GO, got: ${JSON.stringify(report.criteria.filter((c) => !c.passed))}`);

@@ -18,7 +18,7 @@ import { registerLaunchCommands } from './cli/launch.js';
 import { registerScheduleCommands } from './cli/schedule.js';
 import { registerApiCommands } from './cli/api.js';
 import { registerBenchmarkCommands } from './cli/benchmark.js';
-import type { PreflightReport } from './workflows/messages.js';
+import { preflight, type PreflightReport } from './workflows/preflight.js';
 
 export function formatPreflight(report: PreflightReport): string {
   const rows = report.checks.map((c) => [c.name, c.status.toUpperCase(), c.value, c.detail]);
@@ -41,10 +41,10 @@ export function buildProgram(config: () => Config): Command {
     .option('--traces <n>', 'capacity the memory checks size for (default 100000)', intOption('--traces', CLI_RANGES.traces))
     .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', waitWorkerOption, 0)
     .action(async (opts: { json?: boolean; traces?: number; waitWorker: number }) => {
-      process.exitCode = await runWorkflowCommand<PreflightReport>(config(), {
-        workflowType: 'preflight',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: preflight,
         idPrefix: 'preflight',
-        args: [{ ...(opts.traces !== undefined && { targetTraces: opts.traces }) }],
+        input: { ...(opts.traces !== undefined && { targetTraces: opts.traces }) },
         staticSummary: 'Preflight: PostgreSQL, pgvector, Redis, embedder and Temporal checks',
         json: opts.json,
         waitWorker: opts.waitWorker,

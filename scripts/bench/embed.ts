@@ -23,7 +23,7 @@ import type { SeedTrace } from '../../src/seeds/schema.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { textTable } from '../../src/cli/format.js';
-import type { EmbeddingReadinessResult } from '../../src/workflows/messages.js';
+import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/helpers/fake-openai.js';
 // Also installs the quiet (WARN) Temporal runtime logger the test harness uses.
 import { dropDatabase } from '../../test/helpers/env.js';
@@ -78,12 +78,12 @@ async function runOurs(config: Config, fake: FakeOpenAI, embedder: OpenAIEmbedde
   try {
     fake.reset();
     const started = performance.now();
-    const result = (await client.workflow.execute('embeddingReadiness', {
+    const result = await client.workflow.execute(embeddingReadiness, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `bench-embed-${Date.now()}`,
       args: [{ target: 'seeds', batchSize: BATCH_SIZE, lanes: LANES, deadlineSeconds: 600 }],
       staticSummary: `bench:embed — ${TRACES} seeds through a ${LATENCY_MS} ms fake`,
-    })) as EmbeddingReadinessResult;
+    });
     const elapsedMs = performance.now() - started;
     return { result, elapsedMs, requests: fake.requests.length, inputs: fake.requests.map((r) => r.inputs) };
   } finally {

@@ -37,7 +37,8 @@ import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { textTable } from '../../src/cli/format.js';
 import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
-import type { CapacityPopulationResult } from '../../src/workflows/messages.js';
+import { capacityPopulation } from '../../src/workflows/capacity-population.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
 // Also installs the quiet (WARN) Temporal runtime logger the test harness uses.
 import { dropDatabase } from '../../test/helpers/env.js';
 
@@ -227,12 +228,12 @@ async function main(): Promise<void> {
       await resetTable(pool);
       log(`(a) capacityPopulation workflow: ${TOTAL} rows, batches of ${BATCH_SIZE}, ${CONCURRENCY} lanes (run ${r}/${REPEATS}) …`);
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-      const workflow = await timed(() => client.workflow.execute('capacityPopulation', {
+      const workflow = await timed(() => client.workflow.execute(capacityPopulation, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `bench-populate-${Date.now()}`,
         args: [{ total: TOTAL, batchSize: BATCH_SIZE, concurrency: CONCURRENCY, clusters: CLUSTERS, sigma: SIGMA, generatorSeed: GENERATOR_SEED, dimensions: DIMENSIONS, runKey: RUN_KEY }],
         staticSummary: `bench:populate — ${TOTAL} rows`,
-      }) as Promise<CapacityPopulationResult>);
+      }));
       clearInterval(sampler);
       if (workflow.value.rowsInserted !== TOTAL || (await capacityRows(pool)) !== TOTAL) {
         throw new Error(`the workflow inserted ${workflow.value.rowsInserted} rows, expected ${TOTAL}`);
@@ -254,12 +255,12 @@ async function main(): Promise<void> {
       await pool.query(`DROP INDEX IF EXISTS ${HNSW_INDEX_NAME}`);
       await pool.query('CHECKPOINT');
       log(`indexBuild workflow (run ${r}/${REPEATS}) …`);
-      const indexWorkflow = await timed(() => client.workflow.execute('indexBuild', {
+      const indexWorkflow = await timed(() => client.workflow.execute(indexBuild, {
         taskQueue: config.temporal.taskQueue,
         workflowId: `bench-index-${Date.now()}`,
         args: [{ parallelWorkers: 1, prewarm: false }],
         staticSummary: `bench:populate — HNSW over ${TOTAL} rows`,
-      }) as Promise<IndexBuildReport>);
+      }));
       if (!indexWorkflow.value.built) throw new Error('indexBuild did not build the index');
       await pool.query(`DROP INDEX ${HNSW_INDEX_NAME}`);
       await pool.query('CHECKPOINT');

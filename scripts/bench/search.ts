@@ -30,12 +30,11 @@ import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
 import { renderText } from '../../src/report/markdown.js';
-import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
-import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import { countRunRows } from '../../src/capacity/population.js';
-import type {
-  CapacityCleanupResult, CapacityPopulationResult, SearchBenchmarkInput, SearchBenchmarkResult,
-} from '../../src/workflows/messages.js';
+import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
+import { searchBenchmark, type SearchBenchmarkInput } from '../../src/workflows/search-benchmark.js';
 import { clustersFor } from '../../src/workflows/launch-criteria.js';
 import { startChildApi, type ChildApi } from '../../src/api/child.js';
 
@@ -92,9 +91,9 @@ function benchConfig(base: Config, database: string): Config {
   };
 }
 
-async function execute<T>(client: Client, config: Config, type: string, input: unknown, workflowId = `${type}-${Date.now()}`): Promise<T> {
-  log(`${type} ${workflowId} …`);
-  return client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }) as Promise<T>;
+async function execute<I, R>(client: Client, config: Config, workflow: (input: I) => Promise<R>, input: I, workflowId = `${workflow.name}-${Date.now()}`): Promise<R> {
+  log(`${workflow.name} ${workflowId} …`);
+  return client.workflow.execute(workflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] });
 }
 
 async function main(): Promise<void> {
@@ -121,14 +120,14 @@ async function main(): Promise<void> {
     const { rows: ledger } = await pool.query<{ run_key: string; rows: number }>('SELECT run_key, sum(rows)::int AS rows FROM capacity_batches GROUP BY run_key');
     if (ledger.some((l) => l.run_key !== runKey)) {
       log(`capacity data of other runs present (${ledger.map((l) => `${l.run_key}: ${l.rows}`).join(', ')}): cleaning up first`);
-      await execute<CapacityCleanupResult>(client, config, 'capacityCleanup', {});
+      await execute(client, config, capacityCleanup, {});
     }
     // Complete when the rows are there, whatever the ledger says.
     const complete = ledger.find((l) => l.run_key === runKey)?.rows === total && (await countRunRows(pool, runKey, total)) === total;
     // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
-    const population = await execute<CapacityPopulationResult>(client, config, 'capacityPopulation', { total, clusters, runKey, dropIndex: !complete });
+    const population = await execute(client, config, capacityPopulation, { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
-    const index = await execute<IndexBuildReport>(client, config, 'indexBuild', { prewarm: true });
+    const index = await execute(client, config, indexBuild, { prewarm: true });
     log(`index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${(index.indexBytes / 2 ** 20).toFixed(0)} MB, planner uses it: ${index.usedByPlanner}`);
 
     let http: SearchBenchmarkInput['http'] = null;
@@ -162,7 +161,7 @@ async function main(): Promise<void> {
         ...(index.built && { indexBuildSeconds: index.buildSeconds }),
       },
     };
-    const result = await execute<SearchBenchmarkResult>(client, config, 'searchBenchmark', input, `bench-search-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const result = await execute(client, config, searchBenchmark, input, `bench-search-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     await api?.stop();
     api = undefined;
 

@@ -3,7 +3,7 @@
  * cannot reach its service reports `fail` with the reason instead of throwing, so one dead service
  * yields a complete report rather than a retry storm.
  */
-import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/messages.js';
+import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/preflight.js';
 import type pg from 'pg';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 import { checkOut } from '../db/client.js';

@@ -3,11 +3,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { startApiServer } from '../api/server.js';
 import { logger } from '../logger.js';
-import {
-  RATE_LIMIT_VALIDATION_FAST,
-  type RateLimitValidationInput,
-  type RateLimitValidationResult,
-} from '../workflows/messages.js';
+import { RATE_LIMIT_VALIDATION_FAST, rateLimitValidation, type RateLimitValidationInput, type RateLimitValidationResult } from '../workflows/rate-limit-validation.js';
 import { textTable } from './format.js';
 import { CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
@@ -84,10 +80,10 @@ export function registerApiCommands(program: Command, config: () => Config): voi
         writeLimit: opts.writeLimit ?? cfg.rateLimit.writePerMinute,
         cleanup: opts.cleanup,
       };
-      process.exitCode = await runWorkflowCommand<RateLimitValidationResult>(cfg, {
-        workflowType: 'rateLimitValidation',
+      process.exitCode = await runWorkflowCommand(cfg, {
+        workflow: rateLimitValidation,
         idPrefix: 'rate-limit-validation',
-        args: [input],
+        input: input,
         staticSummary: `Rate-limit validation${opts.fast ? ' (fast)' : ''} against ${opts.baseUrl ?? 'the worker-served API'}`,
         json: opts.json,
         waitWorker: opts.waitWorker,

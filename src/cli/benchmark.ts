@@ -10,7 +10,7 @@ import { loadBenchmarkRun } from '../benchmark/store.js';
 import { createPool } from '../db/client.js';
 import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
-import type { SearchBenchmarkInput, SearchBenchmarkResult } from '../workflows/messages.js';
+import { searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';
 import { textTable } from './format.js';
 import { CLI_RANGES, intOption, numberOption, intListOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
@@ -137,10 +137,10 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: SearchOptions) => {
-      process.exitCode = await runWorkflowCommand<SearchBenchmarkResult>(config(), {
-        workflowType: 'searchBenchmark',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: searchBenchmark,
         idPrefix: 'search-benchmark',
-        args: [searchBenchmarkInput(opts)],
+        input: searchBenchmarkInput(opts),
         staticSummary: 'Search benchmark: recall, latency per ef_search, concurrency, HTTP',
         json: opts.json,
         waitWorker: opts.waitWorker,

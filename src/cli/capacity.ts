@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { formatBytes } from '../db/hnsw.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
-import type { CapacityCleanupResult, CapacityPopulationResult } from '../workflows/messages.js';
+import { capacityCleanup, type CapacityCleanupResult } from '../workflows/capacity-cleanup.js';
+import { capacityPopulation, type CapacityPopulationResult } from '../workflows/capacity-population.js';
+import { indexBuild } from '../workflows/index-build.js';
 import { textTable } from './format.js';
 import { CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
@@ -63,16 +65,16 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: CommonOptions & { total: number; batchSize: number; concurrency: number; runKey?: string; allowProduction?: boolean }) => {
-      process.exitCode = await runWorkflowCommand<CapacityPopulationResult>(config(), {
-        workflowType: 'capacityPopulation',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: capacityPopulation,
         idPrefix: 'capacity-population',
-        args: [{
+        input: {
           total: opts.total,
           batchSize: opts.batchSize,
           concurrency: opts.concurrency,
           ...(opts.runKey && { runKey: opts.runKey }),
           ...(opts.allowProduction && { allowProduction: true }),
-        }],
+        },
         staticSummary: `Capacity population: ${opts.total} rows in batches of ${opts.batchSize}, ${opts.concurrency} at a time`,
         json: opts.json,
         waitWorker: opts.waitWorker,
@@ -88,10 +90,10 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .option('--json', 'print the report as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: CommonOptions & { rebuild?: boolean; allowProduction?: boolean }) => {
-      process.exitCode = await runWorkflowCommand<IndexBuildReport>(config(), {
-        workflowType: 'indexBuild',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: indexBuild,
         idPrefix: 'index-build',
-        args: [{ rebuild: Boolean(opts.rebuild), ...(opts.allowProduction && { allowProduction: true }) }],
+        input: { rebuild: Boolean(opts.rebuild), ...(opts.allowProduction && { allowProduction: true }) },
         staticSummary: opts.rebuild ? 'HNSW index rebuild' : 'HNSW index build (or verify)',
         json: opts.json,
         waitWorker: opts.waitWorker,
@@ -107,10 +109,10 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: CommonOptions & { allowProduction?: boolean }) => {
-      process.exitCode = await runWorkflowCommand<CapacityCleanupResult>(config(), {
-        workflowType: 'capacityCleanup',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: capacityCleanup,
         idPrefix: 'capacity-cleanup',
-        args: [{ ...(opts.allowProduction && { allowProduction: true }) }],
+        input: { ...(opts.allowProduction && { allowProduction: true }) },
         staticSummary: 'Capacity cleanup: delete synthetic capacity traces only',
         json: opts.json,
         waitWorker: opts.waitWorker,

@@ -6,11 +6,9 @@ import { createEmbedder } from '../embeddings/index.js';
 import { searchTraces } from '../search/search.js';
 import { normalizeTags } from '../tags.js';
 import { isSampleFixture } from '../paths.js';
-import type {
-  EmbeddingReadinessResult,
-  FirstQuerySmokeResult,
-  SeedImportResult,
-} from '../workflows/messages.js';
+import { embeddingReadiness } from '../workflows/embedding-readiness.js';
+import { firstQuerySmoke, type FirstQuerySmokeResult } from '../workflows/first-query-smoke.js';
+import { seedImport } from '../workflows/seed-import.js';
 import { textTable } from './format.js';
 import { runWorkflowCommand } from './run-workflow.js';
 import { CLI_RANGES, intOption, numberOption, waitWorkerOption } from './parse.js';
@@ -27,10 +25,10 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .action(async (path: string | undefined, opts: { chunkSize: number; sample?: boolean; json?: boolean; waitWorker: number }) => {
       // Same rule as `seeds validate`, so a file that validates also imports.
       const corpus = !(opts.sample || (path !== undefined && isSampleFixture(path)));
-      process.exitCode = await runWorkflowCommand<SeedImportResult>(config(), {
-        workflowType: 'seedImport',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: seedImport,
         idPrefix: 'seed-import',
-        args: [{ ...(path && { path }), chunkSize: opts.chunkSize, corpus }],
+        input: { ...(path && { path }), chunkSize: opts.chunkSize, corpus },
         staticSummary: `Seed import of ${path ?? 'fixtures/seed_traces.json'}`,
         json: opts.json,
         waitWorker: opts.waitWorker,
@@ -48,10 +46,10 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: { target: string; deadline: number; batchSize: number; json?: boolean; waitWorker: number }) => {
       if (opts.target !== 'seeds' && opts.target !== 'all') throw new Error(`--target expects seeds or all, got "${opts.target}"`);
-      process.exitCode = await runWorkflowCommand<EmbeddingReadinessResult>(config(), {
-        workflowType: 'embeddingReadiness',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: embeddingReadiness,
         idPrefix: 'embedding-readiness',
-        args: [{ target: opts.target, deadlineSeconds: opts.deadline, batchSize: opts.batchSize }],
+        input: { target: opts.target, deadlineSeconds: opts.deadline, batchSize: opts.batchSize },
         staticSummary: `Embedding readiness (${opts.target})`,
         json: opts.json,
         waitWorker: opts.waitWorker,
@@ -94,10 +92,10 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
     .action(async (opts: { minHit5: number; json?: boolean; waitWorker: number }) => {
-      process.exitCode = await runWorkflowCommand<FirstQuerySmokeResult>(config(), {
-        workflowType: 'firstQuerySmoke',
+      process.exitCode = await runWorkflowCommand(config(), {
+        workflow: firstQuerySmoke,
         idPrefix: 'first-query-smoke',
-        args: [{ minHitAt5: opts.minHit5 }],
+        input: { minHitAt5: opts.minHit5 },
         staticSummary: 'First-query relevance smoke check',
         json: opts.json,
         waitWorker: opts.waitWorker,

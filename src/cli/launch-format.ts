@@ -1,5 +1,5 @@
 /** Text and Markdown renderings of a launch report, shared by the CLI and the report files. */
-import type { LaunchReport } from '../workflows/messages.js';
+import type { LaunchReport } from '../workflows/launch-readiness.js';
 import { textTable } from './format.js';
 
 function stageRows(report: LaunchReport): string[][] {

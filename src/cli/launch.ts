@@ -6,15 +6,9 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { resolveProjectPath } from '../paths.js';
 import { rootCauseMessage, workflowUiUrl } from '../temporal.js';
-import {
-  LAUNCH_SCALES,
-  LAUNCH_STAGES,
-  progressQuery,
-  RATE_LIMIT_VALIDATION_FAST,
-  type LaunchReadinessInput,
-  type LaunchReport,
-  type LaunchStage,
-} from '../workflows/messages.js';
+import { LAUNCH_SCALES, launchReadiness, type LaunchReadinessInput, type LaunchReport } from '../workflows/launch-readiness.js';
+import { LAUNCH_STAGES, progressQuery, type LaunchStage } from '../workflows/messages.js';
+import { RATE_LIMIT_VALIDATION_FAST } from '../workflows/rate-limit-validation.js';
 import { followLaunch } from './follow.js';
 import { textTable } from './format.js';
 import { formatLaunchReport, launchReportMarkdown } from './launch-format.js';
@@ -73,10 +67,10 @@ async function getHandleOrFail(client: Client, id: string) {
 
 /** Waits for the result and prints it; GO exits 0, NO-GO or a failed run exits 1. */
 async function finish(client: Client, config: Config, id: string, json: boolean | undefined): Promise<number> {
-  const handle = client.workflow.getHandle(id);
+  const handle = client.workflow.getHandle<typeof launchReadiness>(id);
   let report: LaunchReport;
   try {
-    report = (await handle.result()) as LaunchReport;
+    report = await handle.result();
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     console.error(`launch ${id} ended without a report: ${rootCauseMessage(err)}`);
@@ -124,7 +118,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
         await assertWorkerPolling(client, cfg.temporal.namespace, cfg.temporal.taskQueue, opts.waitWorker);
         const workflowId = newWorkflowId('launch');
         const traces = input.traces ?? LAUNCH_SCALES[opts.scale];
-        await client.workflow.start('launchReadiness', {
+        await client.workflow.start(launchReadiness, {
           taskQueue: cfg.temporal.taskQueue,
           workflowId,
           args: [input],

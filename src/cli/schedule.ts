@@ -2,10 +2,11 @@
  * The nightly capacity re-check as a Temporal Schedule: runs capacityRecheck on a cron (UTC),
  * skipping a night whose predecessor is still running, and catching up only recent misses.
  */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
-import { LAUNCH_SCALES, type CapacityRecheckInput } from '../workflows/messages.js';
+import { capacityRecheck, type CapacityRecheckInput } from '../workflows/capacity-recheck.js';
+import { LAUNCH_SCALES } from '../workflows/launch-readiness.js';
 import { CLI_RANGES, intOption } from './parse.js';
 import { withTemporalClient } from './run-workflow.js';
 
@@ -22,18 +23,20 @@ export interface ScheduleCreateOptions {
 
 export function recheckScheduleOptions(config: Config, opts: ScheduleCreateOptions): ScheduleOptions {
   const input: CapacityRecheckInput = { traces: opts.traces };
+  // Typed by the workflow function: args must be capacityRecheck's.
+  const action: ScheduleOptionsStartWorkflowAction<typeof capacityRecheck> = {
+    type: 'startWorkflow',
+    workflowType: capacityRecheck,
+    workflowId: `capacity-recheck`,
+    taskQueue: config.temporal.taskQueue,
+    args: [input],
+    staticSummary: `Nightly capacity re-check (${opts.traces.toLocaleString('en-US')} traces)`,
+    staticDetails: `Scheduled by ${opts.id} (cron \`${opts.cron}\` UTC): reuse or repopulate capacity data, benchmark, compare with the previous run.`,
+  };
   return {
     scheduleId: opts.id,
     spec: { cronExpressions: [opts.cron], timezone: 'UTC' },
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'capacityRecheck',
-      workflowId: `capacity-recheck`,
-      taskQueue: config.temporal.taskQueue,
-      args: [input],
-      staticSummary: `Nightly capacity re-check (${opts.traces.toLocaleString('en-US')} traces)`,
-      staticDetails: `Scheduled by ${opts.id} (cron \`${opts.cron}\` UTC): reuse or repopulate capacity data, benchmark, compare with the previous run.`,
-    },
+    action,
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW },
     state: { note: 'created by commontrace-launch schedule create' },
   };

@@ -1,9 +1,39 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
-import type { CapacityCleanupInput, CapacityCleanupResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
+
+export interface CapacityCleanupInput {
+  /** Rows per delete transaction (whole ledger batches, at least one). */
+  batchSize?: number;
+  allowProduction?: boolean;
+}
+
+export interface CapacityCleanupResult {
+  before: { capacity: number; seeds: number; others: number };
+  after: { capacity: number; seeds: number; others: number };
+  deleted: number;
+  transactions: number;
+  /** Ledger batches deleted, each in the transaction that deleted its rows (plus any left at the end). */
+  ledgerRowsDeleted: number;
+  /** Ledger batches whose rows were not all there when deleted. */
+  incompleteLedgerBatches: number;
+  /** Capacity rows no ledger entry claimed (older runs), deleted after the ledger's batches. */
+  orphanRowsDeleted: number;
+  /** The HNSW index around the bulk delete: dropped before it (and why), and built again after. */
+  index: {
+    pgvectorVersion: string;
+    droppedBeforeDelete: boolean;
+    reason: string;
+    rebuilt: boolean;
+    buildSeconds: number;
+    usedByPlanner: boolean;
+  };
+  /** The index was built after the delete (same as index.rebuilt). */
+  reindexed: boolean;
+  verified: boolean;
+}
 
 const { capacityTraceCounts, prepareCapacityCleanup, deleteCapacityBatch, finishCapacityCleanup } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',

@@ -1,9 +1,43 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { CentreSource } from '../capacity/centres.js';
 import { runKeyOf, validateCapacityShape } from './capacity-input.js';
-import type { CapacityPopulationInput, CapacityPopulationResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
+
+export interface CapacityPopulationInput {
+  total?: number;
+  batchSize?: number;
+  dimensions?: number;
+  /** Batch activities in flight at once (the in-workflow lane pool). */
+  concurrency?: number;
+  runKey?: string;
+  generatorSeed?: number;
+  clusters?: number;
+  sigma?: number;
+  /** Drop the HNSW index before loading; indexBuild recreates it. */
+  dropIndex?: boolean;
+  allowProduction?: boolean;
+}
+
+export interface CapacityPopulationResult {
+  runKey: string;
+  total: number;
+  batches: number;
+  rowsInserted: number;
+  rowsAlreadyPresent: number;
+  /** Batches the ledger had but whose rows were missing or partial: written again. */
+  batchesRepaired: number;
+  /** The run's rows counted in `traces` at the end (by their deterministic ids): what the launch judges. */
+  rowsPresent: number;
+  /** What the ledger claims, for the report; never judged on. */
+  ledgerRows: number;
+  centres: CentreSource['kind'];
+  droppedIndex: boolean;
+  seconds: number;
+  rowsPerSecond: number;
+  megabytesPerSecond: number;
+}
 
 export const CAPACITY_DEFAULTS = {
   total: 100_000,

@@ -2,11 +2,35 @@ import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflo
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import { CAPACITY_LIMITS, finiteInRange, intInRange, runKeyOf } from './capacity-input.js';
-import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
-import type { CapacityPopulationResult, CapacityRecheckInput, CapacityRecheckResult, SearchBenchmarkResult } from './messages.js';
+import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey, type CapacityPopulationResult } from './capacity-population.js';
+import { indexBuild } from './index-build.js';
+import { searchBenchmark, type SearchBenchmarkInput } from './search-benchmark.js';
 import { ProgressTracker } from './progress.js';
 import { clustersFor } from './launch-criteria.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
+
+export interface CapacityRecheckInput {
+  traces?: number;
+  runKey?: string;
+  /** Flag a p99 regression above this fraction against the previous run. */
+  maxP99Regression?: number;
+  /** Flag a recall@10 drop above this. */
+  maxRecallDrop?: number;
+  benchmark?: SearchBenchmarkInput;
+}
+
+export interface CapacityRecheckResult {
+  traces: number;
+  runKey: string;
+  /** Whether the capacity data was already there (the usual nightly case) or had to be loaded. */
+  reusedCapacity: boolean;
+  population: CapacityPopulationResult | null;
+  index: IndexBuildReport;
+  benchmark: { runId: string; name: string; verdict: 'pass' | 'fail'; reportHtml: string };
+  previous: { runId: string; name: string } | null;
+  regressions: { metric: string; a: number | null; b: number | null; flag: string | null }[];
+  flagged: boolean;
+}
 
 const { capacityLedger, compareWithPreviousRun } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -34,7 +58,7 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
   const reusedCapacity = present.rowsPresent === traces;
   let population: CapacityPopulationResult | null = null;
   if (!reusedCapacity) {
-    population = await executeChild('capacityPopulation', {
+    population = await executeChild(capacityPopulation, {
       workflowId: `${workflowId}/capacityPopulation`,
       args: [{ total: traces, runKey, clusters }],
       staticSummary: `Repopulate ${traces.toLocaleString('en-US')} capacity traces for the re-check`,
@@ -43,7 +67,7 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
   progress.advance(1, reusedCapacity ? 'capacity data reused' : 'capacity data loaded');
   attributes.set('recheck', 25);
 
-  const index: IndexBuildReport = await executeChild('indexBuild', {
+  const index = await executeChild(indexBuild, {
     workflowId: `${workflowId}/indexBuild`,
     args: [{}],
     staticSummary: 'Verify (or build) the HNSW index',
@@ -51,7 +75,7 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
   progress.advance(1);
   attributes.set('recheck', 50);
 
-  const bench: SearchBenchmarkResult = await executeChild('searchBenchmark', {
+  const bench = await executeChild(searchBenchmark, {
     workflowId: `${workflowId}/searchBenchmark`,
     args: [{ dataset: { total: traces, runKey, clusters }, ...input.benchmark }],
     staticSummary: 'Nightly search benchmark',

@@ -1,8 +1,26 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { EmbeddingReadinessInput, EmbeddingReadinessResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
+
+export type EmbeddingTargetName = 'seeds' | 'all';
+
+export interface EmbeddingReadinessInput {
+  target?: EmbeddingTargetName;
+  deadlineSeconds?: number;
+  batchSize?: number;
+  /** Parallel claim-and-embed loops; rows are claimed with SKIP LOCKED, so lanes never overlap. */
+  lanes?: number;
+}
+
+export interface EmbeddingReadinessResult {
+  target: EmbeddingTargetName;
+  modelId: string;
+  embedded: number;
+  total: number;
+  pending: number;
+  seconds: number;
+}
 
 const DEFAULTS = { target: 'seeds', deadlineSeconds: 900, batchSize: 256, lanes: 2 } as const;
 

@@ -1,7 +1,24 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { FirstQuerySmokeInput, FirstQuerySmokeResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
+
+export interface FirstQuerySmokeInput {
+  goldenPath?: string;
+  seedPath?: string;
+  /** Launch criterion: hit@5 at or above this. */
+  minHitAt5?: number;
+}
+
+export interface FirstQuerySmokeResult {
+  passed: boolean;
+  modelId: string;
+  queries: number;
+  hitAt1: number;
+  hitAt5: number;
+  mrr: number;
+  minHitAt5: number;
+  failures: { query: string; rank: number | null; top: string[]; expected: string[] }[];
+}
 
 const { runGoldenQueries } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',

@@ -2,9 +2,18 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
-import type { IndexBuildInput } from './messages.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
+
+export interface IndexBuildInput {
+  maintenanceWorkMemCapMb?: number;
+  /** Asked-for parallel maintenance workers; 0 regardless while pgvector has a parallel-build bug. */
+  parallelWorkers?: number;
+  prewarm?: boolean;
+  /** Drop a valid index and build it again (refused under APP_ENV=production without allowProduction). */
+  rebuild?: boolean;
+  allowProduction?: boolean;
+}
 
 const { buildIndex } = proxyActivities<Activities>({
   startToCloseTimeout: '3 hours',

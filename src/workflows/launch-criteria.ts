@@ -2,27 +2,66 @@
  * How launchReadiness turns stage results into launch criteria. Pure functions of the results, so
  * the verdict logic is replay-safe and unit-testable without a server.
  */
-import type {
-  CapacityCleanupResult,
-  CapacityPopulationResult,
-  EmbeddingReadinessResult,
-  FirstQuerySmokeResult,
-  LaunchCriterion,
-  LaunchReadinessInput,
-  LaunchStage,
-  LaunchThresholds,
-  PreflightReport,
-  RateLimitValidationResult,
-  SearchBenchmarkResult,
-  SeedImportResult,
-  StageRecord,
-} from './messages.js';
-import { DEFAULT_THRESHOLDS, type BenchmarkCheck } from './benchmark-verdict.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import { DEFAULT_THRESHOLDS, type BenchmarkCheck } from './benchmark-verdict.js';
+import type { CapacityCleanupInput, CapacityCleanupResult } from './capacity-cleanup.js';
+import type { CapacityPopulationInput, CapacityPopulationResult } from './capacity-population.js';
+import type { EmbeddingReadinessInput, EmbeddingReadinessResult } from './embedding-readiness.js';
+import type { FirstQuerySmokeInput, FirstQuerySmokeResult } from './first-query-smoke.js';
+import type { IndexBuildInput } from './index-build.js';
+import type { LaunchReadinessInput } from './launch-readiness.js';
+import type { LaunchStage, StageRecord } from './messages.js';
+import type { PreflightInput, PreflightReport } from './preflight.js';
+import type { RateLimitValidationInput, RateLimitValidationResult } from './rate-limit-validation.js';
+import type { SearchBenchmarkInput, SearchBenchmarkResult } from './search-benchmark.js';
+import type { SeedImportInput, SeedImportResult } from './seed-import.js';
 
-type Results = Partial<Record<LaunchStage, unknown>>;
+/**
+ * Each stage's contract: the input its child workflow is started with and the result it returns.
+ * launch-readiness.ts checks every stage's workflow function against it.
+ */
+export interface StageContracts {
+  preflight: { input: PreflightInput; result: PreflightReport };
+  seedImport: { input: SeedImportInput; result: SeedImportResult };
+  embeddingReadiness: { input: EmbeddingReadinessInput; result: EmbeddingReadinessResult };
+  firstQuerySmoke: { input: FirstQuerySmokeInput; result: FirstQuerySmokeResult };
+  capacityPopulation: { input: CapacityPopulationInput; result: CapacityPopulationResult };
+  indexBuild: { input: IndexBuildInput; result: IndexBuildReport };
+  searchBenchmark: { input: SearchBenchmarkInput; result: SearchBenchmarkResult };
+  rateLimitValidation: { input: RateLimitValidationInput; result: RateLimitValidationResult };
+  capacityCleanup: { input: CapacityCleanupInput; result: CapacityCleanupResult };
+}
+export type StageInput<S extends LaunchStage> = StageContracts[S]['input'];
+export type StageResult<S extends LaunchStage> = StageContracts[S]['result'];
+/** The results of the stages that succeeded, each with its own type. */
+export type StageResults = { [S in LaunchStage]?: StageResult<S> };
 
-/** The child input each stage gets, derived from the launch options and overridable per stage. */
+export interface LaunchThresholds {
+  minSeedsEmbedded: number;
+  minHitAt5: number;
+  sqlP99Ms: number;
+  httpP99Ms: number;
+  minRecallAt10: number;
+}
+
+export const DEFAULT_LAUNCH_THRESHOLDS: LaunchThresholds = {
+  minSeedsEmbedded: 200,
+  minHitAt5: 0.9,
+  sqlP99Ms: 50,
+  httpP99Ms: 50,
+  minRecallAt10: 0.95,
+};
+
+export interface LaunchCriterion {
+  id: string;
+  description: string;
+  passed: boolean;
+  value: string;
+  threshold: string;
+  /** The stage the figure comes from; a criterion whose stage did not run fails with that reason. */
+  stage: LaunchStage;
+}
+
 /**
  * Clusters scale with the dataset (100 rows each, 1,000 at 100K as in the reference figures), so a
  * demo-scale run measures the same shape of data as the full run, just less of it.
@@ -31,9 +70,10 @@ export function clustersFor(scale: number): number {
   return Math.max(10, Math.min(1_000, Math.round(scale / 100)));
 }
 
-export function stageInputs(stage: LaunchStage, input: LaunchReadinessInput, scale: number): Record<string, unknown> {
+/** The child input each stage gets, derived from the launch options and overridable per stage. */
+export function stageInputs<S extends LaunchStage>(stage: S, input: LaunchReadinessInput, scale: number): StageInput<S> {
   const clusters = clustersFor(scale);
-  const derived: Record<LaunchStage, Record<string, unknown>> = {
+  const derived: { [K in LaunchStage]: StageInput<K> } = {
     preflight: { targetTraces: scale },
     seedImport: { ...(input.seedPath && { path: input.seedPath }) },
     embeddingReadiness: { target: 'seeds' },
@@ -69,41 +109,24 @@ export function stageInputs(stage: LaunchStage, input: LaunchReadinessInput, sca
 const fmt = (x: number, digits = 3) => x.toFixed(digits);
 
 /** One line per stage for the progress table and the report. */
-export function summarizeStage(stage: LaunchStage, result: unknown): string {
-  switch (stage) {
-    case 'preflight': {
-      const r = result as PreflightReport;
-      return `${r.counts.pass} pass, ${r.counts.warn} warn, ${r.counts.fail} fail`;
-    }
-    case 'seedImport': {
-      const r = result as SeedImportResult;
-      return `${r.inserted} inserted, ${r.updated} updated, ${r.skipped} skipped`;
-    }
-    case 'embeddingReadiness': {
-      const r = result as EmbeddingReadinessResult;
-      return `${r.total - r.pending}/${r.total} embedded (${r.modelId})`;
-    }
-    case 'firstQuerySmoke': {
-      const r = result as FirstQuerySmokeResult;
-      return `hit@5 ${fmt(r.hitAt5)}, hit@1 ${fmt(r.hitAt1)}, MRR ${fmt(r.mrr)}`;
-    }
-    case 'capacityPopulation': {
-      const r = result as CapacityPopulationResult;
-      return `${r.rowsPresent} rows present (${r.rowsInserted} new), ${r.rowsPerSecond} rows/s`;
-    }
-    case 'indexBuild': {
-      const r = result as IndexBuildReport;
-      // Reports recorded before the parallel-worker fields existed have neither.
-      const parallel = r.parallelWorkers === undefined ? '' : `, ${r.parallelWorkers} parallel worker${r.parallelWorkers === 1 ? '' : 's'}${r.parallelDisabledReason ? ` (${r.parallelDisabledReason})` : ''}`;
-      return `${r.built ? `built in ${r.buildSeconds} s` : 'present'}${parallel}, ${(r.indexBytes / 1048576).toFixed(0)} MB, used: ${r.usedByPlanner}`;
-    }
-    case 'capacityCleanup': {
-      const r = result as CapacityCleanupResult;
-      return `${r.deleted} deleted, verified: ${r.verified}`;
-    }
-    default:
-      return summarizeHardeningStage(stage, result);
-  }
+const SUMMARIES: { [S in LaunchStage]: (r: StageResult<S>) => string } = {
+  preflight: (r) => `${r.counts.pass} pass, ${r.counts.warn} warn, ${r.counts.fail} fail`,
+  seedImport: (r) => `${r.inserted} inserted, ${r.updated} updated, ${r.skipped} skipped`,
+  embeddingReadiness: (r) => `${r.total - r.pending}/${r.total} embedded (${r.modelId})`,
+  firstQuerySmoke: (r) => `hit@5 ${fmt(r.hitAt5)}, hit@1 ${fmt(r.hitAt1)}, MRR ${fmt(r.mrr)}`,
+  capacityPopulation: (r) => `${r.rowsPresent} rows present (${r.rowsInserted} new), ${r.rowsPerSecond} rows/s`,
+  indexBuild: (r) => {
+    // Reports recorded before the parallel-worker fields existed have neither.
+    const parallel = r.parallelWorkers === undefined ? '' : `, ${r.parallelWorkers} parallel worker${r.parallelWorkers === 1 ? '' : 's'}${r.parallelDisabledReason ? ` (${r.parallelDisabledReason})` : ''}`;
+    return `${r.built ? `built in ${r.buildSeconds} s` : 'present'}${parallel}, ${(r.indexBytes / 1048576).toFixed(0)} MB, used: ${r.usedByPlanner}`;
+  },
+  searchBenchmark: (r) => r.checks.map((c) => `${c.name} ${c.value === null ? '—' : fmt(c.value, 2)} ${c.status}`).join('; '),
+  rateLimitValidation: (r) => `${r.counts.pass}/${r.checks.length} checks pass`,
+  capacityCleanup: (r) => `${r.deleted} deleted, verified: ${r.verified}`,
+};
+
+export function summarizeStage<S extends LaunchStage>(stage: S, result: StageResult<S>): string {
+  return SUMMARIES[stage](result);
 }
 
 function notRun(stages: StageRecord[], stage: LaunchStage): string {
@@ -112,52 +135,42 @@ function notRun(stages: StageRecord[], stage: LaunchStage): string {
   return `${stage} did not run (${rec.summary ?? rec.state})`;
 }
 
-export function evaluateCriteria(stages: StageRecord[], results: Results, t: LaunchThresholds, scale: number): LaunchCriterion[] {
+export function evaluateCriteria(stages: StageRecord[], results: StageResults, t: LaunchThresholds, scale: number): LaunchCriterion[] {
   const criteria: LaunchCriterion[] = [];
-  const add = (c: Omit<LaunchCriterion, 'passed' | 'value'>, measure: () => { passed: boolean; value: string } | undefined) => {
-    const m = results[c.stage] === undefined ? undefined : measure();
+  const add = <S extends LaunchStage>(c: Omit<LaunchCriterion, 'passed' | 'value'> & { stage: S }, measure: (r: StageResult<S>) => { passed: boolean; value: string }) => {
+    const result = results[c.stage];
+    const m = result === undefined ? undefined : measure(result);
     criteria.push({ ...c, passed: m?.passed ?? false, value: m?.value ?? notRun(stages, c.stage) });
   };
 
   add(
     { id: 'seeds-embedded', description: 'validated seeds embedded with the active model', threshold: `≥ ${t.minSeedsEmbedded}, 0 pending`, stage: 'embeddingReadiness' },
-    () => {
-      const r = results.embeddingReadiness as EmbeddingReadinessResult;
+    (r) => {
       const embedded = r.total - r.pending;
       return { passed: embedded >= t.minSeedsEmbedded && r.pending === 0, value: `${embedded} embedded, ${r.pending} pending (${r.modelId})` };
     },
   );
   add(
     { id: 'first-query-hit5', description: 'first-query relevance hit@5 over the golden queries', threshold: `≥ ${t.minHitAt5}`, stage: 'firstQuerySmoke' },
-    () => {
-      const r = results.firstQuerySmoke as FirstQuerySmokeResult;
-      return { passed: r.hitAt5 >= t.minHitAt5, value: `${fmt(r.hitAt5)} over ${r.queries} queries` };
-    },
+    (r) => ({ passed: r.hitAt5 >= t.minHitAt5, value: `${fmt(r.hitAt5)} over ${r.queries} queries` }),
   );
   add(
     { id: 'capacity-rows', description: 'capacity rows present', threshold: `${scale}`, stage: 'capacityPopulation' },
-    () => {
+    (r) => {
       // Judged on the rows themselves; the ledger only claims them (a ledger entry can outlive its rows).
-      const r = results.capacityPopulation as CapacityPopulationResult;
       const ledger = r.ledgerRows === r.rowsPresent ? '' : ` (ledger claims ${r.ledgerRows})`;
       return { passed: r.rowsPresent === scale, value: `${r.rowsPresent ?? 'not counted'}${ledger}` };
     },
   );
   add(
     { id: 'hnsw-index-used', description: 'the planner uses the HNSW index', threshold: 'Index Scan on ix_traces_embedding_hnsw', stage: 'indexBuild' },
-    () => {
-      const r = results.indexBuild as IndexBuildReport;
-      return { passed: r.usedByPlanner, value: r.usedByPlanner ? 'used' : 'not used' };
-    },
+    (r) => ({ passed: r.usedByPlanner, value: r.usedByPlanner ? 'used' : 'not used' }),
   );
   criteria.push(...hardeningCriteria(stages, results, t));
   if (stages.find((s) => s.stage === 'capacityCleanup')!.summary !== 'skipped by request') {
     add(
       { id: 'cleanup-verified', description: 'capacity data removed; seeds and user data untouched', threshold: '0 capacity rows left', stage: 'capacityCleanup' },
-      () => {
-        const r = results.capacityCleanup as CapacityCleanupResult;
-        return { passed: r.verified, value: `${r.after.capacity} left, seeds ${r.before.seeds}→${r.after.seeds}` };
-      },
+      (r) => ({ passed: r.verified, value: `${r.after.capacity} left, seeds ${r.before.seeds}→${r.after.seeds}` }),
     );
   }
   return criteria;
@@ -167,20 +180,8 @@ function benchmarkCheck(result: SearchBenchmarkResult, prefix: string): Benchmar
   return result.checks.find((c) => c.name.startsWith(prefix));
 }
 
-function summarizeHardeningStage(stage: LaunchStage, result: unknown): string {
-  if (stage === 'searchBenchmark') {
-    const r = result as SearchBenchmarkResult;
-    return r.checks.map((c) => `${c.name} ${c.value === null ? '—' : fmt(c.value, 2)} ${c.status}`).join('; ');
-  }
-  if (stage === 'rateLimitValidation') {
-    const r = result as RateLimitValidationResult;
-    return `${r.counts.pass}/${r.checks.length} checks pass`;
-  }
-  return '';
-}
-
-function hardeningCriteria(stages: StageRecord[], results: Results, t: LaunchThresholds): LaunchCriterion[] {
-  const bench = results.searchBenchmark as SearchBenchmarkResult | undefined;
+function hardeningCriteria(stages: StageRecord[], results: StageResults, t: LaunchThresholds): LaunchCriterion[] {
+  const bench = results.searchBenchmark;
   const fromCheck = (id: string, description: string, prefix: string, threshold: string): LaunchCriterion => {
     const c = bench ? benchmarkCheck(bench, prefix) : undefined;
     return {
@@ -192,7 +193,7 @@ function hardeningCriteria(stages: StageRecord[], results: Results, t: LaunchThr
       value: !bench ? notRun(stages, 'searchBenchmark') : !c ? `${prefix} not measured` : c.value === null ? `not measured: ${c.detail}` : `${fmt(c.value, 3)} (${c.detail})`,
     };
   };
-  const rl = results.rateLimitValidation as RateLimitValidationResult | undefined;
+  const rl = results.rateLimitValidation;
   return [
     fromCheck('sql-p99', 'HNSW search SQL p99 at the production ef_search (ms)', 'SQL p99', `< ${t.sqlP99Ms} ms`),
     fromCheck('http-p99', 'search API p99 end to end (ms)', 'HTTP p99', `< ${t.httpP99Ms} ms`),

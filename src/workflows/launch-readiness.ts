@@ -7,21 +7,92 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  DEFAULT_LAUNCH_THRESHOLDS,
-  LAUNCH_SCALES,
   LAUNCH_STAGES,
   progressQuery,
   stageProgressSignal,
-  type LaunchReadinessInput,
-  type LaunchReport,
   type LaunchStage,
   type LaunchTrack,
   type StageProgress,
   type StageRecord,
 } from './messages.js';
-import { evaluateCriteria, stageInputs, summarizeStage } from './launch-criteria.js';
+import {
+  DEFAULT_LAUNCH_THRESHOLDS,
+  evaluateCriteria,
+  stageInputs,
+  summarizeStage,
+  type LaunchCriterion,
+  type LaunchThresholds,
+  type StageInput,
+  type StageResult,
+  type StageResults,
+} from './launch-criteria.js';
+import { capacityCleanup } from './capacity-cleanup.js';
+import { capacityPopulation } from './capacity-population.js';
+import { embeddingReadiness } from './embedding-readiness.js';
+import { firstQuerySmoke } from './first-query-smoke.js';
+import { indexBuild } from './index-build.js';
+import { preflight } from './preflight.js';
+import { rateLimitValidation } from './rate-limit-validation.js';
+import { searchBenchmark } from './search-benchmark.js';
+import { seedImport } from './seed-import.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
 import { rootCauseMessage } from '../failure.js';
+
+export const LAUNCH_SCALES = { demo: 20_000, full: 100_000 } as const;
+export type LaunchScale = keyof typeof LAUNCH_SCALES;
+
+export interface LaunchReadinessInput {
+  scale?: LaunchScale;
+  /** Capacity rows; overrides the scale's default. */
+  traces?: number;
+  skip?: LaunchStage[];
+  /** Delete the capacity data at the end (default true). */
+  cleanup?: boolean;
+  /** The API under test for the rate-limit checks; the worker serves one when unset. */
+  apiBaseUrl?: string;
+  /**
+   * The API the HTTP benchmark loads: it must serve the capacity database (CAPACITY_DATABASE_URL).
+   * Unset: the worker starts one over that database in a child process.
+   */
+  capacityApiBaseUrl?: string;
+  thresholds?: Partial<LaunchThresholds>;
+  seedPath?: string;
+  goldenPath?: string;
+  /** Per-stage input overrides, merged over what the parent derives (e.g. fast rate-limit timings in tests). */
+  stageInputs?: { [S in LaunchStage]?: StageInput<S> };
+  allowProduction?: boolean;
+}
+
+export type LaunchVerdict = 'GO' | 'NO-GO';
+
+export interface LaunchReport {
+  verdict: LaunchVerdict;
+  workflowId: string;
+  scale: number;
+  startedAt: string;
+  seconds: number;
+  criteria: LaunchCriterion[];
+  stages: StageRecord[];
+  /** Raw stage results, for the report files and the nightly comparison. */
+  results: StageResults;
+}
+
+/**
+ * The child workflow of each stage, checked against the stage's contract (launch-criteria.ts). The
+ * child's workflow type is the function's name, which is the stage's name (a unit test keeps them
+ * equal: recorded histories name the children by it).
+ */
+export const STAGE_WORKFLOWS: { [S in LaunchStage]: (input: StageInput<S>) => Promise<StageResult<S>> } = {
+  preflight,
+  seedImport,
+  embeddingReadiness,
+  firstQuerySmoke,
+  capacityPopulation,
+  indexBuild,
+  searchBenchmark,
+  rateLimitValidation,
+  capacityCleanup,
+};
 
 const TRACK: Record<LaunchStage, LaunchTrack> = {
   preflight: 'preflight',
@@ -113,7 +184,7 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
     );
   }
 
-  async function runStage(stage: LaunchStage): Promise<void> {
+  async function runStage<S extends LaunchStage>(stage: S): Promise<void> {
     const rec = record(stage);
     if (rec.state === 'skipped') return;
     rec.state = 'running';
@@ -122,12 +193,16 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
     publish();
     const t0 = Date.now();
     try {
-      const result = await executeChild(stage, {
+      // Annotated so that executeChild sees one function type (input and result of S), not the union of all nine.
+      const workflow: (input: StageInput<S>) => Promise<StageResult<S>> = STAGE_WORKFLOWS[stage];
+      const result = await executeChild(workflow, {
         workflowId: rec.workflowId,
         args: [stageInputs(stage, input, scale)],
         staticSummary: `${STAGE_SUMMARY[stage]} (launch ${info.workflowId})`,
       });
-      results[stage] = result;
+      // The same object, typed through S so that TypeScript pairs the stage with its result type.
+      const stageResults: { [K in S]?: StageResult<K> } = results;
+      stageResults[stage] = result;
       rec.state = 'succeeded';
       rec.summary = summarizeStage(stage, result);
     } catch (err) {

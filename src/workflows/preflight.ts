@@ -1,7 +1,27 @@
 import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { CheckResult, CheckStatus, PreflightInput, PreflightReport } from './messages.js';
 import { ProgressTracker } from './progress.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  value: string;
+  detail: string;
+}
+
+export interface PreflightInput {
+  /** The capacity the launch must hold; sizes the memory checks. */
+  targetTraces?: number;
+  dimensions?: number;
+}
+
+export interface PreflightReport {
+  ok: boolean;
+  checks: CheckResult[];
+  counts: Record<CheckStatus, number>;
+}
 
 const { checkPostgres, checkRedis, checkEmbedder } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -15,7 +15,7 @@ import type {
   StatusTally,
   WriteMeasurement,
 } from '../activities/rate-limit.js';
-import type { RateLimitCheck } from './messages.js';
+import type { RateLimitCheck } from './rate-limit-validation.js';
 
 /** Check 3's tolerance: the research's 8–12 around 10 expected. */
 export const REFILL_TOLERANCE_TOKENS = 2;

@@ -2,13 +2,6 @@ import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities,
 import type { Activities } from '../activities/index.js';
 import type { ExhaustMeasurement, HeldUser, TestUsersReport } from '../activities/rate-limit.js';
 import {
-  RATE_LIMIT_VALIDATION_DEFAULTS,
-  type RateLimitCheck,
-  type RateLimitValidationInput,
-  type RateLimitValidationResult,
-  type RateLimitValidationSettings,
-} from './messages.js';
-import {
   checkAgentPattern,
   checkBurst,
   checkExhaustion,
@@ -20,6 +13,82 @@ import {
 import { rootCauseMessage } from '../failure.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
+
+export interface RateLimitValidationInput {
+  /** The API under test; when unset, the worker serves one on config.api.host:port. */
+  baseUrl?: string;
+  /** The limits the deployment is expected to enforce (requests per minute per user). */
+  readLimit?: number;
+  writeLimit?: number;
+  /** Check 3: the durable timer between exhaustion and the refill probe. */
+  refillWaitSeconds?: number;
+  /** Check 3: probe requests beyond the expected refill (10 expected + 5 = the 15 of the research). */
+  refillProbeExtra?: number;
+  /** Check 6: the realistic agent pattern. */
+  agentSessions?: number;
+  agentSearchesPerSession?: number;
+  agentSessionSeconds?: number;
+  agentIdleSeconds?: number;
+  /** Check 7: users hammering the API at once, each read_limit + extra requests. */
+  manyUsers?: number;
+  /** Delete the test users (and their contributed traces) and their buckets when each check ends. */
+  cleanup?: boolean;
+}
+
+export type RateLimitValidationSettings = Required<Omit<RateLimitValidationInput, 'baseUrl'>>;
+
+/** The launch defaults: 60 reads and 20 writes a minute, a real 10 s refill wait, 30 s agent sessions. */
+export const RATE_LIMIT_VALIDATION_DEFAULTS: RateLimitValidationSettings = {
+  readLimit: 60,
+  writeLimit: 20,
+  refillWaitSeconds: 10,
+  refillProbeExtra: 5,
+  agentSessions: 2,
+  agentSearchesPerSession: 15,
+  agentSessionSeconds: 30,
+  agentIdleSeconds: 10,
+  manyUsers: 20,
+  cleanup: true,
+};
+
+/** The same checks with short waits (the CLI's --fast and the tests); limits stay as given. */
+export const RATE_LIMIT_VALIDATION_FAST: Partial<RateLimitValidationSettings> = {
+  refillWaitSeconds: 3,
+  agentSessions: 2,
+  agentSearchesPerSession: 6,
+  agentSessionSeconds: 3,
+  agentIdleSeconds: 1,
+  manyUsers: 10,
+};
+
+export interface RateLimitCheck {
+  id: number;
+  name: string;
+  passed: boolean;
+  expected: string;
+  observed: string;
+  figures: Record<string, number | string | boolean>;
+}
+
+export interface RateLimitValidationResult {
+  passed: boolean;
+  baseUrl: string;
+  /** How the API was found: started in the worker, already running there, reused on the port, or given. */
+  apiSource: 'started' | 'running' | 'reused' | 'given';
+  settings: RateLimitValidationSettings;
+  checks: RateLimitCheck[];
+  counts: { pass: number; fail: number };
+  /** Test users of the checks whose activities completed (a failed activity deletes its own, uncounted). */
+  users: number;
+  /** Every test user of the run has an e-mail starting with this (to find leftovers of a --no-cleanup run). */
+  emailPrefix: string;
+  /**
+   * Test users deleted through the API under test (DELETE /api/v1/users/me, wherever it runs) and
+   * their bucket keys removed from the worker's Redis; absent with cleanup off.
+   */
+  cleanup?: { usersDeleted: number; keysDeleted: number } | { error: string };
+  seconds: number;
+}
 
 const CHECKS = 7;
 /** Check 5 sends this many writes beyond the limit; check 7 this many reads per user beyond it. */

@@ -3,13 +3,69 @@ import type { Activities } from '../activities/index.js';
 import type { BenchmarkQueries } from '../activities/benchmark.js';
 import type { HttpLoadResult } from '../benchmark/http-load.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
-import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkThresholds } from './benchmark-verdict.js';
+import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkCheck, type BenchmarkThresholds } from './benchmark-verdict.js';
 import { firstCandidates, wideCandidates } from '../search/candidates.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
-import type { SearchBenchmarkInput, SearchBenchmarkResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
+
+export interface SearchBenchmarkInput {
+  /** The capacity dataset the held-out queries are drawn for; defaults to capacityPopulation's. */
+  dataset?: {
+    runKey?: string;
+    total?: number;
+    dimensions?: number;
+    clusters?: number;
+    sigma?: number;
+    generatorSeed?: number;
+  };
+  /** ef_search values of the serial sweep (the production value is always included; [] measures only it). */
+  efSearch?: number[];
+  /** The search path's ef_search; the verdict and the concurrency sweep use it. */
+  productionEfSearch?: number;
+  /** Client counts of the concurrency sweep. */
+  concurrency?: number[];
+  concurrencySeconds?: number;
+  queryCount?: number;
+  querySeed?: number;
+  /** Results per search (recall@k and re-rank recall are judged at it); defaults to 10. */
+  k?: number;
+  /** Client counts at which search and raw floor throughput are compared (default 1 and 2). */
+  rawFloorClients?: number[];
+  /** Alternating rounds per client count (default 3), each phase this many seconds (default 5). */
+  rawFloorRounds?: number;
+  rawFloorRoundSeconds?: number;
+  warmupQueries?: number;
+  prewarm?: boolean;
+  /** Parallel exact scans while computing ground truth. */
+  groundTruthLanes?: number;
+  thresholds?: Partial<BenchmarkThresholds>;
+  /**
+   * The HTTP phase; skipped when absent. Without baseUrl it loads the API the worker serves. Without
+   * ratePerUser it is an open loop of 20 users at 3 req/s for 20 s (within the default read quota);
+   * ratePerUser null makes it a closed loop (mind the per-user quota: 429s count as errors).
+   */
+  http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number | null; limit?: number } | null;
+  /**
+   * After the HTTP load, a closed loop on `users` connections that finds the API's throughput
+   * ceiling; skipped when absent. Needs a read quota far above what it sends (429s count as errors).
+   */
+  httpCeiling?: { users?: number; seconds?: number } | null;
+  /** Figures of the stages that prepared the data, for the report. */
+  context?: { loadRowsPerSecond?: number; indexBuildSeconds?: number };
+  /** Where reports/<run>/ goes, relative to the project root unless absolute. */
+  reportsDir?: string;
+}
+
+export interface SearchBenchmarkResult {
+  name: string;
+  runId: string;
+  verdict: 'pass' | 'fail';
+  checks: BenchmarkCheck[];
+  files: { dir: string; json: string; markdown: string; html: string };
+  report: BenchmarkReport;
+}
 
 export const SEARCH_BENCHMARK_DEFAULTS = {
   efSearch: [40, 64, 100, 128, 200],

@@ -1,7 +1,25 @@
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { SeedImportInput, SeedImportResult } from './messages.js';
 import { ProgressTracker } from './progress.js';
+
+export interface SeedImportInput {
+  /** Fixture path, relative to the project root unless absolute. */
+  path?: string;
+  chunkSize?: number;
+  /** Pause between chunks, to spread load on a busy production database. */
+  throttleMs?: number;
+  /** Apply the corpus-size rules (≥60 clusters of 3–6); off for small fixtures. */
+  corpus?: boolean;
+}
+
+export interface SeedImportResult {
+  path: string;
+  total: number;
+  inserted: number;
+  updated: number;
+  skipped: number;
+  chunks: number;
+}
 
 const DEFAULT_PATH = 'fixtures/seed_traces.json';
 const DEFAULT_CHUNK_SIZE = 50;

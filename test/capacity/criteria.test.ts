@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateCriteria, summarizeStage } from '../../src/workflows/launch-criteria.js';
-import { DEFAULT_LAUNCH_THRESHOLDS, LAUNCH_STAGES, type CapacityPopulationResult, type StageRecord } from '../../src/workflows/messages.js';
+import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
+import { DEFAULT_LAUNCH_THRESHOLDS, evaluateCriteria, summarizeStage } from '../../src/workflows/launch-criteria.js';
+import { STAGE_WORKFLOWS } from '../../src/workflows/launch-readiness.js';
+import { LAUNCH_STAGES, type StageRecord } from '../../src/workflows/messages.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 
 const stages: StageRecord[] = LAUNCH_STAGES.map((stage) => ({ stage, track: 'hardening', state: 'succeeded', workflowId: stage }));
@@ -34,4 +36,8 @@ test("the launch's indexBuild line says how many parallel workers the build had,
     summarizeStage('indexBuild', { ...report, parallelWorkers: 1, parallelDisabledReason: null }),
     'built in 12.5 s, 1 parallel worker, 16 MB, used: true',
   );
+});
+
+test("each launch stage's child workflow is the function of the stage's name (its workflow type)", () => {
+  for (const stage of LAUNCH_STAGES) assert.equal(STAGE_WORKFLOWS[stage].name, stage);
 });

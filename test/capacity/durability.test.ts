@@ -12,7 +12,7 @@ import { freePort } from '../helpers/api.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { CapacityPopulationResult } from '../../src/workflows/messages.js';
+import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';

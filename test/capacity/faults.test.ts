@@ -7,7 +7,9 @@
 import { after, afterEach, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { CapacityCleanupResult, CapacityPopulationResult, EmbeddingReadinessResult } from '../../src/workflows/messages.js';
+import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
+import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
+import type { EmbeddingReadinessResult } from '../../src/workflows/embedding-readiness.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { traceCounts } from '../../src/capacity/cleanup.js';

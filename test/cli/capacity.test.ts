@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CapacityCleanupResult, CapacityPopulationResult } from '../../src/workflows/messages.js';
+import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
+import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
 import { runCli } from '../helpers/cli.js';
 import { capacityScalar, closeTestPool } from '../helpers/db.js';
 import { startWorker, testConfig, uniqueName } from '../helpers/env.js';

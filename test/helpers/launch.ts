@@ -1,5 +1,6 @@
 export { freePort } from './api.js';
-import { RATE_LIMIT_VALIDATION_FAST, type LaunchReadinessInput } from '../../src/workflows/messages.js';
+import type { LaunchReadinessInput } from '../../src/workflows/launch-readiness.js';
+import { RATE_LIMIT_VALIDATION_FAST } from '../../src/workflows/rate-limit-validation.js';
 
 /** Small and quick: the same stages and checks as a real launch, with less data and shorter waits. */
 export const SMALL_LAUNCH: LaunchReadinessInput = {

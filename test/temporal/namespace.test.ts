@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, WorkflowClient, WorkflowNotFoundError } from '@temporalio/client';
-import type { PreflightReport } from '../../src/workflows/messages.js';
+import type { PreflightReport } from '../../src/workflows/preflight.js';
 import { baseConfig, startWorker, testConfig, TEST_NAMESPACE, uniqueName, withClient } from '../helpers/env.js';
 
 test('test workflows run in the test namespace, never in the operator\'s default', async (t) => {

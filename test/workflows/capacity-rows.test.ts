@@ -5,7 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CapacityCleanupResult, CapacityPopulationResult } from '../../src/workflows/messages.js';
+import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
+import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { HNSW_CREATE_CONCURRENTLY_SQL } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';

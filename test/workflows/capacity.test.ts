@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { CapacityCleanupResult, CapacityPopulationResult } from '../../src/workflows/messages.js';
+import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
+import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { rootCauseMessage } from '../../src/temporal.js';

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SeedImportResult } from '../../src/workflows/messages.js';
+import type { SeedImportResult } from '../../src/workflows/seed-import.js';
 import { baseConfig, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool } from '../helpers/db.js';
 import { waitFor } from '../helpers/db.js';

@@ -1,7 +1,8 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import type { EmbeddingReadinessInput, EmbeddingReadinessResult, StageProgress } from '../../src/workflows/messages.js';
+import type { EmbeddingReadinessInput, EmbeddingReadinessResult } from '../../src/workflows/embedding-readiness.js';
+import type { StageProgress } from '../../src/workflows/messages.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { OpenAIEmbedder, OPENAI_MODEL_ID } from '../../src/embeddings/openai.js';
 import { ensureSeedContributor, importSeedChunk } from '../../src/seeds/import.js';

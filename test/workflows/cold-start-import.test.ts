@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import type { SeedImportInput, SeedImportResult } from '../../src/workflows/messages.js';
+import type { SeedImportInput, SeedImportResult } from '../../src/workflows/seed-import.js';
 import { SEED_CONTRIBUTOR_EMAIL } from '../../src/seeds/import.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';

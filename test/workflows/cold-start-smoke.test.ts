@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EmbeddingReadinessResult, FirstQuerySmokeInput, FirstQuerySmokeResult, SeedImportResult } from '../../src/workflows/messages.js';
+import type { EmbeddingReadinessResult } from '../../src/workflows/embedding-readiness.js';
+import type { FirstQuerySmokeInput, FirstQuerySmokeResult } from '../../src/workflows/first-query-smoke.js';
+import type { SeedImportResult } from '../../src/workflows/seed-import.js';
 import type { SearchHit } from '../../src/search/search.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';

@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchReportSchema } from '../../src/cli/launch-report-schema.js';
-import { LAUNCH_STAGES, readinessStageKey, type LaunchReadinessInput, type LaunchReport } from '../../src/workflows/messages.js';
+import type { LaunchReadinessInput, LaunchReport } from '../../src/workflows/launch-readiness.js';
+import { LAUNCH_STAGES, readinessStageKey } from '../../src/workflows/messages.js';
 import { SMALL_LAUNCH, freePort } from '../helpers/launch.js';
 import { runCli } from '../helpers/cli.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';

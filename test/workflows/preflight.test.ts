@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
-import type { PreflightReport } from '../../src/workflows/messages.js';
+import type { PreflightReport } from '../../src/workflows/preflight.js';
 import { progressQuery } from '../../src/workflows/messages.js';
 import { startWorker, testConfig, uniqueName, withClient, workflowBundle } from '../helpers/env.js';
 
