@@ -42,6 +42,6 @@ test('a cancelled activity sees the cancellation through its context while the w
       return 'not reached';
     }, undefined, 5),
   );
-  env.cancel('test');
+  env.cancel();
   await assert.rejects(run, (err: unknown) => err instanceof CancelledFailure);
 });

@@ -12,7 +12,8 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { LAUNCH_STAGES, readinessPctKey, readinessStageKey, type LaunchReadinessInput, type LaunchReport, type LaunchStage } from '../../src/workflows/messages.js';
+import { LAUNCH_STAGES, readinessPctKey, readinessStageKey, type LaunchStage } from '../../src/workflows/messages.js';
+import type { LaunchReadinessInput, LaunchReport } from '../../src/workflows/launch-readiness.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
