@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import pLimit from 'p-limit';
 import { loadConfig, redactUrl } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
@@ -72,16 +73,11 @@ async function ensureRows(pool: pg.Pool): Promise<void> {
   const target = { modelId: LOCAL_MODEL_ID, contributorId: await ensureCapacityContributor(pool) };
   const batches = Math.ceil(TOTAL / BATCH_SIZE);
   const started = performance.now();
-  let next = 0;
-  const lane = async () => {
-    while (next < batches) {
-      const batchIndex = next++;
-      const spec = { runKey: RUN_KEY, batchIndex, batchSize: BATCH_SIZE, total: TOTAL, dimensions: DIMENSIONS, clusters: CLUSTERS, sigma: SIGMA, generatorSeed: GENERATOR_SEED };
-      await writeCapacityBatch(pool, spec, centres, target);
-      if (batchIndex % 10 === 9) log(`filled ${Math.min(TOTAL, (batchIndex + 1) * BATCH_SIZE)} of ${TOTAL} rows`);
-    }
-  };
-  await Promise.all(Array.from({ length: LANES }, lane));
+  await pLimit(LANES).map(Array.from({ length: batches }, (_, i) => i), async (batchIndex) => {
+    const spec = { runKey: RUN_KEY, batchIndex, batchSize: BATCH_SIZE, total: TOTAL, dimensions: DIMENSIONS, clusters: CLUSTERS, sigma: SIGMA, generatorSeed: GENERATOR_SEED };
+    await writeCapacityBatch(pool, spec, centres, target);
+    if (batchIndex % 10 === 9) log(`filled ${Math.min(TOTAL, (batchIndex + 1) * BATCH_SIZE)} of ${TOTAL} rows`);
+  });
   await pool.query('VACUUM (ANALYZE) traces');
   log(`filled ${TOTAL} rows in ${seconds(started).toFixed(1)} s`);
 }

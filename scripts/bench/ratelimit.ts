@@ -28,7 +28,8 @@ import { ensureSeedContributor, importSeedChunk } from '../../src/seeds/import.j
 import type { SeedTrace } from '../../src/seeds/schema.js';
 import { loadGoldenQueries } from '../../src/search/golden.js';
 import { DEFAULT_GOLDEN_QUERIES, DEFAULT_SEED_FIXTURE, resolveProjectPath } from '../../src/paths.js';
-import { ApiClient, mapConcurrent } from '../../src/api/client.js';
+import pLimit from 'p-limit';
+import { ApiClient } from '../../src/api/client.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { runHttpLoad } from '../../src/benchmark/http-load.js';
 import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';
@@ -91,10 +92,10 @@ async function benchLimiter(redisUrl: string, takes: number, inFlight: number): 
     const histogram = createLatencyHistogram();
     let allowed = 0;
     // Warm-up: loads the script (EVALSHA falls back to EVAL once) and the connection.
-    await mapConcurrent(Array.from({ length: 500 }), inFlight, (_, i) => bucket.take(users[i % users.length]!, 'read', 60));
+    await pLimit(inFlight).map(Array.from({ length: 500 }), (_, i) => bucket.take(users[i % users.length]!, 'read', 60));
     await bucket.reset(users);
     const started = performance.now();
-    await mapConcurrent(Array.from({ length: takes }), inFlight, async (_, i) => {
+    await pLimit(inFlight).map(Array.from({ length: takes }), async (_, i) => {
       const t = performance.now();
       const d = await bucket.take(users[i % users.length]!, 'read', 60);
       recordMs(histogram, performance.now() - t);

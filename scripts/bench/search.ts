@@ -22,6 +22,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
+import { formatBytes } from '../../src/bytes.js';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
 import { CLI_RANGES, intListOption, intOption, numberOption, scriptArgument } from '../../src/cli/parse.js';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
     const population = await execute(client, config, capacityPopulation, { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
     const index = await execute(client, config, indexBuild, { prewarm: true });
-    log(`index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${(index.indexBytes / 2 ** 20).toFixed(0)} MB, planner uses it: ${index.usedByPlanner}`);
+    log(`index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${formatBytes(index.indexBytes)}, planner uses it: ${index.usedByPlanner}`);
 
     let http: SearchBenchmarkInput['http'] = null;
     if (args['http-url']) {

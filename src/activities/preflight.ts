@@ -7,7 +7,8 @@ import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/pref
 import type pg from 'pg';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 import { checkOut } from '../db/client.js';
-import { estimateHnswGraphBytes, formatBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { formatBytes } from '../bytes.js';
+import { estimateHnswGraphBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { advisoryVerdict, compareVersions, parallelBuildBlocker } from '../db/pgvector-advisories.js';
 import { redactUrl, type Config } from '../config.js';
 import { databaseIdentity, isMissingDatabase, isProductionDatabase, type DatabaseIdentity } from '../db/capacity-database.js';

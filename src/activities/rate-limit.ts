@@ -8,7 +8,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { ApiClient, describe, mapConcurrent, type ApiResponse, type RegisteredUser } from '../api/client.js';
+import pLimit from 'p-limit';
+import { ApiClient, describe, type ApiResponse, type RegisteredUser } from '../api/client.js';
 import { ApiPortBusyError, ensureLocalApiServer, type LocalApiSource } from '../api/local.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import type { ActivityDeps } from './deps.js';
@@ -139,7 +140,7 @@ function assertReachable(responses: readonly ApiResponse[], baseUrl: string): vo
  */
 async function burst(client: ApiClient, user: RegisteredUser, count: number, maxFollowUps: number, otherUser?: RegisteredUser): Promise<BurstMeasurement> {
   const otherUserStatus = otherUser ? (await client.search(otherUser.apiKey, query(0), { limit: 1 })).status : undefined;
-  const responses = await mapConcurrent(Array.from({ length: count }), MAX_IN_FLIGHT, (_, i) => client.search(user.apiKey, query(i), { limit: 3 }));
+  const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: count }), (_, i) => client.search(user.apiKey, query(i), { limit: 3 }));
   assertReachable(responses, client.baseUrl);
   const startedAt = Math.min(...responses.map((r) => r.sentAt));
   let followUpsAllowed = 0;
@@ -247,7 +248,7 @@ export function createRateLimitActivities(deps: ActivityDeps) {
       const elapsedSeconds = (Date.now() - input.exhaustedAt) / 1000;
       const expectedTokens = Math.min(input.perMinute, (elapsedSeconds * input.perMinute) / 60);
       const sent = Math.round(expectedTokens) + input.extra;
-      const responses = await mapConcurrent(Array.from({ length: sent }), MAX_IN_FLIGHT, (_, i) => client.search(apiKey, query(i), { limit: 3 }));
+      const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: sent }), (_, i) => client.search(apiKey, query(i), { limit: 3 }));
       assertReachable(responses, input.baseUrl);
       return {
         elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
@@ -279,7 +280,7 @@ export function createRateLimitActivities(deps: ActivityDeps) {
     async rateLimitWriteBurst(input: TestUsersInput & { count: number }): Promise<WriteMeasurement & { testUsers: TestUsersReport }> {
       const { value, testUsers } = await withTestUsers(tools, input, ['writer'], async ({ writer }) => {
         const client = new ApiClient(input.baseUrl);
-        const responses = await mapConcurrent(Array.from({ length: input.count }), MAX_IN_FLIGHT, (_, i) =>
+        const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: input.count }), (_, i) =>
           client.contribute(writer.apiKey, {
             title: `Rate-limit validation contribution ${i + 1}`,
             context: 'Written by the rateLimitValidation workflow to exercise the write bucket; deleted with its test user.',

@@ -8,7 +8,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ApiClient, ApiRequestError, mapConcurrent, type RegisteredUser } from '../api/client.js';
+import pLimit from 'p-limit';
+import { ApiClient, ApiRequestError, type RegisteredUser } from '../api/client.js';
 import { LOAD_TEST_EMAIL_DOMAIN } from '../benchmark/http-load.js';
 import type { TokenBucket } from '../ratelimit/token-bucket.js';
 import type { KeyEscrow, SealedKey } from './key-escrow.js';
@@ -71,7 +72,7 @@ async function deleteUsers(client: ApiClient, buckets: TokenBucket, users: reado
       return 0;
     });
   let keysDeleted = await reset();
-  const outcomes = await mapConcurrent(users, REGISTER_IN_FLIGHT, (u) =>
+  const outcomes = await pLimit(REGISTER_IN_FLIGHT).map(users, (u) =>
     client.deleteSelf(u.apiKey).then(
       (r) => (r === 'deleted' ? 1 : 0),
       (err: Error) => err.message,
@@ -102,7 +103,7 @@ export async function withTestUsers<R extends string, T>(
   let removed: Omit<TestUsersReport, 'registered'> = { deleted: 0, keysDeleted: 0, errors: [] };
   try {
     // Every registration settles before a failure is thrown, so none is missed by the cleanup.
-    const failures = await mapConcurrent(roles, REGISTER_IN_FLIGHT, (role) =>
+    const failures = await pLimit(REGISTER_IN_FLIGHT).map(roles, (role) =>
       client.register(`${input.emailPrefix}-${role}-a${attempt}@${LOAD_TEST_EMAIL_DOMAIN}`).then(
         (u) => void registered.set(role, u),
         (err: unknown) => ({ err }),

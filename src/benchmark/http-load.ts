@@ -17,7 +17,8 @@
  * is counted on its own, never folded into the latencies. Responses with Server-Timing are split
  * into per-stage latencies, and the result says whether the harness itself kept up (`harness`).
  */
-import { ApiClient, mapConcurrent, type RegisteredUser } from '../api/client.js';
+import pLimit from 'p-limit';
+import { ApiClient, type RegisteredUser } from '../api/client.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
 import { httpLoadJob, type HttpLoopInput } from './harness/http-loops.js';
@@ -117,7 +118,7 @@ async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: Ben
     );
   }
   const tag = options.runTag.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(-40);
-  const failures = await mapConcurrent(Array.from({ length: options.users }, (_, i) => i), 4, async (i) => {
+  const failures = await pLimit(4).map(Array.from({ length: options.users }, (_, i) => i), async (i) => {
     const email = `bench-${tag}-${i}@${LOAD_TEST_EMAIL_DOMAIN}`;
     try {
       const user = { ...(await api.register(email)), email };
@@ -131,7 +132,7 @@ async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: Ben
   const failure = failures.find((f) => f !== null);
   if (failure) throw new HttpTargetError(failure);
   // Warms each user's path (key lookup, limiter bucket) so the first measured request is not a cold one.
-  const probes = await mapConcurrent(users, 4, (u, i) => api.search(u.apiKey, options.queries[i % options.queries.length]!, { limit: options.limit }));
+  const probes = await pLimit(4).map(users, (u, i) => api.search(u.apiKey, options.queries[i % options.queries.length]!, { limit: options.limit }));
   const failed = probes.find((p) => p.status !== 200);
   if (failed) throw new HttpTargetError(`a warm-up search answered ${failed.status === 0 ? failed.error : failed.status}; check the API before loading it`);
   return { policy: probes[0]?.rateLimitPolicy ?? null };
@@ -139,7 +140,7 @@ async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: Ben
 
 /** Deletes each user through the API with its own key; returns what could not be deleted. */
 async function deleteUsers(api: ApiClient, users: readonly (BenchUser | undefined)[]): Promise<string[]> {
-  const problems = await mapConcurrent(users.filter((u) => u !== undefined), 4, (u) =>
+  const problems = await pLimit(4).map(users.filter((u) => u !== undefined), (u) =>
     api.deleteSelf(u.apiKey).then(
       () => null,
       (err: Error) => `${u.email}: ${err.message}`,

@@ -10,7 +10,8 @@
  */
 import type pg from 'pg';
 import { checkOut } from '../db/client.js';
-import { estimateHnswGraphBytes, formatBytes, HNSW_CREATE_SQL, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { formatBytes } from '../bytes.js';
+import { estimateHnswGraphBytes, HNSW_CREATE_SQL, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { parallelBuildBlocker, PGVECTOR_VERSION_SQL } from '../db/pgvector-advisories.js';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 

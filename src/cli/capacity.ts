@@ -1,7 +1,7 @@
 /** CLI commands for the capacity track: populate synthetic traces, build the HNSW index, clean up. */
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
-import { formatBytes } from '../db/hnsw.js';
+import { formatBytes } from '../bytes.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import { capacityCleanup, type CapacityCleanupResult } from '../workflows/capacity-cleanup.js';
 import { capacityPopulation, type CapacityPopulationResult } from '../workflows/capacity-population.js';

@@ -41,16 +41,5 @@ export function estimateHnswGraphBytes(n: number, dims: number): number {
   return Math.ceil(n * (8 + 4 * dims) * 1.3);
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 10 || unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
 /** A pg_settings row (setting × unit) in bytes. */
 export const SETTING_BYTES_SQL = `(setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END)`;

@@ -5,24 +5,51 @@
  */
 import OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
+import { countTokens as countWithOptions } from 'gpt-tokenizer/model/text-embedding-3-small';
 import type { Embedder } from './embedder.js';
 
 export const OPENAI_MODEL_ID = 'text-embedding-3-small';
 const DIMENSIONS = 1536;
 /** API limits: 2048 inputs per request, 8191 tokens per input, 300K tokens per request. */
 const MAX_INPUTS_PER_REQUEST = 2048;
-const MAX_TOKENS_PER_INPUT = 8191;
+export const MAX_TOKENS_PER_INPUT = 8191;
 const MAX_TOKENS_PER_REQUEST = 300_000;
-/** Code tokenizes densely; 2 chars per token is a safe upper bound on token count without a tokenizer. */
-const CHARS_PER_TOKEN_LOWER_BOUND = 2;
+/**
+ * Tokens are counted with text-embedding-3-small's own encoding (cl100k_base, through gpt-tokenizer's
+ * module for the model). Text that merely looks like a special token (`<|endoftext|>`) is plain text.
+ */
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / CHARS_PER_TOKEN_LOWER_BOUND);
+export function countTokens(text: string): number {
+  return countWithOptions(text, PLAIN_TEXT);
 }
 
+/** `text` cut to the model's 8191-token input limit; the API rejects longer inputs. */
 export function truncateForModel(text: string): string {
-  const maxChars = MAX_TOKENS_PER_INPUT * CHARS_PER_TOKEN_LOWER_BOUND;
-  return text.length > maxChars ? text.slice(0, maxChars) : text;
+  return fitToModel(text).text;
+}
+
+function fitToModel(text: string): { text: string; tokens: number } {
+  const tokens = countTokens(text);
+  if (tokens <= MAX_TOKENS_PER_INPUT) return { text, tokens };
+  // The longest prefix within the limit, searched by its length (decoding the first 8191 tokens
+  // instead could end inside a character). Steps alternate between interpolating on the token
+  // density, which lands within a few characters on ordinary text, and bisecting, which bounds the
+  // count of encodings when the density is uneven. A prefix never ends on half a surrogate pair.
+  const prefix = (n: number) => text.slice(0, /[\uD800-\uDBFF]/.test(text.charAt(n - 1)) ? n - 1 : n);
+  let fits = { length: 0, tokens: 0 };
+  let tooLong = { length: text.length, tokens };
+  for (let step = 0; tooLong.length - fits.length > 1; step++) {
+    const guess =
+      step % 2 === 0
+        ? fits.length + Math.floor(((tooLong.length - fits.length) * (MAX_TOKENS_PER_INPUT - fits.tokens)) / (tooLong.tokens - fits.tokens))
+        : Math.floor((fits.length + tooLong.length) / 2);
+    const length = Math.min(tooLong.length - 1, Math.max(fits.length + 1, guess));
+    const probe = { length, tokens: countTokens(prefix(length)) };
+    if (probe.tokens > MAX_TOKENS_PER_INPUT) tooLong = probe;
+    else fits = probe;
+  }
+  return { text: prefix(fits.length), tokens: fits.tokens };
 }
 
 /** Splits inputs into requests that respect both the input-count and the token budget. */
@@ -31,8 +58,7 @@ export function planRequests(texts: string[], maxInputs = MAX_INPUTS_PER_REQUEST
   let current: string[] = [];
   let tokens = 0;
   for (const raw of texts) {
-    const text = truncateForModel(raw);
-    const t = estimateTokens(text);
+    const { text, tokens: t } = fitToModel(raw);
     if (current.length > 0 && (current.length >= maxInputs || tokens + t > maxTokens)) {
       batches.push(current);
       current = [];

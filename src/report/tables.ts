@@ -2,7 +2,7 @@
  * The report as titled tables of strings: the one layout the terminal, Markdown and HTML writers all
  * render, so the three never disagree about a figure.
  */
-import { formatBytes } from '../db/hnsw.js';
+import { formatBytes } from '../bytes.js';
 import { DRIFT_MIN_RATIO, DRIFT_MIN_RISE_MS, DRIFT_MIN_WINDOWS, WINDOW_SECONDS } from '../benchmark/time-series.js';
 import type { BenchmarkReport, WindowFigures } from './schema.js';
 

@@ -11,6 +11,9 @@ import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parse as parseSql } from 'libpg-query';
+import MarkdownIt from 'markdown-it';
+import { DockerfileParser, Keyword, Onbuild, type Heredoc, type Instruction } from 'dockerfile-ast';
+import pLimit from 'p-limit';
 
 export interface CodeBlock {
   /** First word of the info string, lowercased; null for an untagged fence. */
@@ -83,33 +86,31 @@ export interface CheckOptions {
 // ---------------------------------------------------------------------------------------------
 // Extraction
 
-const FENCE_OPEN = /^(\s*)(`{3,}|~{3,})(.*)$/;
+// CommonMark's own parser, so containers are honoured: a fence inside a blockquote or a list item is
+// found (its `>` markers and item indent stripped from the content), a "fence" indented four spaces
+// is an indented code block, and inline ``` code is not a fence. Raw HTML stays text (html: false),
+// so a fence right after a `<details>` line is still a fence.
+const markdownParser = new MarkdownIt({ html: false });
 
 export function extractCodeBlocks(markdown: string): CodeBlock[] {
-  const lines = markdown.split(/\r?\n/);
   const blocks: CodeBlock[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = FENCE_OPEN.exec(lines[i]!);
-    if (!open) continue;
-    const [, indent = '', fence = '', info = ''] = open;
-    // A backtick "fence" whose info string holds a backtick is inline code (CommonMark).
-    if (fence[0] === '`' && info.includes('`')) continue;
-    const close = new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
-    const body: string[] = [];
-    let j = i + 1;
-    while (j < lines.length && !close.test(lines[j]!)) body.push(stripIndent(lines[j++]!, indent.length));
-    const word = info.trim().split(/\s+/)[0] ?? '';
-    blocks.push({ language: word === '' ? null : word.toLowerCase(), line: i + 1, content: body.join('\n'), closed: j < lines.length });
-    i = j;
+  for (const token of markdownParser.parse(markdown, {})) {
+    if (token.type !== 'fence' || !token.map) continue;
+    const [start, end] = token.map;
+    // The map spans the opening fence, the content and, when there is one, the closing fence; a
+    // fence left open runs to the end of its container. Each content line ends with \n except a
+    // last one at the end of the document.
+    const { content } = token;
+    const contentLines = content === '' ? 0 : content.split('\n').length - (content.endsWith('\n') ? 1 : 0);
+    const word = markdownParser.utils.unescapeAll(token.info).trim().split(/\s+/)[0] ?? '';
+    blocks.push({
+      language: word === '' ? null : word.toLowerCase(),
+      line: start + 1,
+      content: content.endsWith('\n') ? content.slice(0, -1) : content,
+      closed: end - start === contentLines + 2,
+    });
   }
   return blocks;
-}
-
-// Fences inside list items are indented; their content carries the same indent.
-function stripIndent(line: string, width: number): string {
-  let n = 0;
-  while (n < width && line[n] === ' ') n++;
-  return line.slice(n);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ export async function checkBlocks(
       python.map((i) => blocks[i]!.content),
       timeoutMs,
     ),
-    mapLimit(external, options.concurrency ?? Math.max(2, availableParallelism()), async (i) => {
+    pLimit(options.concurrency ?? Math.max(2, availableParallelism())).map(external, async (i) => {
       const block = blocks[i]!;
       results[i] = await checkExternal(block.checker, block.content, timeoutMs);
     }),
@@ -232,59 +233,45 @@ async function checkSql(source: string): Promise<SyntaxProblem | null> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dockerfile: no parser library, so a grammar check of the instruction level.
+// Dockerfile: dockerfile-ast (the parser of the Dockerfile language server) does the grammar —
+// parser directives, the escape character, continuation lines, comments inside them, heredocs —
+// and this checks what the parser accepts but `docker build` rejects, in source order.
 
-const DOCKERFILE_INSTRUCTIONS = new Set(
-  'FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG ONBUILD STOPSIGNAL HEALTHCHECK SHELL'.split(' '),
-);
-const HEREDOC_INSTRUCTIONS = new Set(['RUN', 'COPY', 'ADD']);
-const HEREDOC = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+const DOCKERFILE_INSTRUCTIONS = new Set<string>(Object.values(Keyword));
+const HEREDOC_INSTRUCTIONS = new Set<string>([Keyword.RUN, Keyword.COPY, Keyword.ADD]);
+const NOT_ONBUILD_TRIGGERS = new Set<string>([Keyword.ONBUILD, Keyword.FROM, Keyword.MAINTAINER]);
+
+/** dockerfile-ast parses heredocs for every instruction; Run and Copy expose them, Add only inherits them. */
+type WithHeredocs = { getHeredocs(): Heredoc[] };
 
 export function checkDockerfile(source: string): SyntaxProblem | null {
-  const lines = source.split(/\r?\n/);
-  let escape = '\\';
-  let i = 0;
-  // Parser directives are only recognised before anything else, comments included.
-  for (let m; i < lines.length && (m = /^\s*#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$/.exec(lines[i]!)); i++) {
-    if (m[1]!.toLowerCase() !== 'escape') continue;
-    if (m[2] !== '\\' && m[2] !== '`') return { line: i + 1, message: `escape directive must be \\ or \`, got ${m[2]}` };
-    escape = m[2];
+  const dockerfile = DockerfileParser.parse(source);
+  for (const directive of dockerfile.getDirectives()) {
+    const value = directive.getValue();
+    if (directive.getName().toLowerCase() === 'escape' && value !== '\\' && value !== '`') {
+      return { line: directive.getRange().start.line + 1, message: `escape directive must be \\ or \`, got ${value}` };
+    }
   }
   let sawFrom = false;
-  while (i < lines.length) {
-    const start = i + 1;
-    if (/^\s*(#|$)/.test(lines[i]!)) {
-      i++;
-      continue;
-    }
-    let logical = '';
-    for (;;) {
-      const physical = lines[i++]!.trimEnd();
-      if (!physical.endsWith(escape)) {
-        logical += physical;
-        break;
+  for (const instruction of dockerfile.getInstructions()) {
+    const line = instruction.getRange().start.line + 1;
+    const keyword = instruction.getKeyword();
+    if (!DOCKERFILE_INSTRUCTIONS.has(keyword)) return { line, message: `unknown instruction "${instruction.getInstruction()}"` };
+    if (instruction.getArguments().length === 0) return { line, message: `${keyword} needs arguments` };
+    let body: Instruction = instruction;
+    if (instruction instanceof Onbuild) {
+      const trigger = instruction.getTriggerInstruction();
+      if (!trigger || !DOCKERFILE_INSTRUCTIONS.has(trigger.getKeyword())) {
+        return { line, message: `ONBUILD trigger "${instruction.getTrigger() ?? ''}" is not an instruction` };
       }
-      logical += `${physical.slice(0, -1)} `;
-      // Docker drops comment lines inside a continued instruction.
-      while (i < lines.length && /^\s*#/.test(lines[i]!)) i++;
-      if (i >= lines.length) break;
+      if (NOT_ONBUILD_TRIGGERS.has(trigger.getKeyword())) return { line, message: `ONBUILD may not trigger ${trigger.getKeyword()}` };
+      body = trigger;
     }
-    const [word = '', ...rest] = logical.trim().split(/\s+/);
-    const instruction = word.toUpperCase();
-    if (!DOCKERFILE_INSTRUCTIONS.has(instruction)) return { line: start, message: `unknown instruction "${word}"` };
-    if (rest.length === 0) return { line: start, message: `${instruction} needs arguments` };
-    if (instruction === 'ONBUILD' && !DOCKERFILE_INSTRUCTIONS.has(rest[0]!.toUpperCase())) {
-      return { line: start, message: `ONBUILD trigger "${rest[0]}" is not an instruction` };
-    }
-    if (!sawFrom && instruction !== 'FROM' && instruction !== 'ARG') return { line: start, message: `${instruction} before FROM (only ARG may come first)` };
-    sawFrom ||= instruction === 'FROM';
-    const body = instruction === 'ONBUILD' ? rest[0]!.toUpperCase() : instruction;
-    if (!HEREDOC_INSTRUCTIONS.has(body)) continue;
-    for (const [, dash, , name] of logical.matchAll(HEREDOC)) {
-      const end = lines.findIndex((l, k) => k >= i && (dash ? l.replace(/^\t+/, '') : l) === name);
-      if (end < 0) return { line: start, message: `heredoc <<${name} is never closed by a line "${name}"` };
-      i = end + 1;
-    }
+    if (!sawFrom && keyword !== Keyword.FROM && keyword !== Keyword.ARG) return { line, message: `${keyword} before FROM (only ARG may come first)` };
+    sawFrom ||= keyword === Keyword.FROM;
+    if (!HEREDOC_INSTRUCTIONS.has(body.getKeyword())) continue;
+    const open = (body as unknown as WithHeredocs).getHeredocs().find((heredoc) => heredoc.getDelimiterRange() === null);
+    if (open) return { line, message: `heredoc <<${open.getName()} is never closed by a line "${open.getName()}"` };
   }
   return sawFrom ? null : { line: 1, message: 'no FROM instruction' };
 }
@@ -435,12 +422,4 @@ async function checkPython(sources: string[], timeoutMs: number): Promise<(Synta
   }
   const parsed = JSON.parse(result.stdout) as ({ line: number | null; message: string } | null)[];
   return parsed.map((p) => (p === null ? null : p.line === null ? { message: p.message } : { line: p.line, message: p.message }));
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import { formatBytes } from '../bytes.js';
 import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
@@ -38,12 +39,11 @@ export async function indexBuild(input: IndexBuildInput = {}): Promise<IndexBuil
   new ReadinessAttributes().set('index', 0);
   const report = await buildIndex.executeWithOptions({ summary: 'CREATE INDEX CONCURRENTLY … USING hnsw (m=16, ef_construction=64)' }, [settings]);
   progress.advance(1);
-  const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
   progress.publish('HNSW index build', [
     ['rows', String(report.rows)],
     ['built', report.built ? `yes, ${report.buildSeconds} s` : 'already present'],
     ['parallel workers', report.parallelDisabledReason ? `${report.parallelWorkers} (${report.parallelDisabledReason})` : String(report.parallelWorkers)],
-    ['index size / shared_buffers', `${mb(report.indexBytes)} / ${mb(report.sharedBuffersBytes)}`],
+    ['index size / shared_buffers', `${formatBytes(report.indexBytes)} / ${formatBytes(report.sharedBuffersBytes)}`],
     ['planner uses index', report.usedByPlanner ? 'yes' : 'NO'],
     ['warnings', report.warnings.join('; ') || 'none'],
   ]);

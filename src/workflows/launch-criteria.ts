@@ -3,6 +3,7 @@
  * the verdict logic is replay-safe and unit-testable without a server.
  */
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import { formatBytes } from '../bytes.js';
 import { DEFAULT_THRESHOLDS, type BenchmarkCheck } from './benchmark-verdict.js';
 import type { CapacityCleanupInput, CapacityCleanupResult } from './capacity-cleanup.js';
 import type { CapacityPopulationInput, CapacityPopulationResult } from './capacity-population.js';
@@ -118,7 +119,7 @@ const SUMMARIES: { [S in LaunchStage]: (r: StageResult<S>) => string } = {
   indexBuild: (r) => {
     // Reports recorded before the parallel-worker fields existed have neither.
     const parallel = r.parallelWorkers === undefined ? '' : `, ${r.parallelWorkers} parallel worker${r.parallelWorkers === 1 ? '' : 's'}${r.parallelDisabledReason ? ` (${r.parallelDisabledReason})` : ''}`;
-    return `${r.built ? `built in ${r.buildSeconds} s` : 'present'}${parallel}, ${(r.indexBytes / 1048576).toFixed(0)} MB, used: ${r.usedByPlanner}`;
+    return `${r.built ? `built in ${r.buildSeconds} s` : 'present'}${parallel}, ${formatBytes(r.indexBytes)}, used: ${r.usedByPlanner}`;
   },
   searchBenchmark: (r) => r.checks.map((c) => `${c.name} ${c.value === null ? '—' : fmt(c.value, 2)} ${c.status}`).join('; '),
   rateLimitValidation: (r) => `${r.counts.pass}/${r.checks.length} checks pass`,

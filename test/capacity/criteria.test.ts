@@ -31,10 +31,10 @@ test("the launch's indexBuild line says how many parallel workers the build had,
     built: true, buildSeconds: 12.5, indexBytes: 16 * 1048576, usedByPlanner: true, parallelWorkers: 0,
     parallelDisabledReason: 'pgvector 0.8.0 < 0.8.2: CVE-2026-3172',
   } as IndexBuildReport;
-  assert.equal(summarizeStage('indexBuild', report), 'built in 12.5 s, 0 parallel workers (pgvector 0.8.0 < 0.8.2: CVE-2026-3172), 16 MB, used: true');
+  assert.equal(summarizeStage('indexBuild', report), 'built in 12.5 s, 0 parallel workers (pgvector 0.8.0 < 0.8.2: CVE-2026-3172), 16 MiB, used: true');
   assert.equal(
     summarizeStage('indexBuild', { ...report, parallelWorkers: 1, parallelDisabledReason: null }),
-    'built in 12.5 s, 1 parallel worker, 16 MB, used: true',
+    'built in 12.5 s, 1 parallel worker, 16 MiB, used: true',
   );
 });
 

@@ -1,7 +1,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { OpenAIEmbedder, OPENAI_MODEL_ID, planRequests, retryAfterMs, truncateForModel } from '../../src/embeddings/openai.js';
+import { countTokens, MAX_TOKENS_PER_INPUT, OpenAIEmbedder, OPENAI_MODEL_ID, planRequests, retryAfterMs, truncateForModel } from '../../src/embeddings/openai.js';
 import { fakeVector, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 
 let fake: FakeOpenAI;
@@ -34,19 +34,54 @@ test('more than 2048 inputs are split into requests of at most 2048, in order', 
 });
 
 test('requests stay within the token budget, and long inputs are truncated to the model limit', async () => {
-  // 20,000 chars is cut to 8191 tokens' worth (16,382 chars at the 2 chars/token bound): 36 fit in 300K.
-  const texts = Array.from({ length: 60 }, (_, i) => `${i} `.padEnd(20_000, 'x'));
+  // ~10,000 tokens each (" 1" is one token), cut to 8191: 36 fit in 300K.
+  const texts = Array.from({ length: 60 }, (_, i) => `${i}${' 1'.repeat(10_000)}`);
   const vectors = await embedder.embed(texts);
   assert.deepEqual(fake.requests.map((r) => r.inputs), [36, 24]);
-  assert.ok(fake.requests.every((r) => r.maxInputChars === 16_382), fake.requests.map((r) => r.maxInputChars).join(','));
+  assert.ok(fake.requests.every((r) => r.status === 200 && r.maxInputTokens === MAX_TOKENS_PER_INPUT), fake.requests.map((r) => r.maxInputTokens).join(','));
   assert.equal(vectors.length, 60);
   assert.deepEqual(vectors[59], fakeVector(truncateForModel(texts[59]!)));
+});
+
+test('requests are planned by real token counts, not a characters-per-token guess', async () => {
+  // 20,000 characters but ~4,000 tokens each: 60 of them (240K tokens) are one request, uncut.
+  // The old 2-characters-per-token bound cut each to 16,382 characters and sent [36, 24].
+  const texts = Array.from({ length: 60 }, (_, i) => `${i}${' word'.repeat(4_000)}`);
+  await embedder.embed(texts);
+  assert.deepEqual(fake.requests.map((r) => [r.inputs, r.maxInputChars]), [[60, texts[59]!.length]]);
+  assert.equal(fake.requests[0]!.tokens, texts.reduce((n, t) => n + countTokens(t), 0));
+});
+
+test('tokens are counted with cl100k_base, and special-token text is plain text', () => {
+  assert.equal(countTokens('hello world'), 2); // [15339, 1917] in cl100k_base
+  // Not the single special token (which would be 1), and no throw as gpt-tokenizer's default does.
+  assert.ok(countTokens('<|endoftext|>') > 1);
+});
+
+test('truncation keeps an input at most 8191 tokens, as a prefix that splits no character', () => {
+  const checks: [string, string][] = [
+    ['spaced words', 'retry with backoff '.repeat(3_000)],
+    ['multi-byte characters', 'é 漢字 😀 '.repeat(3_000)],
+    ['emoji without spaces', '😀'.repeat(4_500)],
+  ];
+  for (const [name, text] of checks) {
+    assert.ok(countTokens(text) > MAX_TOKENS_PER_INPUT, name);
+    const cut = truncateForModel(text);
+    const tokens = countTokens(cut);
+    assert.ok(tokens <= MAX_TOKENS_PER_INPUT && tokens >= MAX_TOKENS_PER_INPUT - 3, `${name}: ${tokens} tokens`);
+    assert.ok(text.startsWith(cut), `${name}: not a prefix`);
+    assert.doesNotMatch(cut, /[\uD800-\uDBFF]$/, `${name}: ends on half a surrogate pair`);
+    // The longest such prefix: one more character is over the limit.
+    assert.ok(countTokens(text.slice(0, cut.length + 2)) > MAX_TOKENS_PER_INPUT, `${name}: cut too short`);
+  }
+  assert.equal(truncateForModel('short'), 'short');
 });
 
 test('planRequests never sends an empty request and keeps single oversize inputs alone', () => {
   assert.deepEqual(planRequests([]), []);
   assert.deepEqual(planRequests(['a', 'b', 'c'], 2).map((b) => b.length), [2, 1]);
-  assert.deepEqual(planRequests(['aaaa', 'bbbb', 'cc'], 10, 2).map((b) => b.length), [1, 1, 1]);
+  // Two tokens each against a budget of one.
+  assert.deepEqual(planRequests(['hello world', 'one two', 'a'], 10, 1).map((b) => b.length), [1, 1, 1]);
 });
 
 test('a 429 is a retryable failure whose next retry waits for Retry-After', async () => {

@@ -2,12 +2,15 @@
  * An OpenAI-compatible embeddings server on loopback: the one test double the project allows. It
  * answers POST /v1/embeddings with deterministic vectors (a PRNG seeded by the input's hash), after a
  * configurable latency, and can be scripted to fail the way the real API does (429 with Retry-After,
- * 500, 401, a wrong dimension). Every request is logged with its arrival time and input count.
+ * 500, 401, a wrong dimension). Like the API, it counts tokens with cl100k_base and answers 400 to an
+ * input over 8191 tokens or a request over 300K. Every request is logged with its arrival time and
+ * input count.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { countTokens } from 'gpt-tokenizer/model/text-embedding-3-small';
 
 export type FakeFailure =
   | { status: 429; retryAfterSeconds?: number }
@@ -21,6 +24,9 @@ export interface FakeRequest {
   inputs: number;
   /** Longest input in characters (truncation is the client's job). */
   maxInputChars: number;
+  /** Longest input in cl100k_base tokens, and all inputs together. */
+  maxInputTokens: number;
+  tokens: number;
   model: string;
   dimensions: number | undefined;
   /** HTTP status answered. */
@@ -41,6 +47,8 @@ export interface FakeOpenAI {
 }
 
 export const FAKE_DIMENSIONS = 1536;
+const MAX_TOKENS_PER_INPUT = 8191;
+const MAX_TOKENS_PER_REQUEST = 300_000;
 
 /** A unit vector derived from the text alone: the same text always gets the same vector. */
 export function fakeVector(text: string, dimensions = FAKE_DIMENSIONS): number[] {
@@ -113,18 +121,29 @@ export async function startFakeOpenAI(options: { latencyMs?: number } = {}): Pro
     }
     const body = (await readJson(req)) as { input: string | string[]; model: string; dimensions?: number };
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    const counts = inputs.map((t) => countTokens(t, { disallowedSpecial: new Set() }));
+    const maxInputTokens = Math.max(0, ...counts);
+    const tokens = counts.reduce((a, b) => a + b, 0);
+    const tooLong = maxInputTokens > MAX_TOKENS_PER_INPUT || tokens > MAX_TOKENS_PER_REQUEST;
     const failure = queue.shift() ?? always;
-    const status = failure && 'status' in failure ? failure.status : 200;
+    const status = tooLong ? 400 : failure && 'status' in failure ? failure.status : 200;
     requests.push({
       at,
       inputs: inputs.length,
       maxInputChars: Math.max(0, ...inputs.map((t) => t.length)),
+      maxInputTokens,
+      tokens,
       model: body.model,
       dimensions: body.dimensions,
       status,
     });
     if (fake.latencyMs > 0) await new Promise((r) => setTimeout(r, fake.latencyMs));
 
+    if (tooLong) {
+      const what = maxInputTokens > MAX_TOKENS_PER_INPUT ? `an input of ${maxInputTokens} tokens (at most ${MAX_TOKENS_PER_INPUT})` : `${tokens} tokens in one request (at most ${MAX_TOKENS_PER_REQUEST})`;
+      send(res, 400, apiError(`Invalid request: ${what}`, 'invalid_request_error'));
+      return;
+    }
     if (failure && 'status' in failure) {
       if (failure.status === 429) {
         const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
@@ -137,7 +156,6 @@ export async function startFakeOpenAI(options: { latencyMs?: number } = {}): Pro
       return;
     }
     const dimensions = failure ? failure.wrongDimensions : (body.dimensions ?? FAKE_DIMENSIONS);
-    const tokens = inputs.reduce((n, t) => n + Math.ceil(t.length / 4), 0);
     send(res, 200, {
       object: 'list',
       model: body.model,

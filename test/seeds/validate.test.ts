@@ -528,6 +528,36 @@ test('code block extraction: fences, languages and lines', () => {
   ]);
 });
 
+test('code block extraction: a fence inside a blockquote is found, without its markers', () => {
+  const md = 'Note:\n\n> Run this:\n>\n> ```bash\n> echo hi\n>   echo indented\n> ```\n\nDone.';
+  assert.deepEqual(extractCodeBlocks(md), [{ language: 'bash', line: 5, content: 'echo hi\n  echo indented', closed: true }]);
+});
+
+test('code block extraction: a fence indented four spaces is an indented code block, not a fence', () => {
+  const md = 'Text\n\n    ```python\n    print(1)\n    ```\n\n```sql\nSELECT 1;\n```';
+  assert.deepEqual(extractCodeBlocks(md), [{ language: 'sql', line: 7, content: 'SELECT 1;', closed: true }]);
+});
+
+test('code block extraction: a fence left open is not closed, in a blockquote or at the end', () => {
+  assert.deepEqual(extractCodeBlocks('> ```go\n> x :=\n\nAfter the quote'), [{ language: 'go', line: 1, content: 'x :=', closed: false }]);
+  assert.deepEqual(extractCodeBlocks('````ts\nconst a = 1;\n```'), [{ language: 'ts', line: 1, content: 'const a = 1;\n```', closed: false }]);
+  assert.deepEqual(extractCodeBlocks('```\n```'), [{ language: null, line: 1, content: '', closed: true }]);
+});
+
+test('the Dockerfile checks on the parsed instructions', () => {
+  assert.equal(checkDockerfile('from alpine\nrun echo lower-case instructions are fine'), null);
+  assert.equal(checkDockerfile('FROM alpine\nADD <<EOF /etc/motd\nhello\nEOF\nONBUILD RUN echo later'), null);
+  assert.deepEqual(checkDockerfile('FROM alpine\nONBUILD COPPY . /app'), { line: 2, message: 'ONBUILD trigger "COPPY" is not an instruction' });
+  assert.deepEqual(checkDockerfile('FROM alpine\nONBUILD ONBUILD RUN x'), { line: 2, message: 'ONBUILD may not trigger ONBUILD' });
+  // As docker reads them: a blank line inside a continuation is skipped (COPPY is an argument of
+  // RUN), and a quoted "<<EOF" is no heredoc.
+  assert.equal(checkDockerfile('FROM alpine\nRUN echo \\\n\n  COPPY x'), null);
+  assert.equal(checkDockerfile('FROM alpine\nRUN echo "<<EOF"'), null);
+  assert.deepEqual(checkDockerfile('FROM alpine\nONBUILD RUN <<EOF\necho'), { line: 2, message: 'heredoc <<EOF is never closed by a line "EOF"' });
+  assert.deepEqual(checkDockerfile('# escape=x\nFROM alpine'), { line: 1, message: 'escape directive must be \\ or `, got x' });
+  assert.deepEqual(checkDockerfile('FROM alpine\nRUN apt-get install \\\n  curl\nEXPOSE'), { line: 4, message: 'EXPOSE needs arguments' });
+});
+
 test('a missing parser binary is a clear error, not a skipped block', async () => {
   const savedPath = process.env.PATH;
   process.env.PATH = path.join(tmp, 'no-such-bin');
