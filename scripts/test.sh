@@ -14,6 +14,9 @@ export TEMPORAL_NAMESPACE="${TEST_TEMPORAL_NAMESPACE:-commontrace-test}"
 # Test files register far more users a minute from loopback than any client should; tests of the
 # registration limit configure their own small limit.
 export RATE_LIMIT_REGISTER_PER_MINUTE="${RATE_LIMIT_REGISTER_PER_MINUTE:-100000}"
+# Workers inside the test processes log warnings and errors only; tests that read a worker's own
+# lines set their level themselves.
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
 bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
 npx --no-install tsx src/db/migrate.ts
 

@@ -37,7 +37,7 @@ test('capacity populate, index and cleanup through the CLI', async (t) => {
   assert.equal(index.code, 0, index.stderr);
   assert.match(index.stdout, /^capacity index: OK$/m);
   assert.match(index.stdout, /^built\s+yes, [\d.]+ s$/m);
-  assert.match(index.stdout, /^index size \/ shared_buffers\s+[\d.]+ [kMG]?B \/ [\d.]+ [kMG]?B \(fits\)$/m);
+  assert.match(index.stdout, /^index size \/ shared_buffers\s+[\d.]+ [KMG]?i?B \/ [\d.]+ [KMG]?i?B \(fits\)$/m);
   assert.match(index.stdout, /^planner uses the index\s+yes$/m);
 
   const cleanup = await runCli(['capacity', 'cleanup', '--wait-worker', '30'], env);
