@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs pgvector >= 0.8.0 into the machine's PostgreSQL 15 when it is missing.
-# Debian 12 ships no pgvector 0.8, so we build Debian trixie's source package. apt is
-# pointed at a throwaway sources list so the system's apt configuration never changes.
+# Installs pgvector >= 0.8.0 into the machine's PostgreSQL 15 when it is missing; a machine's own
+# pgvector of that version or newer is kept. Debian 12 ships no pgvector 0.8, so we build the newest
+# Debian source package that can be fetched (sid, forky, then trixie). apt is pointed at a throwaway
+# sources list so the system's apt configuration never changes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -30,9 +31,8 @@ command -v apt-get >/dev/null || die "apt-get not found: install pgvector >= ${M
 
 work="$(mktemp -d /tmp/pgvector-build.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/src"
-echo "deb-src http://deb.debian.org/debian trixie main" > "$work/trixie-src.list"
-apt_tmp=(-o "Dir::Etc::sourcelist=$work/trixie-src.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0" -o "APT::Sandbox::User=root")
+mkdir -p "$work/src"
+apt_tmp=(-o "Dir::Etc::sourcelist=$work/src.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0" -o "APT::Sandbox::User=root")
 
 log "installing build prerequisites (postgresql-server-dev-${PG_MAJOR}, build-essential)"
 # The dev package may pull a newer postgresql-15 point release; dpkg restarts nothing here
@@ -44,11 +44,22 @@ if ! dpkg -s "postgresql-server-dev-${PG_MAJOR}" >/dev/null 2>&1 || ! command -v
 fi
 command -v dpkg-source >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev >/dev/null
 
-log "fetching pgvector source from Debian trixie (temporary sources list)"
-apt-get "${apt_tmp[@]}" update -qq >/dev/null || die "could not read the trixie deb-src index"
-(cd "$work/src" && apt-get "${apt_tmp[@]}" source -qq pgvector >/dev/null 2>&1) || die "apt-get source pgvector failed"
-srcdir="$(find "$work/src" -maxdepth 1 -mindepth 1 -type d -name 'pgvector-*' | head -n1)"
-[[ -n "$srcdir" ]] || die "pgvector source directory not found after apt-get source"
+# The newest source that can be fetched wins: sid and forky list newer pgvector releases than trixie
+# (fixes for CVE-2026-3172 and the HNSW vacuum bugs), but a mirror may list a version whose files it
+# does not serve, so each suite is tried in turn, newest first.
+srcdir=""
+for suite in ${PGVECTOR_SUITES:-sid forky trixie}; do
+  echo "deb-src http://deb.debian.org/debian ${suite} main" > "$work/src.list"
+  rm -rf "$work/lists" "$work/src" && mkdir -p "$work/lists/partial" "$work/src"
+  log "fetching pgvector source from Debian ${suite} (temporary sources list)"
+  if apt-get "${apt_tmp[@]}" update -qq >/dev/null 2>&1 \
+     && (cd "$work/src" && apt-get "${apt_tmp[@]}" source -qq pgvector >/dev/null 2>&1); then
+    srcdir="$(find "$work/src" -maxdepth 1 -mindepth 1 -type d -name 'pgvector-*' | head -n1)"
+    [[ -n "$srcdir" ]] && break
+  fi
+  log "Debian ${suite}: pgvector source not available here; trying an older suite"
+done
+[[ -n "$srcdir" ]] || die "no pgvector source could be fetched from Debian (${PGVECTOR_SUITES:-sid forky trixie}); install pgvector >= ${MIN_VERSION} by hand"
 
 log "building $(basename "$srcdir") against ${PG_CONFIG}"
 make -s -C "$srcdir" PG_CONFIG="$PG_CONFIG" >/dev/null
