@@ -144,12 +144,8 @@ test('an embedder that keeps failing ends the run at its deadline with the pendi
   );
   fake.failAlways({ status: 500 });
   const workflowId = uniqueName('embedding-readiness');
-  const started = Date.now();
   const err = await readinessFailure(openaiConfig, { batchSize: 100, lanes: 2, deadlineSeconds: 6 }, workflowId);
-  const elapsed = Date.now() - started;
-  // Temporal gives up as soon as the next backoff (1 s, 2 s, 4 s…) would land past the deadline, so
-  // the run ends at the deadline or shortly before it, never long after.
-  assert.ok(elapsed >= 2_500 && elapsed < 15_000, `failed after ${elapsed} ms`);
+  // It retried, and it was the deadline (schedule-to-close) that ended it, not an attempt limit.
   assert.ok(fake.requests.length >= 3, `retried until the deadline (${fake.requests.length} requests)`);
   assert.ok(err.cause instanceof ApplicationFailure);
   assert.equal(err.cause.type, 'EmbeddingDeadlineExceeded');
