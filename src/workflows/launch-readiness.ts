@@ -120,6 +120,16 @@ const STAGE_SUMMARY: Record<LaunchStage, string> = {
 
 class StageFailed extends Error {}
 
+/**
+ * Waits for every track, then rethrows the first failure (a cancellation). Unlike Promise.all, a
+ * cancelled launch ends only after each running child has finished its own cancellation.
+ */
+async function allSettledOrThrow(tracks: Promise<void>[]): Promise<void> {
+  const settled = await Promise.allSettled(tracks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Workflow patch: rateLimitValidation runs alongside population and the index build (see below). */
 const RATE_LIMIT_ALONGSIDE_LOAD = 'rate-limit-alongside-load';
 
@@ -243,14 +253,14 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
   publish();
   await runTrack(['preflight']);
   if (record('preflight').state !== 'failed') {
-    await Promise.all([
+    await allSettledOrThrow([
       runTrack(['seedImport', 'embeddingReadiness', 'firstQuerySmoke']),
       (async () => {
         if (patched(RATE_LIMIT_ALONGSIDE_LOAD)) {
           // The limiter does not depend on the capacity data, and its checks mostly wait on timers:
           // it runs while the data loads and the index builds, and is validated even when those
           // fail. The benchmark waits for both, so nothing else loads the machine while it measures.
-          await Promise.all([runTrack(['capacityPopulation', 'indexBuild']), runTrack(['rateLimitValidation'])]);
+          await allSettledOrThrow([runTrack(['capacityPopulation', 'indexBuild']), runTrack(['rateLimitValidation'])]);
           const failedLoad = (['capacityPopulation', 'indexBuild'] as const).find((stage) => record(stage).state === 'failed');
           if (!failedLoad) {
             await runTrack(['searchBenchmark']);
