@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { compareReports, DEFAULT_COMPARE_LIMITS, type Comparison, type ComparisonRow } from '../benchmark/compare.js';
 import { loadBenchmarkRun } from '../benchmark/store.js';
 import { createPool } from '../db/client.js';
+import { DEFAULT_EF_SEARCH } from '../db/hnsw.js';
 import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';
@@ -106,7 +107,7 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .command('search')
     .description('searchBenchmark workflow: recall, serial latency per ef_search, concurrency sweep, optional HTTP load; exit 1 on a fail verdict')
     .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,128,200)', intListOption('--ef-search', CLI_RANGES.efSearch))
-    .option('--production-ef <n>', 'the production ef_search the verdict uses (default: the search path\'s, 64)', intOption('--production-ef', CLI_RANGES.efSearch))
+    .option('--production-ef <n>', `the production ef_search the verdict uses (default: the search path's, ${DEFAULT_EF_SEARCH})`, intOption('--production-ef', CLI_RANGES.efSearch))
     .option('--concurrency <list>', 'client counts, comma-separated (default 1,2,4,8)', intListOption('--concurrency', CLI_RANGES.clients))
     .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', intOption('--concurrency-seconds', CLI_RANGES.seconds))
     .option('--raw-rounds <n>', 'alternating search / raw floor rounds per client count (default 3)', intOption('--raw-rounds', { min: 1, max: 20 }))
