@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite against the real stack: brings the stack up (idempotent), migrates a
-# dedicated test database, then typecheck, lint and every test file through node's test runner.
+# The whole test suite against the real stack: brings the stack up (idempotent), migrates the test
+# database templates, then every test file through node's test runner (TEST_CONCURRENCY files at a
+# time, default 3, each on its own database copy) with typecheck and lint alongside.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,12 +19,37 @@ export RATE_LIMIT_REGISTER_PER_MINUTE="${RATE_LIMIT_REGISTER_PER_MINUTE:-100000}
 # lines set their level themselves.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
-npx --no-install tsx src/db/migrate.ts
-
-echo "[test] typecheck"; npx --no-install tsc --noEmit
-echo "[test] lint"; npx --no-install eslint .
+# DATABASE_URL's database is a template: every test file runs on its own copy of it and of its
+# `_capacity` twin (test/helpers/file-database.ts), so files can run side by side.
+export TEST_DATABASE_TEMPLATE="$DATABASE_URL"
+npx --no-install tsx scripts/test-databases.ts reset "$TEST_DATABASE_TEMPLATE"
+trap 'npx --no-install tsx scripts/test-databases.ts drop-copies "$TEST_DATABASE_TEMPLATE" || true' EXIT
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "[test] no test files found" >&2; exit 1; }
-# One file at a time: files share the database and the dev server, and 2 cores gain little from overlap.
-exec node --import tsx --test --test-concurrency=1 --test-timeout=900000 "${files[@]}"
+# These files stop or restart a shared service (PostgreSQL, the Temporal dev server), which would
+# fail whatever else runs at that moment: they run alone, after the rest.
+exclusive=(test/capacity/faults.test.ts test/capacity/durability.test.ts)
+shared=()
+for f in "${files[@]}"; do [[ " ${exclusive[*]} " == *" $f "* ]] || shared+=("$f"); done
+
+run_tests() {
+  local concurrency=$1; shift
+  node --import tsx --import ./test/helpers/file-database.ts --test --test-concurrency="$concurrency" --test-timeout=900000 "$@"
+}
+
+# Typecheck and lint run beside the first test phase: the tests spend most of their time waiting on
+# workflows, and the two checks need no service.
+checks_log=$(mktemp)
+( set -e; echo "[test] typecheck"; npx --no-install tsc --noEmit; echo "[test] lint"; npx --no-install eslint . ) >"$checks_log" 2>&1 &
+checks=$!
+
+status=0
+echo "[test] ${#shared[@]} files, ${TEST_CONCURRENCY:-3} at a time"
+run_tests "${TEST_CONCURRENCY:-3}" "${shared[@]}" || status=1
+echo "[test] ${#exclusive[@]} files that restart services, one at a time"
+run_tests 1 "${exclusive[@]}" || status=1
+
+wait "$checks" || status=1
+cat "$checks_log"
+exit "$status"

@@ -4,10 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
-import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
 import type { SearchBenchmarkResult } from '../../src/workflows/search-benchmark.js';
-import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
@@ -16,7 +13,11 @@ import { loadQuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.j
 import { measureSerial, timedStatement, connectBenchmarkClient } from '../../src/benchmark/sql-bench.js';
 import { parseReport } from '../../src/report/schema.js';
 import { fmtMs, fmtRecall } from '../../src/report/tables.js';
-import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { baseConfig, executeWorkflow, startWorker, testConfig, uniqueName } from '../helpers/env.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
+import { capacityPopulation } from '../../src/workflows/capacity-population.js';
+import { searchBenchmark } from '../../src/workflows/search-benchmark.js';
+import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
 import { capacityScalar, capacityTestPool, closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
 import { runBenchCli } from '../helpers/bench.js';
@@ -46,7 +47,7 @@ before(async () => {
 
 after(async () => {
   // Capacity rows go; the HNSW index stays (cleanup reindexes it over what remains).
-  const cleanup = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 5_000 }]).catch((err: Error) => err);
+  const cleanup = await executeWorkflow(config, capacityCleanup, { batchSize: 5_000 }).catch((err: Error) => err);
   await testPool().query('DELETE FROM benchmark_runs WHERE name = ANY($1)', [runNames]);
   await capacityTestPool().query('DELETE FROM benchmark_ground_truth WHERE run_key = ANY($1)', [runKeys]);
   await capacityTestPool().query('DELETE FROM users WHERE starts_with(email, $1)', [`bench-${TAG}`]);
@@ -60,21 +61,17 @@ after(async () => {
   assert.equal(cleanup.verified, true);
 });
 
-function run<T>(type: string, args: unknown[], workflowId = uniqueName(type)): Promise<T> {
-  return withClient(config, (client) => client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId, args }) as Promise<T>);
-}
-
 async function benchmark(args: Record<string, unknown>): Promise<SearchBenchmarkResult> {
   const name = `${TAG}-${runNames.length}`;
   runNames.push(name);
-  return run<SearchBenchmarkResult>('searchBenchmark', [{ reportsDir, concurrency: [1], concurrencySeconds: 1, ...args }], name);
+  return executeWorkflow(config, searchBenchmark, { reportsDir, concurrency: [1], concurrencySeconds: 1, ...args }, name);
 }
 
 async function populate(runKey: string, total: number, clusters: number, sigma = 0.05): Promise<void> {
   runKeys.push(runKey);
-  const loaded = await run<CapacityPopulationResult>('capacityPopulation', [{ total, batchSize: 1_000, runKey, clusters, sigma }]);
+  const loaded = await executeWorkflow(config, capacityPopulation, { total, batchSize: 1_000, runKey, clusters, sigma });
   assert.equal(loaded.ledgerRows, total);
-  const index = await run<IndexBuildReport>('indexBuild', [{ prewarm: false }]);
+  const index = await executeWorkflow(config, indexBuild, { prewarm: false });
   assert.equal(index.usedByPlanner, true);
 }
 

@@ -12,8 +12,7 @@ import { freePort } from '../helpers/api.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
-import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import type { CapacityPopulationInput } from '../../src/workflows/capacity-population.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
@@ -21,6 +20,8 @@ import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../
 import { capacityScalar, capacityTestPool, closeTestPool, waitFor } from '../helpers/db.js';
 import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
+import { capacityPopulation } from '../../src/workflows/capacity-population.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
 
 const TOTAL = 20_000;
 const BATCH_SIZE = 500;
@@ -39,9 +40,9 @@ after(async () => {
   try {
     // Population drops the HNSW index; the next test file expects it back.
     const report = await withClient(inProcessConfig, (client) =>
-      client.workflow.execute('indexBuild', {
+      client.workflow.execute(indexBuild, {
         taskQueue: inProcessConfig.temporal.taskQueue, workflowId: uniqueName('indexBuild'), args: [{ prewarm: false }],
-      }) as Promise<IndexBuildReport>,
+      }),
     );
     assert.equal(report.usedByPlanner, true);
     assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
@@ -51,7 +52,7 @@ after(async () => {
   }
 });
 
-function populationArgs(runKey: string) {
+function populationArgs(runKey: string): [CapacityPopulationInput] {
   return [{ total: TOTAL, batchSize: BATCH_SIZE, runKey, concurrency: 2, clusters: 50 }];
 }
 
@@ -168,7 +169,7 @@ test('worker SIGKILLed twice mid-run: a fresh worker finishes with exact rows an
   });
 
   await withClient(config, async (client) => {
-    const handle = await client.workflow.start('capacityPopulation', { taskQueue, workflowId: uniqueName('capacityPopulation'), args: populationArgs(runKey) });
+    const handle = await client.workflow.start(capacityPopulation, { taskQueue, workflowId: uniqueName('capacityPopulation'), args: populationArgs(runKey) });
 
     // Kill 1: the only worker dies; the run waits for fresh ones (a crashed host coming back, plus a replica).
     await waitForLedger(runKey, 4);
@@ -184,7 +185,7 @@ test('worker SIGKILLed twice mid-run: a fresh worker finishes with exact rows an
     t.diagnostic(`kill 2 at ${warm.committed}/${BATCHES} batches, holding batches [${warm.held.join(', ')}], another worker polling: ` +
       `those batches committed after ${warm.recovery.toFixed(1)} s, a new batch after ${warm.flowing.toFixed(1)} s`);
 
-    const result = (await handle.result()) as CapacityPopulationResult;
+    const result = await handle.result();
     assert.equal(result.rowsInserted + result.rowsAlreadyPresent, TOTAL);
     assert.equal(result.ledgerRows, TOTAL);
     assert.equal(result.rowsPresent, TOTAL);
@@ -259,7 +260,7 @@ test('Temporal server SIGKILLed mid-run and started again on its file: the run c
   workers.push(worker);
   const workflowId = uniqueName('capacityPopulation');
   let client = await connect(server.address);
-  await client.workflow.start('capacityPopulation', { taskQueue, workflowId, args: populationArgs(runKey) });
+  await client.workflow.start(capacityPopulation, { taskQueue, workflowId, args: populationArgs(runKey) });
   await client.connection.close();
 
   const before = await waitForLedger(runKey, 4);
@@ -275,7 +276,7 @@ test('Temporal server SIGKILLed mid-run and started again on its file: the run c
   client = await connect(server.address);
   try {
     const handle = client.workflow.getHandle(workflowId);
-    const result = (await handle.result()) as CapacityPopulationResult;
+    const result = await handle.result();
     t.diagnostic(`server SIGKILLed at ${before}/${BATCHES} batches for ${outage.toFixed(1)} s; run finished in ${result.seconds} s ` +
       `(${result.rowsInserted} inserted, ${result.rowsAlreadyPresent} found already committed on a retry)`);
     assert.equal(result.rowsInserted + result.rowsAlreadyPresent, TOTAL);
@@ -313,14 +314,14 @@ test('PostgreSQL backend terminated mid-COPY: the batch is retried whole, no par
   const runKey = uniqueName('cap-pgkill');
   t.after(removeAllCapacityData);
   await withClient(inProcessConfig, async (client) => {
-    const handle = await client.workflow.start('capacityPopulation', {
+    const handle = await client.workflow.start(capacityPopulation, {
       taskQueue: inProcessConfig.temporal.taskQueue, workflowId: uniqueName('capacityPopulation'), args: populationArgs(runKey),
     });
     const victims = [await terminateMidCopy(runKey, t)];
     await waitForLedger(runKey, 8);
     victims.push(await terminateMidCopy(runKey, t, victims));
 
-    const result = (await handle.result()) as CapacityPopulationResult;
+    const result = await handle.result();
     assert.equal(result.rowsInserted, TOTAL, 'an aborted COPY commits nothing, so every row is inserted by exactly one attempt');
     assert.equal(result.ledgerRows, TOTAL);
     assert.equal(result.rowsPresent, TOTAL);

@@ -7,16 +7,18 @@
 import { after, afterEach, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
-import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
-import type { EmbeddingReadinessResult } from '../../src/workflows/embedding-readiness.js';
-import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { traceCounts } from '../../src/capacity/cleanup.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
-import { baseConfig, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { baseConfig, startWorkflow, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
+import { capacityPopulation } from '../../src/workflows/capacity-population.js';
+import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
+import { seedImport } from '../../src/workflows/seed-import.js';
 import { capacityScalar, capacityTestPool, closeTestPool, scalar, waitFor } from '../helpers/db.js';
 import { run } from '../helpers/cli.js';
 import { deleteSeeds, SEED_COUNT, seedStats } from '../helpers/seeds.js';
@@ -47,12 +49,9 @@ async function workerQueue(prefix: string) {
   return { taskQueue, config: testConfig({ taskQueue }), first: await spawn(), spawn };
 }
 
-function start(config: ReturnType<typeof testConfig>, type: string, input: unknown): Promise<WorkflowHandle> {
-  return withClient(config, (client) => client.workflow.start(type, { taskQueue: config.temporal.taskQueue, workflowId: uniqueName(type), args: [input] }));
-}
-
-function result<T>(config: ReturnType<typeof testConfig>, handle: WorkflowHandle): Promise<T> {
-  return withClient(config, (client) => client.workflow.getHandle(handle.workflowId).result() as Promise<T>);
+/** A started workflow's result, read on a new connection (the worker that started it may be gone). */
+function result<W extends Workflow>(config: ReturnType<typeof testConfig>, handle: WorkflowHandle<W>): Promise<WorkflowResultType<W>> {
+  return withClient(config, (client) => client.workflow.getHandle<W>(handle.workflowId).result());
 }
 
 /** What the capacity database holds, counted from its rows. */
@@ -74,7 +73,7 @@ async function assertExactRun(runKey: string, total: number): Promise<void> {
 }
 
 async function populate(config: ReturnType<typeof testConfig>, runKey: string): Promise<void> {
-  const loaded = await result<CapacityPopulationResult>(config, await start(config, 'capacityPopulation', { total: TOTAL, batchSize: BATCH_SIZE, runKey, clusters: 50 }));
+  const loaded = await result(config, await startWorkflow(config, capacityPopulation, { total: TOTAL, batchSize: BATCH_SIZE, runKey, clusters: 50 }));
   assert.equal(loaded.rowsPresent, TOTAL);
 }
 
@@ -87,18 +86,18 @@ test('worker SIGKILLed during the embedding backfill: a fresh worker finishes, e
   await deleteSeeds();
   t.after(deleteSeeds);
   const q = await workerQueue('fault-embed');
-  await result(q.config, await start(q.config, 'seedImport', {}));
+  await result(q.config, await startWorkflow(q.config, seedImport, {}));
   assert.deepEqual(await seedStats(), { rows: SEED_COUNT, distinctKeys: SEED_COUNT, embedded: 0 });
 
   // Two rows a transaction on one lane: long enough for the kill to land mid-backfill.
-  const handle = await start(q.config, 'embeddingReadiness', { target: 'seeds', batchSize: 2, lanes: 1 });
+  const handle = await startWorkflow(q.config, embeddingReadiness, { target: 'seeds', batchSize: 2, lanes: 1 });
   await waitFor(async () => (await seedStats()).embedded >= 20, 60_000, 'the backfill to embed some seeds');
   const atKill = await seedStats();
   await kill(t, q.first, 'mid-backfill', atKill);
   assert.ok(atKill.embedded < SEED_COUNT, `the kill must land mid-backfill (${atKill.embedded} embedded)`);
 
   await q.spawn();
-  const done = await result<EmbeddingReadinessResult>(q.config, handle);
+  const done = await result(q.config, handle);
   const after = await seedStats();
   t.diagnostic(`before the kill ${atKill.embedded}/${SEED_COUNT} embedded; after ${after.embedded}/${after.rows}`);
   assert.deepEqual(after, { rows: SEED_COUNT, distinctKeys: SEED_COUNT, embedded: SEED_COUNT });
@@ -112,7 +111,7 @@ test('worker SIGKILLed during the index build: the server aborts the orphaned bu
   await populate(q.config, runKey);
   assert.equal((await capacityState()).hnswIndexes, 0, 'population dropped the index for the load');
 
-  const handle = await start(q.config, 'indexBuild', { prewarm: false });
+  const handle = await startWorkflow(q.config, indexBuild, { prewarm: false });
   await waitFor(async () => (await capacityScalar<number>(
     `SELECT count(*)::int FROM pg_stat_progress_create_index WHERE datname = current_database()`,
   )) > 0, 60_000, 'the index build to start');
@@ -120,7 +119,7 @@ test('worker SIGKILLed during the index build: the server aborts the orphaned bu
   await kill(t, q.first, 'mid-build', atKill);
 
   await q.spawn();
-  const report = await result<IndexBuildReport>(q.config, handle);
+  const report = await result(q.config, handle);
   const after = await capacityState();
   t.diagnostic(`after: ${JSON.stringify(after)}; the retry ${report.replaced === 'invalid' ? 'dropped the invalid leftover and ' : ''}built in ${report.buildSeconds} s`);
   assert.equal(report.usedByPlanner, true);
@@ -135,7 +134,7 @@ test('worker SIGKILLed during cleanup: a fresh worker finishes, no capacity row 
   const before = await capacityState();
   assert.equal(before.capacity, TOTAL);
 
-  const handle = await start(q.config, 'capacityCleanup', { batchSize: BATCH_SIZE });
+  const handle = await startWorkflow(q.config, capacityCleanup, { batchSize: BATCH_SIZE });
   await waitFor(async () => (await capacityState()).capacity < TOTAL - 4 * BATCH_SIZE, 60_000, 'cleanup to delete some batches');
   const atKill = await capacityState();
   await kill(t, q.first, 'mid-cleanup', atKill);
@@ -144,7 +143,7 @@ test('worker SIGKILLed during cleanup: a fresh worker finishes, no capacity row 
   assert.equal(atKill.ledgerBatches * BATCH_SIZE, atKill.capacity);
 
   await q.spawn();
-  const done = await result<CapacityCleanupResult>(q.config, handle);
+  const done = await result(q.config, handle);
   const after = await capacityState();
   t.diagnostic(`before ${JSON.stringify(before)}; after ${JSON.stringify(after)}`);
   assert.equal(done.verified, true);
@@ -157,7 +156,7 @@ test('worker SIGKILLed during cleanup: a fresh worker finishes, no capacity row 
 test('PostgreSQL restarted (pg_ctl restart -m fast) mid-population: the run completes with exact rows', async (t) => {
   const q = await workerQueue('fault-pgrestart');
   const runKey = uniqueName('fault-pgrestart');
-  const handle = await start(q.config, 'capacityPopulation', { total: TOTAL, batchSize: BATCH_SIZE, runKey, clusters: 50 });
+  const handle = await startWorkflow(q.config, capacityPopulation, { total: TOTAL, batchSize: BATCH_SIZE, runKey, clusters: 50 });
   await waitFor(async () => (await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches WHERE run_key = $1', [runKey])) >= 4, 60_000, 'some batches');
   const beforeRows = await capacityScalar<number>(`SELECT count(*)::int FROM traces WHERE title LIKE 'Capacity trace%'`);
   const restart = await run('bash', ['scripts/stack/pg-restart.sh'], {}, 90_000);
@@ -165,7 +164,7 @@ test('PostgreSQL restarted (pg_ctl restart -m fast) mid-population: the run comp
   t.diagnostic(`PostgreSQL restarted with ${beforeRows}/${TOTAL} rows loaded`);
   assert.ok(beforeRows < TOTAL, `the restart must land mid-run (${beforeRows} rows)`);
 
-  const done = await result<CapacityPopulationResult>(q.config, handle);
+  const done = await result(q.config, handle);
   assert.equal(q.first.child.exitCode, null, `the worker survives the restart:\n${q.first.output()}`);
   t.diagnostic(`after: ${done.rowsPresent} rows present, ${done.rowsInserted} inserted, ${done.rowsAlreadyPresent} found committed on a retry`);
   assert.equal(done.rowsPresent, TOTAL);

@@ -70,6 +70,20 @@ export async function startWorker(
 /** A client on the test config's connection, closed afterwards. */
 export const withClient = withTemporalClient;
 
+/** Runs a workflow, referenced by its function, to its result on the config's task queue. */
+export function executeWorkflow<TInput, TResult>(
+  config: Config, workflow: (input: TInput) => Promise<TResult>, input: TInput, workflowId = uniqueName(workflow.name),
+): Promise<TResult> {
+  return withClient(config, (client) => client.workflow.execute(workflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }));
+}
+
+/** Starts a workflow, referenced by its function, on the config's task queue; the handle's result is typed. */
+export function startWorkflow<TInput, TResult>(
+  config: Config, workflow: (input: TInput) => Promise<TResult>, input: TInput, workflowId = uniqueName(workflow.name),
+) {
+  return withClient(config, (client) => client.workflow.start(workflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }));
+}
+
 export function adminUrl(databaseUrl: string, database: string): string {
   const u = new URL(databaseUrl);
   u.pathname = `/${database}`;

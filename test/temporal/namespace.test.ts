@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, WorkflowClient, WorkflowNotFoundError } from '@temporalio/client';
-import type { PreflightReport } from '../../src/workflows/preflight.js';
 import { baseConfig, startWorker, testConfig, TEST_NAMESPACE, uniqueName, withClient } from '../helpers/env.js';
+import { preflight } from '../../src/workflows/preflight.js';
 
 test('test workflows run in the test namespace, never in the operator\'s default', async (t) => {
   assert.equal(baseConfig.temporal.namespace, TEST_NAMESPACE);
@@ -11,7 +11,7 @@ test('test workflows run in the test namespace, never in the operator\'s default
   t.after(() => worker.stop());
   const workflowId = uniqueName('namespace-probe');
   await withClient(config, (client) =>
-    client.workflow.execute('preflight', { taskQueue: config.temporal.taskQueue, workflowId, args: [{}] }) as Promise<PreflightReport>,
+    client.workflow.execute(preflight, { taskQueue: config.temporal.taskQueue, workflowId, args: [{}] }),
   );
   await withClient(config, async (client) => {
     const described = await client.workflow.getHandle(workflowId).describe();

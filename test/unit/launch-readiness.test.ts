@@ -15,6 +15,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { LAUNCH_STAGES, readinessPctKey, readinessStageKey, type LaunchStage } from '../../src/workflows/messages.js';
 import type { LaunchReadinessInput, LaunchReport } from '../../src/workflows/launch-readiness.js';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { launchReadiness } from '../../src/workflows/launch-readiness.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -51,7 +52,7 @@ function input(overrides: Partial<Record<LaunchStage, { fail?: string; holdMs?: 
 
 let runs = 0;
 function start(launch: LaunchReadinessInput): Promise<WorkflowHandle> {
-  return env.client.workflow.start('launchReadiness', { taskQueue: TASK_QUEUE, workflowId: `unit-launch-${++runs}`, args: [launch] });
+  return env.client.workflow.start(launchReadiness, { taskQueue: TASK_QUEUE, workflowId: `unit-launch-${++runs}`, args: [launch] });
 }
 
 const launch = async (launchInput: LaunchReadinessInput) => (await start(launchInput)).result() as Promise<LaunchReport>;

@@ -17,6 +17,7 @@ after(async () => {
   await worker.stop();
 });
 
+// By type name and with untyped input on purpose: these inputs are the ill-formed ones a typed call could not send.
 async function rejected(type: string, input: Record<string, unknown>, message: RegExp): Promise<void> {
   await withClient(config, async (client) => {
     const workflowId = uniqueName(type);

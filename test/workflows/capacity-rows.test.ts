@@ -5,15 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
-import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
-import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { HNSW_CREATE_CONCURRENTLY_SQL } from '../../src/capacity/index-build.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { deleteCapacityStep } from '../../src/capacity/cleanup.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
-import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { executeWorkflow, startWorker, testConfig, uniqueName } from '../helpers/env.js';
+import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
+import { capacityPopulation } from '../../src/workflows/capacity-population.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
 import { capacityScalar, capacityTestPool, closeTestPool } from '../helpers/db.js';
 
 const TOTAL = 2_000;
@@ -32,18 +32,12 @@ after(async () => {
   try {
     await removeAllCapacityData();
     // Population drops the HNSW index; the next test file expects it back.
-    await run<IndexBuildReport>('indexBuild', [{ prewarm: false }]);
+    await executeWorkflow(config, indexBuild, { prewarm: false });
   } finally {
     await worker.stop();
     await closeTestPool();
   }
 });
-
-function run<T>(type: string, input: unknown[]): Promise<T> {
-  return withClient(config, (client) =>
-    client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId: uniqueName(type), args: input }) as Promise<T>,
-  );
-}
 
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => capacityRowId(runKey, from + i));
 
@@ -76,7 +70,7 @@ async function batchContent(batch: number): Promise<string[]> {
 }
 
 test('a ledger entry whose rows were deleted behind its back: the next population writes exactly that batch again', async () => {
-  const first = await run<CapacityPopulationResult>('capacityPopulation', [args]);
+  const first = await executeWorkflow(config, capacityPopulation, args);
   assert.deepEqual([first.rowsInserted, first.rowsAlreadyPresent, first.batchesRepaired, first.rowsPresent, first.ledgerRows], [2_000, 0, 0, 2_000, 2_000]);
   const batch1 = await batchContent(1);
   assert.equal(batch1.length, 500);
@@ -87,7 +81,7 @@ test('a ledger entry whose rows were deleted behind its back: the next populatio
   assert.deepEqual(await runRows(), { n: 1_300, distinct: 1_300 });
   assert.deepEqual((await ledgerVersusRows()).map((b) => b.claimed), [500, 500, 500, 500], 'the ledger still claims every batch');
 
-  const second = await run<CapacityPopulationResult>('capacityPopulation', [args]);
+  const second = await executeWorkflow(config, capacityPopulation, args);
   assert.equal(second.batchesRepaired, 2, 'batches 1 and 3, and only those');
   assert.equal(second.rowsInserted, 1_000, 'both batches written whole');
   assert.equal(second.rowsAlreadyPresent, 1_000, 'batches 0 and 2 reused');
@@ -99,7 +93,7 @@ test('a ledger entry whose rows were deleted behind its back: the next populatio
 });
 
 test('indexBuild on pgvector 0.8.0 builds without parallel workers and says why; an INVALID index is dropped and rebuilt', async () => {
-  const built = await run<IndexBuildReport>('indexBuild', [{ prewarm: false, parallelWorkers: 2 }]);
+  const built = await executeWorkflow(config, indexBuild, { prewarm: false, parallelWorkers: 2 });
   assert.equal(built.built, true, 'population dropped the index');
   assert.equal(built.pgvectorVersion, '0.8.0');
   assert.equal(built.parallelWorkers, 0);
@@ -119,7 +113,7 @@ test('indexBuild on pgvector 0.8.0 builds without parallel workers and says why;
   }
   assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), false);
 
-  const repaired = await run<IndexBuildReport>('indexBuild', [{ prewarm: false }]);
+  const repaired = await executeWorkflow(config, indexBuild, { prewarm: false });
   assert.equal(repaired.replaced, 'invalid');
   assert.equal(repaired.built, true);
   assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
@@ -134,7 +128,7 @@ test('a cleanup stopped between transactions never leaves a ledger entry over mi
   assert.deepEqual(await runRows(), { n: 1_000, distinct: 1_000 });
 
   // The next population writes exactly what is missing.
-  const again = await run<CapacityPopulationResult>('capacityPopulation', [args]);
+  const again = await executeWorkflow(config, capacityPopulation, args);
   assert.deepEqual([again.rowsInserted, again.rowsAlreadyPresent, again.batchesRepaired, again.rowsPresent], [1_000, 1_000, 0, 2_000]);
   assert.deepEqual(await runRows(), { n: 2_000, distinct: 2_000 });
 
@@ -142,9 +136,9 @@ test('a cleanup stopped between transactions never leaves a ledger entry over mi
   await pool.query('DELETE FROM capacity_batches WHERE run_key = $1 AND batch_index = 0', [runKey]);
   const staleKey = uniqueName('cap-stale');
   await pool.query('INSERT INTO capacity_batches (run_key, batch_index, rows) VALUES ($1, 0, 500)', [staleKey]);
-  await run<IndexBuildReport>('indexBuild', [{ prewarm: false }]);
+  await executeWorkflow(config, indexBuild, { prewarm: false });
 
-  const cleanup = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 1_000 }]);
+  const cleanup = await executeWorkflow(config, capacityCleanup, { batchSize: 1_000 });
   assert.equal(cleanup.verified, true);
   assert.equal(cleanup.deleted, 2_000);
   assert.equal(cleanup.ledgerRowsDeleted, 4, 'batches 1, 2 and 3 of the run, and the stale entry');

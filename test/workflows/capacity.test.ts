@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
-import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
-import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { rootCauseMessage } from '../../src/temporal.js';
-import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { executeWorkflow, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
 import { capacityScalar, capacityTestPool, closeTestPool, testPool } from '../helpers/db.js';
 import { assertCapacityTarget, isProductionDatabase } from '../../src/db/capacity-database.js';
+import { capacityPopulation } from '../../src/workflows/capacity-population.js';
+import { indexBuild } from '../../src/workflows/index-build.js';
 
 const config = testConfig();
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -20,12 +20,6 @@ after(async () => {
   await worker.stop();
   await closeTestPool();
 });
-
-function run<T>(type: string, args: unknown[]): Promise<T> {
-  return withClient(config, (client) =>
-    client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId: uniqueName(type), args }) as Promise<T>,
-  );
-}
 
 async function capacityRowStats(runKeyPrefix = 'Capacity trace') {
   const { rows } = await capacityTestPool().query<{ n: number; distinct_ids: number; distinct_titles: number; min_norm: number; max_norm: number }>(
@@ -41,7 +35,7 @@ async function capacityRowStats(runKeyPrefix = 'Capacity trace') {
 
 test('capacityPopulation loads exact rows once; the same runKey again inserts 0', async () => {
   const runKey = uniqueName('cap-happy');
-  const first = await run<CapacityPopulationResult>('capacityPopulation', [{ total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 }]);
+  const first = await executeWorkflow(config, capacityPopulation, { total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 });
   assert.equal(first.rowsInserted, 5_000);
   assert.equal(first.rowsAlreadyPresent, 0);
   assert.equal(first.batches, 10);
@@ -61,7 +55,7 @@ test('capacityPopulation loads exact rows once; the same runKey again inserts 0'
   assert.equal(stats.distinct_titles, 5_000, 'no duplicate row keys (global index in the title)');
   assert.ok(Math.abs(stats.min_norm - 1) < 1e-4 && Math.abs(stats.max_norm - 1) < 1e-4, `unit vectors, got ${stats.min_norm}..${stats.max_norm}`);
 
-  const again = await run<CapacityPopulationResult>('capacityPopulation', [{ total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 }]);
+  const again = await executeWorkflow(config, capacityPopulation, { total: 5_000, batchSize: 500, runKey, concurrency: 2, clusters: 50 });
   assert.equal(again.rowsInserted, 0);
   assert.equal(again.rowsAlreadyPresent, 5_000);
   assert.equal(again.rowsPresent, 5_000);
@@ -69,7 +63,7 @@ test('capacityPopulation loads exact rows once; the same runKey again inserts 0'
 });
 
 test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', async () => {
-  const report = await run<IndexBuildReport>('indexBuild', [{ rebuild: true, prewarm: true }]);
+  const report = await executeWorkflow(config, indexBuild, { rebuild: true, prewarm: true });
   assert.equal(report.built, true);
   assert.equal(report.usedByPlanner, true);
   assert.ok(report.indexBytes > 0);
@@ -82,13 +76,13 @@ test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', as
   assert.equal(report.parallelDisabledReason, 'pgvector 0.8.0 < 0.8.2: CVE-2026-3172');
   assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 
-  const again = await run<IndexBuildReport>('indexBuild', [{}]);
+  const again = await executeWorkflow(config, indexBuild, {});
   assert.equal(again.built, false, 'a valid index is verified, not rebuilt');
   assert.equal(again.usedByPlanner, true);
 });
 
 test('a cap below the graph estimate is reported as a warning', async () => {
-  const report = await run<IndexBuildReport>('indexBuild', [{ rebuild: true, maintenanceWorkMemCapMb: 1, prewarm: false }]);
+  const report = await executeWorkflow(config, indexBuild, { rebuild: true, maintenanceWorkMemCapMb: 1, prewarm: false });
   assert.ok(report.warnings.some((w) => /exceeds the maintenance_work_mem cap/.test(w)), report.warnings.join('\n'));
   assert.equal(report.replaced, 'valid', 'a valid index dropped and built again (CONCURRENTLY)');
   assert.equal(report.usedByPlanner, true);
@@ -102,7 +96,7 @@ test('capacityCleanup removes exactly the capacity rows and leaves seeds and use
   await pool.query(`INSERT INTO traces (title, context_text, solution_text, contributor_id) VALUES ('user trace', 'c', 's', $1)`, [user.rows[0]!.id]);
   const othersBefore = await capacityScalar<number>(`SELECT count(*)::int FROM traces t JOIN users u ON u.id = t.contributor_id WHERE u.email <> 'capacity-test@commontrace.internal'`);
 
-  const result = await run<CapacityCleanupResult>('capacityCleanup', [{ batchSize: 2_000 }]);
+  const result = await executeWorkflow(config, capacityCleanup, { batchSize: 2_000 });
   assert.equal(result.verified, true);
   assert.equal(result.before.capacity, 5_000);
   assert.equal(result.after.capacity, 0);
@@ -146,7 +140,7 @@ test('with APP_ENV=production, `capacity index --rebuild` refuses without the ov
   t.after(() => prodWorker.stop());
   await withClient(prodConfig, async (client) => {
     await assert.rejects(
-      client.workflow.execute('indexBuild', { taskQueue: prodConfig.temporal.taskQueue, workflowId: uniqueName('indexBuild'), args: [{ rebuild: true }] }),
+      client.workflow.execute(indexBuild, { taskQueue: prodConfig.temporal.taskQueue, workflowId: uniqueName('indexBuild'), args: [{ rebuild: true }] }),
       (err: unknown) => {
         assert.ok(err instanceof WorkflowFailedError);
         assert.match(rootCauseMessage(err), /Refusing to rebuild the HNSW index: APP_ENV=production.*--allow-production/);
@@ -154,9 +148,9 @@ test('with APP_ENV=production, `capacity index --rebuild` refuses without the ov
       },
     );
     // Verifying (or building a missing index) is not destructive and needs no override.
-    const verified = (await client.workflow.execute('indexBuild', {
+    const verified = (await client.workflow.execute(indexBuild, {
       taskQueue: prodConfig.temporal.taskQueue, workflowId: uniqueName('indexBuild'), args: [{ prewarm: false }],
-    })) as IndexBuildReport;
+    }));
     assert.equal(verified.built, false, 'the valid index was verified, not rebuilt');
   });
   assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
@@ -171,7 +165,7 @@ test('the guard identifies the target by name and system identifier: a listed pr
   t.after(() => listedWorker.stop());
   await withClient(listed, async (client) => {
     await assert.rejects(
-      client.workflow.execute('capacityPopulation', { taskQueue: listed.temporal.taskQueue, workflowId: uniqueName('guard'), args: [{ total: 100, batchSize: 50, runKey: uniqueName('guard') }] }),
+      client.workflow.execute(capacityPopulation, { taskQueue: listed.temporal.taskQueue, workflowId: uniqueName('guard'), args: [{ total: 100, batchSize: 50, runKey: uniqueName('guard') }] }),
       (err: unknown) => {
         assert.match(rootCauseMessage(err), new RegExp(`Refusing to populate capacity data: PRODUCTION_DATABASES lists the capacity database ${name} \\(system ${systemIdentifier}\\).*--allow-production`));
         return true;

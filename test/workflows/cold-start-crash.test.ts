@@ -6,6 +6,7 @@ import { closeTestPool } from '../helpers/db.js';
 import { waitFor } from '../helpers/db.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { deleteSeeds, SEED_COUNT, seedStats } from '../helpers/seeds.js';
+import { seedImport } from '../../src/workflows/seed-import.js';
 
 const config = testConfig();
 const workerEnv = { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, DATABASE_URL: baseConfig.databaseUrl };
@@ -24,7 +25,7 @@ test('a worker SIGKILLed mid-import is replaced and the import resumes without d
   const workflowId = uniqueName('seed-import-crash');
   // 33 chunks of 10, 150 ms apart: long enough to kill the worker with part of the seeds written.
   const handle = await withClient(config, (client) =>
-    client.workflow.start('seedImport', {
+    client.workflow.start(seedImport, {
       taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [{ chunkSize: 10, throttleMs: 150 }],

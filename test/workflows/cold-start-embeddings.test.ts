@@ -12,6 +12,7 @@ import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { deleteSeeds, loadSeeds } from '../helpers/seeds.js';
+import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
 
 const ROWS = 12;
 const localConfig = testConfig();
@@ -39,7 +40,7 @@ after(async () => {
 
 async function readiness(config: Config, input: EmbeddingReadinessInput, workflowId = uniqueName('embedding-readiness')): Promise<EmbeddingReadinessResult> {
   return withClient(config, (client) =>
-    client.workflow.execute('embeddingReadiness', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }),
+    client.workflow.execute(embeddingReadiness, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }),
   );
 }
 
@@ -60,10 +61,10 @@ test('embeddingReadiness embeds every pending seed and finishes with 0 pending; 
   await resetVectors();
   const workflowId = uniqueName('embedding-readiness');
   const { result, progress } = await withClient(localConfig, async (client) => {
-    const handle = await client.workflow.start('embeddingReadiness', {
+    const handle = await client.workflow.start(embeddingReadiness, {
       taskQueue: localConfig.temporal.taskQueue, workflowId, args: [{ batchSize: 5, lanes: 2 }],
     });
-    const result = (await handle.result()) as EmbeddingReadinessResult;
+    const result = await handle.result();
     return { result, progress: await handle.query<StageProgress>('progress') };
   });
   assert.deepEqual({ ...result, seconds: 0 }, { target: 'seeds', modelId: LOCAL_MODEL_ID, embedded: ROWS, total: ROWS, pending: 0, seconds: 0 });

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { SeedImportInput, SeedImportResult } from '../../src/workflows/seed-import.js';
 import { SEED_CONTRIBUTOR_EMAIL } from '../../src/seeds/import.js';
-import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { executeWorkflow, startWorker, testConfig, uniqueName } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
 import { deleteSeeds, loadSeeds, SEED_COUNT, seedStats, tempFixture } from '../helpers/seeds.js';
+import { seedImport } from '../../src/workflows/seed-import.js';
 
 const config = testConfig();
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -21,16 +22,14 @@ after(async () => {
   await closeTestPool();
 });
 
-function seedImport(input: SeedImportInput): Promise<SeedImportResult> {
-  return withClient(config, (client) =>
-    client.workflow.execute('seedImport', { taskQueue: config.temporal.taskQueue, workflowId: uniqueName('seed-import'), args: [input] }),
-  );
+function runSeedImport(input: SeedImportInput): Promise<SeedImportResult> {
+  return executeWorkflow(config, seedImport, input);
 }
 
 const traceCount = () => scalar<number>('SELECT count(*)::int FROM traces');
 
 test('importing the shipped fixture inserts every seed; importing it again inserts none', async () => {
-  const first = await seedImport({ chunkSize: 50 });
+  const first = await runSeedImport({ chunkSize: 50 });
   assert.deepEqual(
     { total: first.total, chunks: first.chunks, inserted: first.inserted, updated: first.updated, skipped: first.skipped },
     { total: SEED_COUNT, chunks: 7, inserted: SEED_COUNT, updated: 0, skipped: 0 },
@@ -47,7 +46,7 @@ test('importing the shipped fixture inserts every seed; importing it again inser
   const tagless = await scalar<number>(`SELECT count(*)::int FROM traces t WHERE is_seed AND NOT EXISTS (SELECT 1 FROM trace_tags tt WHERE tt.trace_id = t.id)`);
   assert.equal(tagless, 0, 'every seed carries its tags');
 
-  const again = await seedImport({ chunkSize: 100 });
+  const again = await runSeedImport({ chunkSize: 100 });
   assert.deepEqual({ inserted: again.inserted, updated: again.updated, skipped: again.skipped, chunks: again.chunks }, { inserted: 0, updated: 0, skipped: SEED_COUNT, chunks: 4 });
   assert.deepEqual(await seedStats(), { rows: SEED_COUNT, distinctKeys: SEED_COUNT, embedded: 0 });
 });
@@ -59,7 +58,7 @@ test('a changed seed is reported updated and its embedding reset to NULL', async
   const changed = { ...seeds[2]!, context: `${seeds[2]!.context} It also happens after a restart.` };
   const fixture = await tempFixture([...seeds.slice(0, 2), changed, ...seeds.slice(3)]);
   try {
-    const result = await seedImport({ path: fixture.path, corpus: false, chunkSize: 4 });
+    const result = await runSeedImport({ path: fixture.path, corpus: false, chunkSize: 4 });
     assert.deepEqual({ total: result.total, inserted: result.inserted, updated: result.updated, skipped: result.skipped }, { total: 6, inserted: 0, updated: 1, skipped: 5 });
   } finally {
     await fixture.cleanup();
@@ -84,7 +83,7 @@ test('an invalid fixture fails the workflow, non-retryably, listing the problems
   const fixture = await tempFixture(broken);
   const before = { traces: await traceCount(), users: await scalar<number>('SELECT count(*)::int FROM users'), tags: await scalar<number>('SELECT count(*)::int FROM tags') };
   try {
-    const err = await seedImport({ path: fixture.path, corpus: false }).then(
+    const err = await runSeedImport({ path: fixture.path, corpus: false }).then(
       () => assert.fail('an invalid fixture must fail the import'),
       (e: unknown) => e,
     );
@@ -112,7 +111,7 @@ test('an invalid fixture fails the workflow, non-retryably, listing the problems
 
 test('a missing fixture fails non-retryably with the path in the message', async () => {
   const path = `/tmp/${uniqueName('no-such-fixture')}.json`;
-  const err = await seedImport({ path }).then(
+  const err = await runSeedImport({ path }).then(
     () => assert.fail('a missing fixture must fail the import'),
     (e: unknown) => e,
   );

@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EmbeddingReadinessResult } from '../../src/workflows/embedding-readiness.js';
-import type { FirstQuerySmokeInput, FirstQuerySmokeResult } from '../../src/workflows/first-query-smoke.js';
-import type { SeedImportResult } from '../../src/workflows/seed-import.js';
+import type { FirstQuerySmokeResult } from '../../src/workflows/first-query-smoke.js';
 import type { SearchHit } from '../../src/search/search.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
-import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
+import { executeWorkflow, startWorker, testConfig } from '../helpers/env.js';
+import { firstQuerySmoke } from '../../src/workflows/first-query-smoke.js';
+import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
+import { seedImport } from '../../src/workflows/seed-import.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
 import { deleteSeeds, SEED_COUNT, tempFixture } from '../helpers/seeds.js';
@@ -14,18 +15,12 @@ const config = testConfig();
 const cliEnv = { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue, DATABASE_URL: config.databaseUrl, EMBEDDING_PROVIDER: 'local' };
 let worker: Awaited<ReturnType<typeof startWorker>>;
 
-function run<T>(type: string, input: unknown): Promise<T> {
-  return withClient(config, (client) =>
-    client.workflow.execute(type, { taskQueue: config.temporal.taskQueue, workflowId: uniqueName(type), args: [input] }) as Promise<T>,
-  );
-}
-
 before(async () => {
   await deleteSeeds();
   worker = await startWorker(config);
-  const imported = await run<SeedImportResult>('seedImport', {});
+  const imported = await executeWorkflow(config, seedImport, {});
   assert.equal(imported.inserted, SEED_COUNT);
-  const ready = await run<EmbeddingReadinessResult>('embeddingReadiness', {});
+  const ready = await executeWorkflow(config, embeddingReadiness, {});
   assert.deepEqual([ready.embedded, ready.pending, ready.modelId], [SEED_COUNT, 0, LOCAL_MODEL_ID]);
 });
 after(async () => {
@@ -35,7 +30,7 @@ after(async () => {
 });
 
 test('firstQuerySmoke over the shipped fixtures reaches hit@5 >= 0.9 with the local embedder', async () => {
-  const result = await run<FirstQuerySmokeResult>('firstQuerySmoke', {});
+  const result = await executeWorkflow(config, firstQuerySmoke, {});
   assert.equal(result.modelId, LOCAL_MODEL_ID);
   assert.ok(result.queries >= 40);
   assert.ok(result.hitAt5 >= 0.9, `hit@5 ${result.hitAt5}; misses: ${JSON.stringify(result.failures, null, 1)}`);
@@ -52,7 +47,7 @@ test('a golden set the seeds cannot answer is a no-go that lists each miss', asy
     { query: 'docker compose healthcheck for postgres', expect_cluster: 'react-hooks' },
   ]);
   try {
-    const result = await run<FirstQuerySmokeResult>('firstQuerySmoke', { goldenPath: golden.path } satisfies FirstQuerySmokeInput);
+    const result = await executeWorkflow(config, firstQuerySmoke, { goldenPath: golden.path });
     assert.equal(result.passed, false);
     assert.equal(result.queries, 3);
     assert.ok(Math.abs(result.hitAt5 - 1 / 3) < 1e-9);

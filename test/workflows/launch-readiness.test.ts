@@ -8,6 +8,8 @@ import { runCli } from '../helpers/cli.js';
 import { startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { capacityScalar, closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
+import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
+import { launchReadiness } from '../../src/workflows/launch-readiness.js';
 
 const base = testConfig();
 let config: typeof base;
@@ -25,7 +27,7 @@ after(async () => {
 
 function launch(input: LaunchReadinessInput, workflowId = uniqueName('launch')): Promise<LaunchReport> {
   return withClient(config, (client) =>
-    client.workflow.execute('launchReadiness', { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }) as Promise<LaunchReport>,
+    client.workflow.execute(launchReadiness, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }),
   );
 }
 
@@ -74,7 +76,7 @@ test('a first-query check below its threshold gives NO-GO, and the CLI exits 1',
   // Seeds without vectors answer nothing; the cold-start stages that would embed them again are skipped.
   await testPool().query('UPDATE traces SET embedding = NULL, embedding_model_id = NULL WHERE is_seed');
   t.after(() => withClient(config, (client) =>
-    client.workflow.execute('embeddingReadiness', { taskQueue: config.temporal.taskQueue, workflowId: uniqueName('embeddingReadiness'), args: [{}] })));
+    client.workflow.execute(embeddingReadiness, { taskQueue: config.temporal.taskQueue, workflowId: uniqueName('embeddingReadiness'), args: [{}] })));
   const result = await runCli(
     ['launch', '--follow', '--min-hit5', '0.95', '--skip', 'seedImport,embeddingReadiness,capacityPopulation,indexBuild,searchBenchmark,rateLimitValidation,capacityCleanup'],
     { TEMPORAL_TASK_QUEUE: config.temporal.taskQueue },

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
-import type { PreflightReport } from '../../src/workflows/preflight.js';
 import { progressQuery } from '../../src/workflows/messages.js';
 import { startWorker, testConfig, uniqueName, withClient, workflowBundle } from '../helpers/env.js';
+import { preflight } from '../../src/workflows/preflight.js';
 
 const EXPECTED_CHECKS = [
   'postgresql',
@@ -26,8 +26,8 @@ test('preflight runs end to end on the dev server and its history replays determ
 
   await withClient(config, async (client) => {
     const workflowId = uniqueName('preflight');
-    const handle = await client.workflow.start('preflight', { taskQueue: config.temporal.taskQueue, workflowId, args: [{}] });
-    const report = (await handle.result()) as PreflightReport;
+    const handle = await client.workflow.start(preflight, { taskQueue: config.temporal.taskQueue, workflowId, args: [{}] });
+    const report = await handle.result();
 
     assert.deepEqual(report.checks.map((c) => c.name), EXPECTED_CHECKS);
     for (const c of report.checks) {
@@ -60,11 +60,11 @@ test('a memory target beyond shared_buffers turns that check into a warning', as
   const worker = await startWorker(config);
   t.after(() => worker.stop());
   await withClient(config, async (client) => {
-    const report = (await client.workflow.execute('preflight', {
+    const report = (await client.workflow.execute(preflight, {
       taskQueue: config.temporal.taskQueue,
       workflowId: uniqueName('preflight-big'),
       args: [{ targetTraces: 50_000_000 }],
-    })) as PreflightReport;
+    }));
     const shared = report.checks.find((c) => c.name === 'shared_buffers');
     assert.equal(shared?.status, 'warn');
     assert.match(shared?.detail ?? '', /HNSW for 50,000,000 × 1536 needs ~[\d.]+ GiB; searches will read the index from disk/);
@@ -77,11 +77,11 @@ test('with APP_ENV=production, pgvector below the CVE-2026-3172 fix (0.8.2) fail
   const worker = await startWorker(config);
   t.after(() => worker.stop());
   await withClient(config, async (client) => {
-    const report = (await client.workflow.execute('preflight', {
+    const report = (await client.workflow.execute(preflight, {
       taskQueue: config.temporal.taskQueue,
       workflowId: uniqueName('preflight-prod'),
       args: [{}],
-    })) as PreflightReport;
+    }));
     const advisories = report.checks.find((c) => c.name === 'pgvector_advisories');
     assert.equal(advisories?.status, 'fail');
     assert.match(advisories?.detail ?? '', /production refuses versions below the CVE fix/);
@@ -94,11 +94,11 @@ test('an unreachable Redis is a fail with the reason, not a hang', async (t) => 
   const worker = await startWorker(config);
   t.after(() => worker.stop());
   await withClient(config, async (client) => {
-    const report = (await client.workflow.execute('preflight', {
+    const report = (await client.workflow.execute(preflight, {
       taskQueue: config.temporal.taskQueue,
       workflowId: uniqueName('preflight-noredis'),
       args: [{}],
-    })) as PreflightReport;
+    }));
     const redis = report.checks.find((c) => c.name === 'redis');
     assert.equal(redis?.status, 'fail');
     assert.match(redis?.detail ?? '', /redis:\/\/127\.0\.0\.1:1: .*Start Redis or fix REDIS_URL/);

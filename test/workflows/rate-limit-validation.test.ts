@@ -15,6 +15,7 @@ import { rootCauseMessage } from '../../src/temporal.js';
 import { adminUrl, baseConfig, dropDatabase, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
 import { configWithLimits, freePort, startFaultyProxy, startTestApi } from '../helpers/api.js';
+import { rateLimitValidation } from '../../src/workflows/rate-limit-validation.js';
 
 let config: ReturnType<typeof testConfig>;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -34,7 +35,7 @@ after(async () => {
 
 function validate(input: RateLimitValidationInput, workflowId = uniqueName('rate-limit-validation')): Promise<RateLimitValidationResult> {
   return withClient(config, (client) =>
-    client.workflow.execute('rateLimitValidation', {
+    client.workflow.execute(rateLimitValidation, {
       taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [{ ...RATE_LIMIT_VALIDATION_FAST, ...input }],

@@ -1,0 +1,40 @@
+/**
+ * Gives each test file its own live and capacity database, so scripts/test.sh can run integration
+ * files side by side: loaded with `--import` into every test-file process, it copies the migrated
+ * templates (TEST_DATABASE_TEMPLATE and its `_capacity` twin, migrated afresh by
+ * scripts/test-databases.ts at the start of each run) into `<template>_f<pid>` and `<template>_f<pid>_capacity` and points
+ * DATABASE_URL / CAPACITY_DATABASE_URL at them before the file, and every process it spawns, reads
+ * its config. A file run by hand (no TEST_DATABASE_TEMPLATE) uses DATABASE_URL as it is.
+ * scripts/test.sh drops the copies when the run ends.
+ */
+import pg from 'pg';
+
+const template = process.env.TEST_DATABASE_TEMPLATE;
+// node --test loads --import modules into the runner too; only the test-file processes need a copy.
+const isTestFile = process.env.NODE_TEST_CONTEXT !== undefined;
+
+if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
+  const templateUrl = new URL(template);
+  const templateName = templateUrl.pathname.slice(1);
+  const name = `${templateName}_f${process.pid}`;
+  const admin = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') });
+  await admin.connect();
+  try {
+    for (const [copy, from] of [[name, templateName], [`${name}_capacity`, `${templateName}_capacity`]] as const) {
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(copy)} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(copy)} TEMPLATE ${pg.escapeIdentifier(from)}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  process.env.DATABASE_URL = withDatabase(templateUrl, name);
+  process.env.CAPACITY_DATABASE_URL = withDatabase(templateUrl, `${name}_capacity`);
+  // Marks the copy as made, so processes the file spawns (CLI, workers) use it instead of copying again.
+  process.env.TEST_FILE_DATABASE = name;
+}
+
+function withDatabase(url: URL, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
