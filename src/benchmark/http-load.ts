@@ -58,6 +58,8 @@ export interface HttpLoadOptions {
   signal?: AbortSignal;
   /** Harness processes the users are spread over; default one per core, at most one per user. */
   processes?: number;
+  /** Told when the measured load starts (epoch ms, the start its time windows count from), after registration and warm-up. */
+  onLoadStart?: (startedAt: number) => void;
 }
 
 export interface HttpLoadResult {
@@ -196,6 +198,7 @@ async function loadWith(api: ApiClient, options: HttpLoadOptions, users: BenchUs
       label: `http-load:${mode}:${keys.length}`,
       signal: options.signal,
       onProgress: (child, n) => void (responses[child] = n),
+      onGo: options.onLoadStart,
     });
   } finally {
     clearInterval(ticker);

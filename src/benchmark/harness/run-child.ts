@@ -162,6 +162,8 @@ export interface RunInChildrenOptions<P> {
   signal?: AbortSignal;
   /** A child's latest progress value, by the child's index in `inputs`. */
   onProgress?: (child: number, value: P) => void;
+  /** Told the shared run start (epoch ms) the moment every child has been told to go. */
+  onGo?: (startedAt: number) => void;
 }
 
 /** One child per input; resolves with their results in input order once every child has finished. */
@@ -181,6 +183,7 @@ export async function runInChildren<I, O, P>(job: Job<I, O, P>, inputs: readonly
     await Promise.race([Promise.all(children.map((c) => c.ready)), aborted]);
     const startedAt = performance.timeOrigin + performance.now();
     for (const c of children) c.go(startedAt);
+    options.onGo?.(startedAt);
     const runs = await Promise.race([Promise.all(children.map((c) => c.done)), aborted]);
     ok = true;
     return runs;
