@@ -15,7 +15,13 @@
  *
  *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,128,200]
  *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--k 10] [--http-users 20] [--http-seconds 20]
- *     [--http-rate 3 (0 = closed loop)] [--ceiling-seconds 10 (0 = skip)] [--http-url URL | --no-http] [--json]
+ *     [--http-rate 3 (0 = closed loop)] [--ceiling-seconds 10 (0 = skip)] [--http-url URL | --no-http]
+ *     [--mixed [--writes-per-minute 60]] [--json]
+ *
+ * --mixed adds, after the HTTP phases, search while writing: the same HTTP load with contributions
+ * through the write endpoint and the embedding backfill alongside (the API's write quota is its
+ * default, 20 per minute per user; the writers stay within it). --http is accepted and changes
+ * nothing: the HTTP phase runs unless --no-http.
  *
  * The data stays for the next run (re-runs reuse it and the cached ground truth); drop the database
  * to start over. Capacity data of another --total in that database is cleaned up first.
@@ -38,6 +44,7 @@ import { indexBuild } from '../../src/workflows/index-build.js';
 import { searchBenchmark, type SearchBenchmarkInput } from '../../src/workflows/search-benchmark.js';
 import { clustersFor } from '../../src/workflows/launch-criteria.js';
 import { startChildApi, type ChildApi } from '../../src/api/child.js';
+import { WRITES_PER_MINUTE_RANGE } from '../../src/benchmark/mixed-plan.js';
 
 const BENCH_DATABASE = 'commontrace_bench_search';
 /** Far above what the users can send in the run (and the config's ceiling): every request pays the limiter, none is refused. */
@@ -58,6 +65,9 @@ const { values: args } = parseArgs({
     'http-rate': { type: 'string', default: '3' },
     'http-url': { type: 'string' },
     'no-http': { type: 'boolean', default: false },
+    http: { type: 'boolean', default: false },
+    mixed: { type: 'boolean', default: false },
+    'writes-per-minute': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -77,7 +87,13 @@ const options = {
   httpUsers: arg(intOption('--http-users', { min: 1, max: 1_000 }), '--http-users'),
   httpSeconds: arg(intOption('--http-seconds', CLI_RANGES.seconds), '--http-seconds'),
   httpRate: arg(numberOption('--http-rate', CLI_RANGES.requestsPerSecond), '--http-rate'),
+  writesPerMinute: args['writes-per-minute'] === undefined ? undefined : arg(numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE), '--writes-per-minute'),
 };
+const wantsMixed = args.mixed === true || options.writesPerMinute !== undefined;
+if (wantsMixed && args['no-http']) {
+  console.error('[bench:search] --mixed runs the HTTP load with writes: it cannot go with --no-http');
+  process.exit(2);
+}
 
 /** The bench's own database is its capacity database; the live one only stores the report. */
 function benchConfig(base: Config, database: string): Config {
@@ -157,6 +173,7 @@ async function main(): Promise<void> {
       ...(options.k !== undefined && { k: options.k }),
       http,
       httpCeiling: http && options.ceilingSeconds > 0 ? { seconds: options.ceilingSeconds } : null,
+      mixed: wantsMixed ? { ...(options.writesPerMinute !== undefined && { writesPerMinute: options.writesPerMinute }) } : null,
       context: {
         ...(population.rowsInserted > 0 && { loadRowsPerSecond: population.rowsPerSecond }),
         ...(index.built && { indexBuildSeconds: index.buildSeconds }),

@@ -4,7 +4,8 @@ import type { CentreSource } from '../capacity/centres.js';
 import { describeCentreSource } from '../capacity/centres.js';
 import { describeEnvironment, describeIndex, type BenchmarkEnvironment, type IndexFacts } from '../benchmark/environment.js';
 import { computeGroundTruth, GROUND_TRUTH_K, GroundTruthError, loadGroundTruth, searchableCount } from '../benchmark/ground-truth.js';
-import { HttpTargetError, runHttpLoad, type HttpLoadResult } from '../benchmark/http-load.js';
+import { HttpTargetError, runHttpLoad, type HttpLoadOptions, type HttpLoadResult } from '../benchmark/http-load.js';
+import { runMixedLoad, type MixedLoadResult } from '../benchmark/mixed-load.js';
 import { groundTruthKey, loadQuerySet, type DatasetSpec, type QuerySetSpec } from '../benchmark/query-set.js';
 import {
   measureConcurrency, measureSerial, warmUp, type ConcurrencyResult, type SerialResult, type SqlRunOptions, type SqlStatementKind, type WarmupResult,
@@ -12,7 +13,7 @@ import {
 import { saveBenchmarkRun } from '../benchmark/store.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import { ensureCapacityApi } from '../api/capacity-api.js';
-import { ensureCapacitySchema } from '../db/capacity-database.js';
+import { assertCapacityTarget, ensureCapacitySchema } from '../db/capacity-database.js';
 import { countRunRows } from '../capacity/population.js';
 import { DEFAULT_GOLDEN_QUERIES, resolveProjectPath } from '../paths.js';
 import type { BenchmarkReport } from '../report/schema.js';
@@ -68,6 +69,16 @@ export interface HttpBenchmarkInput {
   runTag: string;
 }
 
+/** The mixed phase: the HTTP load's search users and rate, plus writers, the embedding backfill and the delay tracking (benchmark/mixed-load.ts). */
+export interface MixedBenchmarkInput extends HttpBenchmarkInput {
+  writesPerMinute: number;
+  maxPerWriterPerMinute: number;
+  graceSeconds: number;
+  pollMs: number;
+  backfillBatchSize: number;
+  backfillIdleMs: number;
+}
+
 /** Heartbeats at most once a second (the last one of a phase always goes out): phase and queries done. */
 function progressBeat(phase: string) {
   const ctx = Context.current();
@@ -99,6 +110,39 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     onProgress: progressBeat(phase),
     signal: Context.current().cancellationSignal,
   });
+
+  /**
+   * Runs an HTTP load with the golden queries against the given API or the capacity API, and resets
+   * the buckets of every user it registered afterwards, however it ends.
+   */
+  async function withLoadUsers<T>(input: HttpBenchmarkInput, load: (options: HttpLoadOptions) => Promise<T>): Promise<T> {
+    const golden = await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES));
+    const beat = progressBeat(`HTTP load ${input.users} users`);
+    const baseUrl = input.baseUrl ?? (await ensureCapacityApi(deps)).baseUrl;
+    const userIds: string[] = [];
+    try {
+      return await nonRetryableFor(
+        load({
+          baseUrl,
+          users: input.users,
+          seconds: input.seconds,
+          ratePerUser: input.ratePerUser,
+          limit: input.limit,
+          // Per attempt: a retry never collides with users an interrupted attempt could not delete.
+          runTag: `${input.runTag}-a${Context.current().info.attempt}`,
+          queries: golden.map((g) => g.query),
+          onProgress: (n) => beat(n, null),
+          onUserRegistered: (u) => userIds.push(u.userId),
+          signal: Context.current().cancellationSignal,
+        }),
+      );
+    } finally {
+      // The load deleted the users through the API; their buckets go from this worker's Redis
+      // (the API's when it is this worker's or shares its Redis; elsewhere the keys do not exist).
+      // Best effort: bucket keys expire on their own within BUCKET_TTL_SECONDS anyway.
+      await buckets.reset(userIds).catch(() => 0);
+    }
+  }
 
   return {
     async describeBenchmarkTarget(input: { dataset: DatasetSpec }): Promise<BenchmarkTarget> {
@@ -183,32 +227,27 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     },
 
     async runHttpBenchmark(input: HttpBenchmarkInput): Promise<HttpLoadResult> {
-      const golden = await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES));
-      const beat = progressBeat(`HTTP load ${input.users} users`);
-      const baseUrl = input.baseUrl ?? (await ensureCapacityApi(deps)).baseUrl;
-      const userIds: string[] = [];
-      try {
-        return await nonRetryableFor(
-          runHttpLoad({
-            baseUrl,
-            users: input.users,
-            seconds: input.seconds,
-            ratePerUser: input.ratePerUser,
-            limit: input.limit,
-            // Per attempt: a retry never collides with users an interrupted attempt could not delete.
-            runTag: `${input.runTag}-a${Context.current().info.attempt}`,
-            queries: golden.map((g) => g.query),
-            onProgress: (n) => beat(n, null),
-            onUserRegistered: (u) => userIds.push(u.userId),
-            signal: Context.current().cancellationSignal,
-          }),
-        );
-      } finally {
-        // runHttpLoad deleted the users through the API; their buckets go from this worker's Redis
-        // (the API's when it is this worker's or shares its Redis; elsewhere the keys do not exist).
-        // Best effort: bucket keys expire on their own within BUCKET_TTL_SECONDS anyway.
-        await buckets.reset(userIds).catch(() => 0);
-      }
+      return withLoadUsers(input, (options) => runHttpLoad(options));
+    },
+
+    async runMixedBenchmark(input: MixedBenchmarkInput): Promise<MixedLoadResult> {
+      // Contributions are written, embedded and deleted in the capacity database, never the live one.
+      await ensureCapacitySchema(config);
+      // The phase removes all it writes (its writers, and their contributions with them), so only the
+      // live-database refusal applies, not the production guard for bulk synthetic data.
+      await assertCapacityTarget(config, { live: livePool, capacity: pool }, true, 'write the mixed phase\'s contributions');
+      return withLoadUsers(input, (search) =>
+        runMixedLoad({
+          search,
+          writesPerMinute: input.writesPerMinute,
+          maxPerWriterPerMinute: input.maxPerWriterPerMinute,
+          graceSeconds: input.graceSeconds,
+          pollMs: input.pollMs,
+          backfill: { batchSize: input.backfillBatchSize, idleMs: input.backfillIdleMs },
+          pool,
+          embedder,
+        }),
+      );
     },
 
     async storeBenchmarkReport(input: { report: BenchmarkReport; reportsDir?: string }): Promise<WrittenReport> {

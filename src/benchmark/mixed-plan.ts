@@ -22,6 +22,9 @@ export const MIXED_DEFAULTS = {
   backfillIdleMs: 1_000,
 } as const;
 
+/** What `--writes-per-minute` accepts: up to 100 writes a second over all writers. */
+export const WRITES_PER_MINUTE_RANGE = { min: 1, max: 6_000 } as const;
+
 export interface WritePlan {
   writers: number;
   /** Each writer's rate. */

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { compareReports, DEFAULT_COMPARE_LIMITS, type Comparison, type ComparisonRow } from '../benchmark/compare.js';
 import { loadBenchmarkRun } from '../benchmark/store.js';
+import { MIXED_DEFAULTS, WRITES_PER_MINUTE_RANGE } from '../benchmark/mixed-plan.js';
 import { createPool } from '../db/client.js';
 import { DEFAULT_EF_SEARCH } from '../db/hnsw.js';
 import { renderText } from '../report/markdown.js';
@@ -45,6 +46,8 @@ interface SearchOptions {
   httpUsers?: number;
   httpSeconds?: number;
   httpRate?: number;
+  mixed?: boolean;
+  writesPerMinute?: number;
   reportsDir?: string;
   json?: boolean;
   waitWorker: number;
@@ -58,7 +61,9 @@ export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
     sqlP99Ms: o.sqlP99Ms, recallMean: o.recallMean, rerankRecallMean: o.rerankRecallMean, maxSerialP99Ratio: o.maxP99Ratio, minQpsRatio: o.minQpsRatio,
     httpP99Ms: o.httpP99Ms, errorRate: o.errorRate,
   });
-  const wantsHttp = o.http || o.httpUrl !== undefined;
+  // The mixed phase is the HTTP load with writes alongside: asking for it asks for the HTTP load too.
+  const wantsMixed = o.mixed === true || o.writesPerMinute !== undefined;
+  const wantsHttp = o.http || o.httpUrl !== undefined || wantsMixed;
   return {
     ...defined({
       efSearch: o.efSearch, concurrency: o.concurrency, concurrencySeconds: o.concurrencySeconds, queryCount: o.queries, querySeed: o.querySeed,
@@ -72,6 +77,7 @@ export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
       // --http-rate 0 asks for the closed loop: users send back to back (the API's throughput ceiling).
       http: defined({ baseUrl: o.httpUrl, users: o.httpUsers, seconds: o.httpSeconds, ratePerUser: o.httpRate === 0 ? null : o.httpRate }),
     }),
+    ...(wantsMixed && { mixed: defined({ writesPerMinute: o.writesPerMinute }) }),
   };
 }
 
@@ -134,6 +140,8 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--http-users <n>', 'users, each with its own key (default 20)', intOption('--http-users', { min: 1, max: 1_000 }))
     .option('--http-seconds <n>', 'seconds of HTTP load (default 20)', intOption('--http-seconds', CLI_RANGES.seconds))
     .option('--http-rate <r>', 'open loop at this many requests/s per user (default 3, within the read quota); 0 = closed loop', numberOption('--http-rate', CLI_RANGES.requestsPerSecond))
+    .option('--mixed', 'after the HTTP phases, search while writing: the same HTTP load plus contributions and the embedding backfill (implies --http)')
+    .option('--writes-per-minute <n>', `--mixed: contributions per minute over all writers, each at most ${MIXED_DEFAULTS.maxPerWriterPerMinute}/min (default ${MIXED_DEFAULTS.writesPerMinute}; implies --mixed)`, numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE))
     .option('--reports-dir <dir>', 'where reports/<run>/ goes (default reports)')
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)

@@ -126,7 +126,7 @@ export async function reportCharts(r: BenchmarkReport): Promise<Chart[]> {
     {
       id: 'load-over-time',
       title: `p99 and QPS per ${WINDOW_SECONDS} s window of each load phase`,
-      caption: 'One line per phase (concurrency levels, HTTP load and ceiling); a p99 line that climbs is a queue growing during the phase.',
+      caption: 'One line per phase (concurrency levels, HTTP load, ceiling and the load while writing); a p99 line that climbs is a queue growing during the phase.',
       spec: overTimeSpec(r),
     },
   ];

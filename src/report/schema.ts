@@ -187,6 +187,42 @@ export const httpSchema = z.object({
   drift: driftSchema,
 });
 
+/** Search while writing (benchmark/mixed-load.ts): the HTTP search load with contributions and the embedding backfill alongside. */
+export const mixedSchema = z.object({
+  /** The search load under writes: the same users and rate as the read-only HTTP phase. */
+  read: httpSchema,
+  writes: z.object({
+    writers: count,
+    perWriterPerMinute: z.number().positive(),
+    intervalMs: z.number().positive(),
+    writesPerMinute: z.number().positive(),
+    planned: count,
+    requests: count,
+    ok: count,
+    non2xx: count,
+    errors: count,
+    statusCodes: z.record(z.string().regex(/^\d{3}$/), count),
+    latency: latencySchema,
+    rateLimitPolicy: z.string().nullable(),
+    scheduleLagP99Ms: ms,
+  }),
+  /** From each write's 2xx to the first search response that lists the contribution. */
+  delay: z.object({
+    contributions: count,
+    searchable: count,
+    neverSearchable: count,
+    p50Ms: ms.nullable(),
+    p95Ms: ms.nullable(),
+    maxMs: ms.nullable(),
+    pollMs: z.number().positive(),
+    graceSeconds: z.number().nonnegative(),
+    embeddedNotFound: count,
+    probes: count,
+  }),
+  backfill: z.object({ batchSize: count, idleMs: ms, batches: count, embedded: count, errors: count, lastError: z.string().nullable() }),
+  cleanup: z.object({ writersDeleted: count, contributionsLeft: count }),
+});
+
 /** The service against the raw pgvector floor in the same run (workflows/benchmark-verdict.ts). */
 export const rawFloorSchema = z.object({
   statement: z.string(),
@@ -225,6 +261,8 @@ export const benchmarkReportSchema = z.object({
   http: httpSchema.nullable(),
   httpSkippedReason: z.string().nullable(),
   httpCeiling: httpSchema.nullable(),
+  /** Absent in reports from before the mixed phase existed. */
+  mixed: mixedSchema.nullable().optional(),
   rawFloor: rawFloorSchema,
   warnings: z.array(z.string()),
 });
@@ -235,6 +273,7 @@ export type ConcurrencyFigures = z.infer<typeof concurrencySchema>;
 export type HttpFigures = z.infer<typeof httpSchema>;
 export type WindowFigures = z.infer<typeof windowSchema>;
 export type RawFloorFigures = z.infer<typeof rawFloorSchema>;
+export type MixedFigures = z.infer<typeof mixedSchema>;
 
 export class InvalidReportError extends Error {
   constructor(where: string, issues: string[]) {

@@ -4,7 +4,7 @@
  */
 import { formatBytes } from '../bytes.js';
 import { DRIFT_MIN_RATIO, DRIFT_MIN_RISE_MS, DRIFT_MIN_WINDOWS, WINDOW_SECONDS } from '../benchmark/time-series.js';
-import type { BenchmarkReport, WindowFigures } from './schema.js';
+import type { BenchmarkReport, HttpFigures, MixedFigures, WindowFigures } from './schema.js';
 
 export interface ReportTable {
   title: string;
@@ -23,7 +23,7 @@ const harnessStatus = (h: { saturated: boolean; reason: string | null }) => (h.s
 
 /** One load phase's time windows, named as the CSV and the chart name it. */
 export interface PhaseSeries {
-  /** concurrency, throughput-round-<n>, http or http-ceiling. */
+  /** concurrency, throughput-round-<n>, http, http-ceiling or http-mixed (the search load while writing). */
   phase: string;
   /** The SQL statement (search, raw) or the HTTP mode (closed-loop, open-loop). */
   target: string;
@@ -51,6 +51,7 @@ export function phaseSeries(r: BenchmarkReport): PhaseSeries[] {
     }),
     ...(r.http ? [http('http', 'HTTP load', r.http)] : []),
     ...(r.httpCeiling ? [http('http-ceiling', 'HTTP ceiling', r.httpCeiling)] : []),
+    ...(r.mixed ? [http('http-mixed', 'HTTP load while writing', r.mixed.read)] : []),
   ];
 }
 
@@ -85,6 +86,55 @@ export function headline(r: BenchmarkReport): string {
     : '';
   const http = r.http ? `, HTTP p99 ${fmtMs(r.http.latency.p99)} ms` : '';
   return `${r.verdict.toUpperCase()} — ${r.name}: ${r.dataset.traceCount} × ${r.dataset.dimensions} vectors; ${figures}${http}`;
+}
+
+const fmtOptMs = (v: number | null) => opt(v, fmtMs);
+
+/** The "Search while writing" section: reads under writes against the read-only phase, then the writes and their delay to searchable. */
+export function searchWhileWritingTables(m: MixedFigures, readOnly: HttpFigures | null): ReportTable[] {
+  const w = m.writes;
+  const d = m.delay;
+  const readRow = (phase: string, h: HttpFigures, ratio: string) => [
+    phase, String(h.requests), String(h.ok), String(h.non2xx + h.errors), h.qps.toFixed(1),
+    fmtMs(h.latency.p50), fmtMs(h.latency.p95), fmtMs(h.latency.p99), fmtMs(h.latency.max), ratio, p99Trend(h), harnessStatus(h.harness),
+  ];
+  const p99Ratio = readOnly && readOnly.latency.p99 > 0 ? `${fmtRatio(m.read.latency.p99 / readOnly.latency.p99)} ×` : '—';
+  return [
+    {
+      title: 'Search while writing: read latency under writes',
+      note:
+        `The same search load as the read-only HTTP phase (${m.read.users} users, ${m.read.ratePerUser ? `${m.read.ratePerUser} requests/s each` : 'closed loop'}, ${m.read.seconds} s), ` +
+        `run again with contributions written and embedded alongside, in the same run on the same data. Information: not part of the verdict. ` +
+        'p99 ratio: the p99 under writes over the read-only p99.',
+      header: ['phase', 'requests', '2xx', 'failed', 'QPS', 'p50', 'p95', 'p99', 'max', 'p99 ratio', 'p99 trend', 'harness'],
+      rows: [...(readOnly ? [readRow('read-only (HTTP load)', readOnly, '1.00 ×')] : []), readRow('while writing', m.read, p99Ratio)],
+    },
+    {
+      title: 'Search while writing: contributions and their delay to searchable',
+      note:
+        `Contributions through POST /api/v1/traces by ${w.writers} writer users of their own, each on a fixed schedule staggered across the others. ` +
+        'The API stores a contribution pending with no vector (it does not embed on write); the embedding backfill (the embedPendingBatch batch, ' +
+        `embedNextBatch) ran through the phase in batches of up to ${m.backfill.batchSize}, waiting ${m.backfill.idleMs} ms whenever nothing was pending. ` +
+        `Delay: from the write's 2xx to the first search response that lists the contribution. Every ${d.pollMs} ms the database is asked, by id, ` +
+        "which contributions have their vector of the active model; the writer then searches the API with the contribution's own embedding text " +
+        '(its vector is the query\'s, so the row is the top hit if the index reaches it), again at every poll until a response lists it. ' +
+        `So a contribution counts only once the real search path returns it, to within ${d.pollMs} ms plus one search. ` +
+        `Never searchable: not found by ${d.graceSeconds} s after the last write. The writers are deleted through the API at the end, their contributions with them.`,
+      header: ['figure', 'value'],
+      rows: [
+        ['write rate', `${w.writesPerMinute}/min over ${w.writers} writers (${w.perWriterPerMinute.toFixed(1)}/min each, one every ${(w.intervalMs / 1000).toFixed(1)} s); quota ${w.rateLimitPolicy ?? 'none announced'}`],
+        ['writes', `${w.planned} scheduled, ${w.requests} sent, ${w.ok} 2xx, ${w.non2xx} non-2xx, ${w.errors} errors` +
+          (Object.keys(w.statusCodes).length > 0 ? ` (${Object.entries(w.statusCodes).map(([c, n]) => `${c}: ${n}`).join(', ')})` : '')],
+        ['write latency p50 / p99', `${fmtMs(w.latency.p50)} / ${fmtMs(w.latency.p99)} ms (schedule lag p99 ${fmtMs(w.scheduleLagP99Ms)} ms)`],
+        ['searchable', `${d.searchable} of ${d.contributions}`],
+        ['delay to searchable p50 / p95 / max', `${fmtOptMs(d.p50Ms)} / ${fmtOptMs(d.p95Ms)} / ${fmtOptMs(d.maxMs)} ms`],
+        ['never searchable (phase + grace)', `${d.neverSearchable}${d.embeddedNotFound > 0 ? ` (${d.embeddedNotFound} embedded but not found by search)` : ''}`],
+        ['searches to find them', `${d.probes} (by the writers, not in the read figures)`],
+        ['embedding backfill', `${m.backfill.batches} batches, ${m.backfill.embedded} rows embedded, ${m.backfill.errors} errors${m.backfill.lastError ? ` (last: ${m.backfill.lastError})` : ''}`],
+        ['cleanup', `${m.cleanup.writersDeleted} of ${w.writers} writers deleted, ${m.cleanup.contributionsLeft} contributions left`],
+      ],
+    },
+  ];
 }
 
 export function reportTables(r: BenchmarkReport): ReportTable[] {
@@ -179,6 +229,7 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
     }
   }
   if (!r.http) tables.push({ title: 'HTTP load (search API, end to end)', header: ['status'], rows: [[`skipped: ${r.httpSkippedReason ?? 'not requested'}`]] });
+  if (r.mixed) tables.push(...searchWhileWritingTables(r.mixed, r.http));
   const drifting = phaseSeries(r).filter((p) => p.drift.drifting);
   if (drifting.length > 0) {
     tables.push({

@@ -2,6 +2,8 @@ import { ApplicationFailure, proxyActivities, uuid4, workflowInfo } from '@tempo
 import type { Activities } from '../activities/index.js';
 import type { BenchmarkQueries } from '../activities/benchmark.js';
 import type { HttpLoadResult } from '../benchmark/http-load.js';
+import type { MixedLoadResult } from '../benchmark/mixed-load.js';
+import { MIXED_DEFAULTS } from '../benchmark/mixed-plan.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
 import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkCheck, type BenchmarkThresholds } from './benchmark-verdict.js';
 import { firstCandidates, wideCandidates } from '../search/candidates.js';
@@ -52,11 +54,22 @@ export interface SearchBenchmarkInput {
    * ceiling; skipped when absent. Needs a read quota far above what it sends (429s count as errors).
    */
   httpCeiling?: { users?: number; seconds?: number } | null;
+  /**
+   * Search while writing, after the HTTP phases; needs `http` (its users and rate, on the capacity
+   * API unless http.baseUrl names another API over the capacity database). Contributions through the
+   * write endpoint at `writesPerMinute` over writers of at most `maxPerWriterPerMinute` each, the
+   * embedding backfill running, and each contribution's delay until a search finds it (waiting up to
+   * `graceSeconds` after the last write). Reported as information; skipped when absent.
+   */
+  mixed?: Partial<MixedSettings> | null;
   /** Figures of the stages that prepared the data, for the report. */
   context?: { loadRowsPerSecond?: number; indexBuildSeconds?: number };
   /** Where reports/<run>/ goes, relative to the project root unless absolute. */
   reportsDir?: string;
 }
+
+/** The mixed phase's settings (benchmark/mixed-plan.ts MIXED_DEFAULTS). */
+export type MixedSettings = { [K in keyof typeof MIXED_DEFAULTS]: number };
 
 export interface SearchBenchmarkResult {
   name: string;
@@ -155,7 +168,9 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   const rawRounds = positiveInt('rawFloorRounds', input.rawFloorRounds ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorRounds);
   const roundSeconds = input.rawFloorRoundSeconds ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorRoundSeconds;
   if (!(roundSeconds > 0)) throw ApplicationFailure.nonRetryable(`rawFloorRoundSeconds must be positive, got ${roundSeconds}`, 'InvalidBenchmarkInput');
-  const steps = 3 + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0);
+  if (input.mixed && !http) throw ApplicationFailure.nonRetryable('the mixed phase runs the HTTP load with writes: it needs http too (http: {} for the worker-served API)', 'InvalidBenchmarkInput');
+  const mixed = http && input.mixed ? { ...MIXED_DEFAULTS, ...input.mixed } : null;
+  const steps = 3 + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0) + (mixed ? 1 : 0);
   const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
   const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`]];
   const step = (label: string, line?: [string, string]) => {
@@ -223,6 +238,22 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   };
   const httpResult = http ? await runHttp('HTTP load', { users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser ?? null }) : null;
   const httpCeiling = ceiling ? await runHttp('HTTP ceiling', { users: ceiling.users, seconds: ceiling.seconds, ratePerUser: null }) : null;
+  async function runMixed(load: NonNullable<typeof http>, m: MixedSettings): Promise<MixedLoadResult> {
+    const { runMixedBenchmark } = proxyActivities<Activities>({
+      startToCloseTimeout: `${Math.ceil(load.seconds + m.graceSeconds) + 300} seconds`,
+      heartbeatTimeout: '1 minute',
+      retry: { initialInterval: '5 seconds', maximumAttempts: 2 },
+    });
+    const r = await runMixedBenchmark.executeWithOptions(
+      { summary: `search while writing: ${load.users} users searching, ${m.writesPerMinute} writes/min, backfill in batches of ${m.backfillBatchSize}` },
+      [{ baseUrl: load.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: load.limit ?? k, runTag: `${name}-mixed`, ...m }],
+    );
+    step('search while writing done', [
+      'search while writing', `read p99 ${r.read.latency.p99} ms, ${r.writes.ok} contributions, searchable after p50 ${r.delay.p50Ms ?? '—'} / max ${r.delay.maxMs ?? '—'} ms, ${r.delay.neverSearchable} never`,
+    ]);
+    return r;
+  }
+  const mixedResult = http && mixed ? await runMixed(http, mixed) : null;
   const rawFloor = summarizeRawFloor({ productionEfSearch: productionEf, k, serial, throughputRounds, httpCeiling });
 
   const { verdict, checks } = judgeBenchmark(thresholds, {
@@ -267,6 +298,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     http: httpResult,
     httpSkippedReason,
     httpCeiling,
+    mixed: mixedResult,
     rawFloor,
     warnings: [
       ...target.warnings,
