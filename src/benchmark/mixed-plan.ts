@@ -4,24 +4,6 @@
  * contribution-to-searchable delay. No I/O; mixed-load.ts runs the phase.
  */
 
-/** Defaults of the mixed phase (the search load itself is the HTTP phase's: same users and rate). */
-export const MIXED_DEFAULTS = {
-  /** Contributions per minute over all writers. */
-  writesPerMinute: 60,
-  /**
-   * Each writer's own rate: one write every 4 s, under the API's default write quota of 20 per
-   * minute per user (a full bucket of 20 refilling at 1 every 3 s), so no write meets a 429.
-   */
-  maxPerWriterPerMinute: 15,
-  /** After the last write, how long a contribution may still take to become searchable before it counts as never. */
-  graceSeconds: 30,
-  /** How often the embedded state of outstanding contributions is checked. */
-  pollMs: 250,
-  /** The embedding backfill's batch (embeddingReadiness's default) and its wait when nothing is pending. */
-  backfillBatchSize: 256,
-  backfillIdleMs: 1_000,
-} as const;
-
 /** What `--writes-per-minute` accepts: up to 100 writes a second over all writers. */
 export const WRITES_PER_MINUTE_RANGE = { min: 1, max: 6_000 } as const;
 
@@ -38,7 +20,7 @@ export interface WritePlan {
  * Their schedules are staggered evenly across the interval (writeSchedule), so the writes arrive at
  * a steady total rate.
  */
-export function planWrites(writesPerMinute: number, maxPerWriterPerMinute: number = MIXED_DEFAULTS.maxPerWriterPerMinute): WritePlan {
+export function planWrites(writesPerMinute: number, maxPerWriterPerMinute: number): WritePlan {
   if (!(writesPerMinute > 0) || !(maxPerWriterPerMinute > 0)) {
     throw new RangeError(`writes per minute must be positive, got ${writesPerMinute} in total and ${maxPerWriterPerMinute} per writer`);
   }

@@ -7,12 +7,12 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { compareReports, DEFAULT_COMPARE_LIMITS, type Comparison, type ComparisonRow } from '../benchmark/compare.js';
 import { loadBenchmarkRun } from '../benchmark/store.js';
-import { MIXED_DEFAULTS, WRITES_PER_MINUTE_RANGE } from '../benchmark/mixed-plan.js';
+import { WRITES_PER_MINUTE_RANGE } from '../benchmark/mixed-plan.js';
 import { createPool } from '../db/client.js';
 import { DEFAULT_EF_SEARCH } from '../db/hnsw.js';
 import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
-import { searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';
+import { SEARCH_BENCHMARK_DEFAULTS, searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';
 import { textTable } from './format.js';
 import { CLI_RANGES, intOption, numberOption, intListOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
@@ -141,7 +141,7 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--http-seconds <n>', 'seconds of HTTP load (default 20)', intOption('--http-seconds', CLI_RANGES.seconds))
     .option('--http-rate <r>', 'open loop at this many requests/s per user (default 3, within the read quota); 0 = closed loop', numberOption('--http-rate', CLI_RANGES.requestsPerSecond))
     .option('--mixed', 'after the HTTP phases, search while writing: the same HTTP load plus contributions and the embedding backfill (implies --http)')
-    .option('--writes-per-minute <n>', `--mixed: contributions per minute over all writers, each at most ${MIXED_DEFAULTS.maxPerWriterPerMinute}/min (default ${MIXED_DEFAULTS.writesPerMinute}; implies --mixed)`, numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE))
+    .option('--writes-per-minute <n>', `--mixed: contributions per minute over all writers, each at most ${SEARCH_BENCHMARK_DEFAULTS.mixed.maxPerWriterPerMinute}/min (default ${SEARCH_BENCHMARK_DEFAULTS.mixed.writesPerMinute}; implies --mixed)`, numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE))
     .option('--reports-dir <dir>', 'where reports/<run>/ goes (default reports)')
     .option('--json', 'print the result as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)

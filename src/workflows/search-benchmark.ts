@@ -3,7 +3,6 @@ import type { Activities } from '../activities/index.js';
 import type { BenchmarkQueries } from '../activities/benchmark.js';
 import type { HttpLoadResult } from '../benchmark/http-load.js';
 import type { MixedLoadResult } from '../benchmark/mixed-load.js';
-import { MIXED_DEFAULTS } from '../benchmark/mixed-plan.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
 import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkCheck, type BenchmarkThresholds } from './benchmark-verdict.js';
 import { firstCandidates, wideCandidates } from '../search/candidates.js';
@@ -68,8 +67,8 @@ export interface SearchBenchmarkInput {
   reportsDir?: string;
 }
 
-/** The mixed phase's settings (benchmark/mixed-plan.ts MIXED_DEFAULTS). */
-export type MixedSettings = { [K in keyof typeof MIXED_DEFAULTS]: number };
+/** The mixed phase's settings (SEARCH_BENCHMARK_DEFAULTS.mixed). */
+export type MixedSettings = { [K in keyof typeof SEARCH_BENCHMARK_DEFAULTS.mixed]: number };
 
 export interface SearchBenchmarkResult {
   name: string;
@@ -98,6 +97,23 @@ export const SEARCH_BENCHMARK_DEFAULTS = {
   http: { users: 20, seconds: 20, ratePerUser: 3 as number | null, limit: 10 },
   /** The API's throughput ceiling: a closed loop on this many connections (needs a read quota far above it). */
   httpCeiling: { users: 2, seconds: 10 },
+  /** Search while writing (benchmark/mixed-load.ts); the search load itself is the HTTP phase's: same users and rate. */
+  mixed: {
+    /** Contributions per minute over all writers. */
+    writesPerMinute: 60,
+    /**
+     * Each writer's own rate: one write every 4 s, under the API's default write quota of 20 per
+     * minute per user (a full bucket of 20 refilling at 1 every 3 s), so no write meets a 429.
+     */
+    maxPerWriterPerMinute: 15,
+    /** After the last write, how long a contribution may still take to become searchable before it counts as never. */
+    graceSeconds: 30,
+    /** How often the embedded state of outstanding contributions is checked. */
+    pollMs: 250,
+    /** The embedding backfill's batch (embeddingReadiness's default) and its wait when nothing is pending. */
+    backfillBatchSize: 256,
+    backfillIdleMs: 1_000,
+  },
 } as const;
 
 const { describeBenchmarkTarget, storeBenchmarkReport } = proxyActivities<Activities>({
@@ -169,7 +185,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   const roundSeconds = input.rawFloorRoundSeconds ?? SEARCH_BENCHMARK_DEFAULTS.rawFloorRoundSeconds;
   if (!(roundSeconds > 0)) throw ApplicationFailure.nonRetryable(`rawFloorRoundSeconds must be positive, got ${roundSeconds}`, 'InvalidBenchmarkInput');
   if (input.mixed && !http) throw ApplicationFailure.nonRetryable('the mixed phase runs the HTTP load with writes: it needs http too (http: {} for the worker-served API)', 'InvalidBenchmarkInput');
-  const mixed = http && input.mixed ? { ...MIXED_DEFAULTS, ...input.mixed } : null;
+  const mixed = http && input.mixed ? { ...SEARCH_BENCHMARK_DEFAULTS.mixed, ...input.mixed } : null;
   const steps = 3 + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0) + (mixed ? 1 : 0);
   const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
   const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`]];
