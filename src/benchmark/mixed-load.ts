@@ -69,6 +69,8 @@ export interface MixedLoadResult {
     embeddedNotFound: number;
     /** Searches the writers sent to find their contributions (not in the read figures). */
     probes: number;
+    /** Polls of the database that failed (retried at the next poll). */
+    checkErrors: number;
   };
   backfill: { batchSize: number; idleMs: number; batches: number; embedded: number; errors: number; lastError: string | null };
   cleanup: { writersDeleted: number; contributionsLeft: number };
@@ -126,6 +128,8 @@ function startBackfill(pool: pg.Pool, embedder: Embedder, batchSize: number, idl
 class SearchabilityTracker {
   readonly contributions: Contribution[] = [];
   probes = 0;
+  /** Polls that failed (the database did not answer); the next poll tries again. */
+  checkErrors = 0;
   private stopped = false;
   private readonly loop: Promise<void>;
 
@@ -146,7 +150,8 @@ class SearchabilityTracker {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      await this.tick();
+      // Never rejects: nobody awaits this loop until settle(), so a rejection would go unhandled.
+      await this.tick().catch(() => void this.checkErrors++);
       await sleep(this.pollMs);
     }
   }
@@ -260,7 +265,11 @@ export async function runMixedLoad(options: MixedLoadOptions): Promise<MixedLoad
     try {
       const read = await runHttpLoad({
         ...search,
-        onLoadStart: (startedAt) => void (writing = runWriters(api, writers, plan, search.seconds, tag, startedAt, t, search.signal)),
+        onLoadStart: (startedAt) => {
+          writing = runWriters(api, writers, plan, search.seconds, tag, startedAt, t, search.signal);
+          // Awaited once the load ends; marked handled so an early failure is not an unhandled rejection meanwhile.
+          writing.catch(() => undefined);
+        },
       });
       if (!writing) throw new HttpTargetError('the search load ended without starting its writers');
       const writes = await (writing as ReturnType<typeof runWriters>);
@@ -276,6 +285,7 @@ export async function runMixedLoad(options: MixedLoadOptions): Promise<MixedLoad
           graceSeconds: options.graceSeconds,
           embeddedNotFound: t.contributions.filter((c) => c.embeddedAt !== null && c.searchableAt === null).length,
           probes: t.probes,
+          checkErrors: t.checkErrors,
         },
         backfill: await backfill.stop(),
       };

@@ -218,6 +218,7 @@ export const mixedSchema = z.object({
     graceSeconds: z.number().nonnegative(),
     embeddedNotFound: count,
     probes: count,
+    checkErrors: count,
   }),
   backfill: z.object({ batchSize: count, idleMs: ms, batches: count, embedded: count, errors: count, lastError: z.string().nullable() }),
   cleanup: z.object({ writersDeleted: count, contributionsLeft: count }),

@@ -129,7 +129,7 @@ export function searchWhileWritingTables(m: MixedFigures, readOnly: HttpFigures 
         ['searchable', `${d.searchable} of ${d.contributions}`],
         ['delay to searchable p50 / p95 / max', `${fmtOptMs(d.p50Ms)} / ${fmtOptMs(d.p95Ms)} / ${fmtOptMs(d.maxMs)} ms`],
         ['never searchable (phase + grace)', `${d.neverSearchable}${d.embeddedNotFound > 0 ? ` (${d.embeddedNotFound} embedded but not found by search)` : ''}`],
-        ['searches to find them', `${d.probes} (by the writers, not in the read figures)`],
+        ['searches to find them', `${d.probes} (by the writers, not in the read figures)${d.checkErrors > 0 ? `; ${d.checkErrors} database polls failed` : ''}`],
         ['embedding backfill', `${m.backfill.batches} batches, ${m.backfill.embedded} rows embedded, ${m.backfill.errors} errors${m.backfill.lastError ? ` (last: ${m.backfill.lastError})` : ''}`],
         ['cleanup', `${m.cleanup.writersDeleted} of ${w.writers} writers deleted, ${m.cleanup.contributionsLeft} contributions left`],
       ],

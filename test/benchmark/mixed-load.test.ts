@@ -83,6 +83,7 @@ test('a few seconds of search while writing: every write lands in the capacity d
   assert.equal(r.delay.contributions, 8);
   assert.equal(r.delay.searchable, 8, JSON.stringify(r.delay));
   assert.equal(r.delay.neverSearchable, 0);
+  assert.equal(r.delay.checkErrors, 0);
   assert.ok(r.delay.p50Ms !== null && r.delay.maxMs !== null && r.delay.p50Ms <= r.delay.maxMs);
   assert.ok(r.backfill.embedded >= 8 && r.backfill.errors === 0, JSON.stringify(r.backfill));
   // The search load ran alongside, with its own users.

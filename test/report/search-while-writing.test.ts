@@ -28,7 +28,7 @@ function withMixed(name: string): BenchmarkReport {
       statusCodes: { '201': 30 }, latency: { count: 30, mean: 5, min: 3, p50: 4, p95: 7, p99: 9, p999: 9, max: 9 },
       rateLimitPolicy: '"write";q=20;w=60', scheduleLagP99Ms: 1.2,
     },
-    delay: { contributions: 30, searchable: 29, neverSearchable: 1, p50Ms: 850, p95Ms: 1_400, maxMs: 2_100, pollMs: 250, graceSeconds: 30, embeddedNotFound: 1, probes: 31 },
+    delay: { contributions: 30, searchable: 29, neverSearchable: 1, p50Ms: 850, p95Ms: 1_400, maxMs: 2_100, pollMs: 250, graceSeconds: 30, embeddedNotFound: 1, probes: 31, checkErrors: 0 },
     backfill: { batchSize: 256, idleMs: 1_000, batches: 28, embedded: 30, errors: 0, lastError: null },
     cleanup: { writersDeleted: 4, contributionsLeft: 0 },
   };
