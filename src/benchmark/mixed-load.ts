@@ -141,9 +141,12 @@ class SearchabilityTracker {
     return this.contributions.filter((c) => c.searchableAt === null);
   }
 
-  /** Polls until every contribution is searchable or `deadline` (epoch ms) has passed, then stops. */
-  async settle(deadline: () => number): Promise<void> {
-    while (this.outstanding.length > 0 && epochMs() < deadline()) await sleep(this.pollMs);
+  /** Polls until every contribution is searchable or `deadline` (epoch ms) has passed, then stops; `onWait` at every poll. */
+  async settle(deadline: () => number, onWait: () => void = () => {}): Promise<void> {
+    while (this.outstanding.length > 0 && epochMs() < deadline()) {
+      onWait();
+      await sleep(this.pollMs);
+    }
     this.stopped = true;
     await this.loop;
   }
@@ -274,7 +277,8 @@ export async function runMixedLoad(options: MixedLoadOptions): Promise<MixedLoad
       if (!writing) throw new HttpTargetError('the search load ended without starting its writers');
       const writes = await (writing as ReturnType<typeof runWriters>);
       const lastWrite = () => Math.max(0, ...t.contributions.map((c) => c.writtenAt));
-      await t.settle(() => lastWrite() + options.graceSeconds * 1000);
+      // The load's progress reports go on through the grace period (the activity heartbeats on them).
+      await t.settle(() => lastWrite() + options.graceSeconds * 1000, () => search.onProgress?.(read.ok + read.non2xx));
       const delays = t.contributions.map((c) => (c.searchableAt === null ? null : c.searchableAt - c.writtenAt));
       outcome = {
         read,
