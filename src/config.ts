@@ -4,6 +4,7 @@
  * connection error deep inside an activity.
  */
 import { z } from 'zod';
+import { INDEX_TYPES, type IndexType } from './db/index-types.js';
 
 export const LOCAL_DATABASE_URL = 'postgresql://postgres@127.0.0.1:55432/commontrace';
 export const DEFAULT_TASK_QUEUE = 'launch-readiness';
@@ -133,6 +134,11 @@ const envSchema = z.object({
   API_KEY_CACHE_MAX: intInRange(1, 1_000_000, 10_000),
 
   PREFLIGHT_TARGET_TRACES: positiveInt.default(100_000),
+
+  SEARCH_INDEX_TYPE: z.preprocess(
+    lowerCaseOrUnset,
+    z.enum(['auto', ...INDEX_TYPES], { message: `expected auto, ${INDEX_TYPES.join(' or ')}` }).default('auto'),
+  ),
 });
 
 /** Every environment variable the service reads; deployment files are checked against this list. */
@@ -191,6 +197,11 @@ export interface Config {
    */
   api: { host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number; trustProxy: boolean };
   preflight: { targetTraces: number };
+  /**
+   * indexType: the HNSW index the search statement is written for (SEARCH_INDEX_TYPE); null (auto)
+   * reads it from the database's valid HNSW indexes on traces (src/search/index-type.ts).
+   */
+  search: { indexType: IndexType | null };
   log: LogSettings;
 }
 
@@ -289,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       trustProxy: e.API_TRUST_PROXY ?? false,
     },
     preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
+    search: { indexType: e.SEARCH_INDEX_TYPE === 'auto' ? null : e.SEARCH_INDEX_TYPE },
     log: logSettings(e, tty),
   };
 }

@@ -3,7 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
 import { batchRange, type BatchSpec } from '../capacity/generator.js';
 import { countRunRows, ensureCapacityContributor, writeCapacityBatch, type BatchWrite } from '../capacity/population.js';
-import { buildHnswIndex, dropHnswIndex, type IndexBuildReport } from '../capacity/index-build.js';
+import { buildHnswIndex, dropHnswIndexes, type IndexBuildReport } from '../capacity/index-build.js';
+import { DEFAULT_INDEX_TYPE, type IndexType } from '../db/hnsw.js';
 import {
   deleteCapacityStep, finishCapacityCleanup, prepareCleanupIndex, traceCounts, type DeletionStep, type PreparedCleanupIndex, type TraceCounts,
 } from '../capacity/cleanup.js';
@@ -62,8 +63,8 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
       const centres = describeCentreSource({
         clusters: input.spec.clusters, dimensions: input.spec.dimensions, generatorSeed: input.spec.generatorSeed, modelId: embedder.modelId,
       });
-      // Maintaining the HNSW graph row by row is far slower than one build after the load.
-      const droppedIndex = input.dropIndex ? await dropHnswIndex(pool) : false;
+      // Maintaining the HNSW graph row by row is far slower than one build after the load (of either type).
+      const droppedIndex = input.dropIndex ? await dropHnswIndexes(pool) : false;
       return { contributorId, modelId: embedder.modelId, centres, droppedIndex, database: { ...ready, name } };
     },
 
@@ -109,14 +110,18 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
 
     async buildIndex(input: {
       maintenanceWorkMemCapMb: number; parallelWorkers: number; prewarm: boolean; rebuild: boolean; allowProduction?: boolean;
+      /** Default DEFAULT_INDEX_TYPE. */
+      indexType?: IndexType;
     }): Promise<IndexBuildReport> {
+      const indexType = input.indexType ?? DEFAULT_INDEX_TYPE;
       // Rebuilding drops a valid index: searches on a production table scan it until the build ends.
       await ensureCapacitySchema(config);
       if (input.rebuild) await guard(input.allowProduction, 'rebuild the HNSW index');
       const ctx = Context.current();
-      log.info('HNSW index build started', { rebuild: input.rebuild, parallelWorkers: input.parallelWorkers, maintenanceWorkMemCapMb: input.maintenanceWorkMemCapMb });
+      log.info('HNSW index build started', { indexType, rebuild: input.rebuild, parallelWorkers: input.parallelWorkers, maintenanceWorkMemCapMb: input.maintenanceWorkMemCapMb });
       const report = await whileHeartbeating(
         () => buildHnswIndex(pool, {
+          indexType,
           maintenanceWorkMemCapBytes: input.maintenanceWorkMemCapMb * 1024 * 1024,
           parallelWorkers: input.parallelWorkers,
           prewarm: input.prewarm,
@@ -127,7 +132,7 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
         5_000,
       );
       log.info(report.built ? 'HNSW index build finished' : 'HNSW index already present', {
-        built: report.built, rows: report.rows, buildSeconds: report.buildSeconds, indexBytes: report.indexBytes, usedByPlanner: report.usedByPlanner,
+        indexType, built: report.built, rows: report.rows, buildSeconds: report.buildSeconds, indexBytes: report.indexBytes, usedByPlanner: report.usedByPlanner,
       });
       return report;
     },

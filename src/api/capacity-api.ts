@@ -6,10 +6,11 @@
  */
 import type { ActivityDeps } from '../activities/deps.js';
 import type { Config } from '../config.js';
+import type { IndexType } from '../db/index-types.js';
 import { startChildApi, type ChildApi } from './child.js';
 
 /** The worker's settings as the child's environment, with the capacity database as its database. */
-export function capacityApiEnv(config: Config): Record<string, string> {
+export function capacityApiEnv(config: Config, indexType: IndexType | null = config.search.indexType): Record<string, string> {
   const { embedding, rateLimit, api } = config;
   return {
     APP_ENV: config.appEnv,
@@ -27,22 +28,27 @@ export function capacityApiEnv(config: Config): Record<string, string> {
     API_BODY_LIMIT_BYTES: String(api.bodyLimitBytes),
     API_KEY_CACHE_TTL_MS: String(api.keyCacheTtlMs),
     API_KEY_CACHE_MAX: String(api.keyCacheMax),
+    // The benchmark's index type when it names one: the capacity database may hold both indexes.
+    SEARCH_INDEX_TYPE: indexType ?? 'auto',
   };
 }
 
-const children = new WeakMap<ActivityDeps, Promise<ChildApi>>();
+const children = new WeakMap<ActivityDeps, { indexType: IndexType | null; child: Promise<ChildApi> }>();
 
-export async function ensureCapacityApi(deps: ActivityDeps): Promise<{ baseUrl: string; pid: number | undefined }> {
-  const running = await children.get(deps)?.catch(() => undefined);
-  if (running?.alive()) return { baseUrl: running.url, pid: running.pid };
-  const starting = startChildApi(capacityApiEnv(deps.config));
-  children.set(deps, starting);
+/** The running child, or a new one; a child searching another index type is stopped and replaced. */
+export async function ensureCapacityApi(deps: ActivityDeps, indexType: IndexType | null = deps.config.search.indexType): Promise<{ baseUrl: string; pid: number | undefined }> {
+  const entry = children.get(deps);
+  const running = await entry?.child.catch(() => undefined);
+  if (running?.alive() && entry?.indexType === indexType) return { baseUrl: running.url, pid: running.pid };
+  if (running?.alive()) await running.stop();
+  const starting = startChildApi(capacityApiEnv(deps.config, indexType));
+  children.set(deps, { indexType, child: starting });
   const child = await starting;
   return { baseUrl: child.url, pid: child.pid };
 }
 
 export async function stopCapacityApi(deps: ActivityDeps): Promise<void> {
-  const running = children.get(deps);
+  const running = children.get(deps)?.child;
   children.delete(deps);
   await (await running?.catch(() => undefined))?.stop();
 }

@@ -54,7 +54,9 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     if (!body) return reply;
     const stop = metrics.searchDuration.startTimer();
     try {
-      const result = await searchTracesTimed(pool, embedder, body.q, { k: body.limit, tags: body.tags.map(normalizeTag) });
+      const result = await searchTracesTimed(pool, embedder, body.q, {
+        k: body.limit, tags: body.tags.map(normalizeTag), ...(config.search.indexType && { indexType: config.search.indexType }),
+      });
       const stages = {
         auth: request.timings?.auth ?? 0,
         limit: request.timings?.limit ?? 0,

@@ -9,6 +9,7 @@ import { withTransaction } from '../db/client.js';
 import { PGVECTOR_VERSION_SQL, vacuumBlocker } from '../db/pgvector-advisories.js';
 import { capacityRowId } from './generator.js';
 import { dropHnswIndex, hnswIndexState, type HnswIndexState } from './index-build.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES } from '../db/hnsw.js';
 import { CAPACITY_CONTRIBUTOR_EMAIL } from './population.js';
 
 export interface TraceCounts {
@@ -71,9 +72,12 @@ export async function prepareCleanupIndex(pool: pg.Pool): Promise<PreparedCleanu
     [CAPACITY_CONTRIBUTOR_EMAIL],
   );
   const plan = planCleanupIndex({
-    state: await hnswIndexState(pool), pgvectorVersion, capacityVectors: rows[0]!.capacity, remainingVectors: rows[0]!.remaining,
+    state: await hnswIndexState(pool, DEFAULT_INDEX_TYPE), pgvectorVersion, capacityVectors: rows[0]!.capacity, remainingVectors: rows[0]!.remaining,
   });
-  const dropped = plan.drop ? await dropHnswIndex(pool) : false;
+  // An index of another type is a benchmark comparison's (searchBenchmark compareIndexTypes):
+  // nothing rebuilds it after the delete, and it must not be maintained or vacuumed through it.
+  for (const type of INDEX_TYPES) if (type !== DEFAULT_INDEX_TYPE) await dropHnswIndex(pool, type);
+  const dropped = plan.drop ? await dropHnswIndex(pool, DEFAULT_INDEX_TYPE) : false;
   return { ...plan, pgvectorVersion, dropped };
 }
 

@@ -11,13 +11,22 @@
 import type pg from 'pg';
 import { checkOut } from '../db/client.js';
 import { formatBytes } from '../bytes.js';
-import { estimateHnswGraphBytes, HNSW_CREATE_SQL, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import {
+  annDistance, estimateHnswGraphBytes, hnswCreateSql, hnswIndexName, HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_TYPES, SETTING_BYTES_SQL, type IndexType,
+} from '../db/hnsw.js';
 import { parallelBuildBlocker, PGVECTOR_VERSION_SQL } from '../db/pgvector-advisories.js';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 
+/** The index definition of `type`, built without blocking writes. */
+export function hnswCreateConcurrentlySql(type: IndexType): string {
+  const sql = hnswCreateSql(type);
+  const concurrently = sql.replace(/^CREATE INDEX /, 'CREATE INDEX CONCURRENTLY ');
+  if (concurrently === sql) throw new Error(`hnswCreateSql no longer starts with "CREATE INDEX ": ${sql}`);
+  return concurrently;
+}
+
 /** The migration's index definition, built without blocking writes. */
-export const HNSW_CREATE_CONCURRENTLY_SQL = HNSW_CREATE_SQL.replace(/^CREATE INDEX /, 'CREATE INDEX CONCURRENTLY ');
-if (HNSW_CREATE_CONCURRENTLY_SQL === HNSW_CREATE_SQL) throw new Error(`HNSW_CREATE_SQL no longer starts with "CREATE INDEX ": ${HNSW_CREATE_SQL}`);
+export const HNSW_CREATE_CONCURRENTLY_SQL = hnswCreateConcurrentlySql('vector');
 
 export interface BuildProgress {
   phase: string;
@@ -26,6 +35,8 @@ export interface BuildProgress {
 }
 
 export interface IndexBuildOptions {
+  /** Which index: the full-precision one, or the halfvec expression index. */
+  indexType: IndexType;
   /** Upper bound for the session's maintenance_work_mem. */
   maintenanceWorkMemCapBytes: number;
   parallelWorkers: number;
@@ -36,6 +47,8 @@ export interface IndexBuildOptions {
 }
 
 export interface IndexBuildReport {
+  indexType: IndexType;
+  indexName: string;
   built: boolean;
   rows: number;
   dimensions: number;
@@ -64,20 +77,28 @@ const SPILL_NOTICE = /hnsw graph no longer fits into maintenance_work_mem/i;
 
 export type HnswIndexState = 'valid' | 'invalid' | 'missing';
 
-export async function hnswIndexState(db: pg.Pool | pg.PoolClient): Promise<HnswIndexState> {
+export async function hnswIndexState(db: pg.Pool | pg.PoolClient, type: IndexType = 'vector'): Promise<HnswIndexState> {
   const { rows } = await db.query<{ valid: boolean }>(
-    'SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME],
+    'SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', [hnswIndexName(type)],
   );
   if (rows.length === 0) return 'missing';
   return rows[0]!.valid ? 'valid' : 'invalid';
 }
 
-/** Drops the index without blocking searches on `traces` (DROP INDEX CONCURRENTLY); false when there was none. */
-export async function dropHnswIndex(db: pg.Pool | pg.PoolClient): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [HNSW_INDEX_NAME]);
+/** Drops the index of `type` without blocking searches on `traces` (DROP INDEX CONCURRENTLY); false when there was none. */
+export async function dropHnswIndex(db: pg.Pool | pg.PoolClient, type: IndexType = 'vector'): Promise<boolean> {
+  const name = hnswIndexName(type);
+  const { rows } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
   if (!rows[0]?.present) return false;
-  await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${HNSW_INDEX_NAME}`);
+  await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
   return true;
+}
+
+/** Drops the HNSW index of every type (bulk loads and deletes want none maintained); true when any was there. */
+export async function dropHnswIndexes(db: pg.Pool | pg.PoolClient): Promise<boolean> {
+  let dropped = false;
+  for (const type of INDEX_TYPES) dropped = (await dropHnswIndex(db, type)) || dropped;
+  return dropped;
 }
 
 export async function pgvectorVersion(db: pg.Pool | pg.PoolClient): Promise<string> {
@@ -86,12 +107,13 @@ export async function pgvectorVersion(db: pg.Pool | pg.PoolClient): Promise<stri
   return rows[0].extversion;
 }
 
-export async function planUsesHnsw(client: pg.PoolClient | pg.Pool): Promise<boolean> {
+/** Whether a nearest-neighbour query written for the index of `type` reads that index. */
+export async function planUsesHnsw(client: pg.PoolClient | pg.Pool, type: IndexType = 'vector'): Promise<boolean> {
+  const probe = '(SELECT embedding FROM traces WHERE embedding IS NOT NULL LIMIT 1)';
   const { rows } = await client.query<{ plan: unknown }>(
-    `EXPLAIN (FORMAT JSON) SELECT id FROM traces
-      ORDER BY embedding <=> (SELECT embedding FROM traces WHERE embedding IS NOT NULL LIMIT 1) LIMIT 10`,
+    `EXPLAIN (FORMAT JSON) SELECT id FROM traces ORDER BY ${annDistance(type, 'embedding', probe)} LIMIT 10`,
   );
-  return JSON.stringify(rows[0]?.plan ?? rows[0]).includes(`"Index Name":"${HNSW_INDEX_NAME}"`);
+  return JSON.stringify(rows[0]?.plan ?? rows[0]).includes(`"Index Name":"${hnswIndexName(type)}"`);
 }
 
 async function settingBytes(client: pg.PoolClient, name: string): Promise<number> {
@@ -106,7 +128,9 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
   try {
     const { rows: countRows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM traces WHERE embedding IS NOT NULL');
     const rows = countRows[0]!.n;
-    const estimate = estimateHnswGraphBytes(rows, EMBEDDING_DIMENSIONS);
+    const type = options.indexType;
+    const indexName = hnswIndexName(type);
+    const estimate = estimateHnswGraphBytes(rows, EMBEDDING_DIMENSIONS, type);
     const mwm = Math.min(options.maintenanceWorkMemCapBytes, Math.max(64 * 1024 * 1024, estimate));
     if (estimate > options.maintenanceWorkMemCapBytes) {
       warnings.push(
@@ -120,12 +144,12 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
     const parallelDisabledReason = options.parallelWorkers > 0 ? parallelBuildBlocker(version) : null;
     const parallelWorkers = parallelDisabledReason ? 0 : options.parallelWorkers;
 
-    let state = await hnswIndexState(client);
+    let state = await hnswIndexState(client, type);
     let replaced: IndexBuildReport['replaced'] = null;
     if (state === 'invalid' || (state === 'valid' && options.rebuild)) {
       // An invalid index is what an interrupted or failed concurrent build leaves behind; it is useless and must go.
       replaced = state;
-      await dropHnswIndex(client);
+      await dropHnswIndex(client, type);
       state = 'missing';
     }
 
@@ -153,40 +177,42 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
           .catch(() => undefined);
       }, 2_000);
       const started = performance.now();
-      await client.query(HNSW_CREATE_CONCURRENTLY_SQL);
+      await client.query(hnswCreateConcurrentlySql(type));
       buildSeconds = (performance.now() - started) / 1000;
       client.off('notice', onNotice);
       // IF NOT EXISTS skips silently over an index that appeared meanwhile, which may be an INVALID
       // leftover of another session's failed build: fail this attempt, and the retry drops it.
-      if ((await hnswIndexState(client)) !== 'valid') {
-        throw new Error(`${HNSW_INDEX_NAME} is not valid after CREATE INDEX CONCURRENTLY; the next attempt drops and rebuilds it`);
+      if ((await hnswIndexState(client, type)) !== 'valid') {
+        throw new Error(`${indexName} is not valid after CREATE INDEX CONCURRENTLY; the next attempt drops and rebuilds it`);
       }
       await client.query('ANALYZE traces');
     }
     clearInterval(poller);
 
-    const { rows: sizeRows } = await client.query<{ bytes: string }>('SELECT pg_relation_size(to_regclass($1))::text AS bytes', [HNSW_INDEX_NAME]);
+    const { rows: sizeRows } = await client.query<{ bytes: string }>('SELECT pg_relation_size(to_regclass($1))::text AS bytes', [indexName]);
     const indexBytes = Number(sizeRows[0]?.bytes ?? 0);
     const sharedBuffersBytes = await settingBytes(client, 'shared_buffers');
     const fits = indexBytes <= sharedBuffersBytes;
     if (!fits) {
       warnings.push(`index ${formatBytes(indexBytes)} does not fit in shared_buffers ${formatBytes(sharedBuffersBytes)}: searches will read it from disk`);
     }
-    const usedByPlanner = await planUsesHnsw(client);
-    if (!usedByPlanner) warnings.push(`the planner does not use ${HNSW_INDEX_NAME} for ORDER BY embedding <=> … LIMIT 10`);
+    const usedByPlanner = await planUsesHnsw(client, type);
+    if (!usedByPlanner) warnings.push(`the planner does not use ${indexName} for ORDER BY ${annDistance(type, 'embedding', '…')} LIMIT 10`);
     if (built && parallelDisabledReason) warnings.push(`built without parallel workers: ${parallelDisabledReason}`);
 
     let prewarmed = false;
     if (options.prewarm) {
       try {
         await client.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
-        await client.query('SELECT pg_prewarm($1::regclass)', [HNSW_INDEX_NAME]);
+        await client.query('SELECT pg_prewarm($1::regclass)', [indexName]);
         prewarmed = true;
       } catch (err) {
         warnings.push(`pg_prewarm unavailable: ${(err as Error).message}`);
       }
     }
     return {
+      indexType: type,
+      indexName,
       built,
       rows,
       dimensions: EMBEDDING_DIMENSIONS,

@@ -7,7 +7,8 @@ import { capacityCleanup, type CapacityCleanupResult } from '../workflows/capaci
 import { capacityPopulation, type CapacityPopulationResult } from '../workflows/capacity-population.js';
 import { indexBuild } from '../workflows/index-build.js';
 import { textTable } from './format.js';
-import { CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
+import { choiceOption, CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 
 interface CommonOptions {
@@ -29,7 +30,7 @@ export function formatPopulation(r: CapacityPopulationResult): string {
 export function formatIndexBuild(r: IndexBuildReport): string {
   const table = textTable(['figure', 'value'], [
     ['rows', String(r.rows)],
-    ['index', `m=${r.m}, ef_construction=${r.efConstruction}, ${r.dimensions} dims`],
+    ['index', `${r.indexName} (${r.indexType}): m=${r.m}, ef_construction=${r.efConstruction}, ${r.dimensions} dims`],
     ['built', r.built ? `yes, ${r.buildSeconds} s` : 'no, a valid index was already there'],
     ['parallel workers', r.parallelDisabledReason ? `${r.parallelWorkers} (${r.parallelDisabledReason})` : String(r.parallelWorkers)],
     ['pgvector', r.pgvectorVersion],
@@ -85,15 +86,16 @@ export function registerCapacityCommands(program: Command, config: () => Config)
   capacity
     .command('index')
     .description('build (or verify) the HNSW index and compare its size with shared_buffers (indexBuild workflow)')
+    .option('--index-type <type>', `vector, or halfvec (an expression index on embedding::halfvec(1536)); default ${DEFAULT_INDEX_TYPE}`, choiceOption('--index-type', INDEX_TYPES))
     .option('--rebuild', 'drop and rebuild (CONCURRENTLY) even when a valid index exists')
     .option('--allow-production', 'allow --rebuild on a production capacity database (APP_ENV=production or PRODUCTION_DATABASES)')
     .option('--json', 'print the report as JSON')
     .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: CommonOptions & { rebuild?: boolean; allowProduction?: boolean }) => {
+    .action(async (opts: CommonOptions & { rebuild?: boolean; allowProduction?: boolean; indexType?: IndexType }) => {
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: indexBuild,
         idPrefix: 'index-build',
-        input: { rebuild: Boolean(opts.rebuild), ...(opts.allowProduction && { allowProduction: true }) },
+        input: { rebuild: Boolean(opts.rebuild), ...(opts.indexType && { indexType: opts.indexType }), ...(opts.allowProduction && { allowProduction: true }) },
         staticSummary: opts.rebuild ? 'HNSW index rebuild' : 'HNSW index build (or verify)',
         json: opts.json,
         waitWorker: opts.waitWorker,

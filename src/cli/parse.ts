@@ -70,6 +70,16 @@ export function choiceOption<T extends string>(flag: string, choices: readonly T
   };
 }
 
+/** A comma-separated list of distinct `choices`, in the order given (e.g. --index-type vector,halfvec). */
+export function choiceListOption<T extends string>(flag: string, choices: readonly T[]) {
+  const one = choiceOption(flag, choices);
+  return (value: string): T[] => {
+    const list = value.split(',').map((v) => one(v.trim()));
+    if (new Set(list).size !== list.length) throw new InvalidArgumentError(`${flag} lists a value twice: "${value}".`);
+    return list;
+  };
+}
+
 /** The --wait-worker option every workflow command has. */
 export const waitWorkerOption = intOption('--wait-worker', CLI_RANGES.waitWorkerSeconds);
 

@@ -1,12 +1,62 @@
-/** HNSW sizing facts shared by preflight, the index build and reports. */
-import { HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from './schema.js';
+/** HNSW facts shared by preflight, the index build, the search path and reports, per index type. */
+import { EMBEDDING_DIMENSIONS, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from './schema.js';
+import { INDEX_TYPES, isIndexType, type IndexType } from './index-types.js';
 
-export { HNSW_INDEX_NAME, HNSW_M, HNSW_EF_CONSTRUCTION };
+export { HNSW_INDEX_NAME, HNSW_M, HNSW_EF_CONSTRUCTION, INDEX_TYPES, isIndexType, type IndexType };
 
-/** The same index the migration creates; built after bulk loads rather than maintained during them. */
-export const HNSW_CREATE_SQL =
-  `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX_NAME} ON traces USING hnsw (embedding vector_cosine_ops) ` +
-  `WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`;
+/**
+ * The index type launches, index builds and benchmarks use when not told otherwise. `vector` until a
+ * measured comparison says otherwise: `bench search --index-type vector,halfvec` reports both side
+ * by side (size, build time, p99, recall@10, re-rank recall) on the same data in one run. Not yet
+ * measured at 100K on a quiet machine (the only run so far: 20K rows on a shared 2-core host).
+ */
+export const DEFAULT_INDEX_TYPE: IndexType = 'vector';
+
+/** The half-precision expression index; it may exist beside the migration's full-precision one. */
+export const HALFVEC_INDEX_NAME = 'ix_traces_embedding_hnsw_halfvec';
+
+const HALFVEC = `halfvec(${EMBEDDING_DIMENSIONS})`;
+
+export function hnswIndexName(type: IndexType): string {
+  return type === 'halfvec' ? HALFVEC_INDEX_NAME : HNSW_INDEX_NAME;
+}
+
+/**
+ * The distance the index of `type` orders by, between `column` and the vector parameter `param`
+ * (sent as `vector`, pgvector's binary form). It must repeat the index expression exactly, or the
+ * planner cannot use the index and scans the table.
+ */
+export function annDistance(type: IndexType, column: string, param: string): string {
+  return type === 'halfvec' ? `${column}::${HALFVEC} <=> ${param}::vector::${HALFVEC}` : `${column} <=> ${param}::vector`;
+}
+
+/** The index of `type`, as the migration creates the `vector` one; built after bulk loads rather than maintained during them. */
+export function hnswCreateSql(type: IndexType): string {
+  const keyed = type === 'halfvec' ? `((embedding::${HALFVEC}) halfvec_cosine_ops)` : '(embedding vector_cosine_ops)';
+  return `CREATE INDEX IF NOT EXISTS ${hnswIndexName(type)} ON traces USING hnsw ${keyed} WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`;
+}
+
+/** The migration's index. */
+export const HNSW_CREATE_SQL = hnswCreateSql('vector');
+
+/** The type of an HNSW index on traces from its pg_indexes.indexdef (by operator class), or null for anything else. */
+export function indexTypeOfDefinition(indexdef: string): IndexType | null {
+  if (!/ USING hnsw /i.test(indexdef)) return null;
+  if (/\bhalfvec_cosine_ops\b/.test(indexdef)) return 'halfvec';
+  if (/\bvector_cosine_ops\b/.test(indexdef)) return 'vector';
+  return null;
+}
+
+/**
+ * How far a half-precision cosine distance can be from the full-precision one, for unit vectors
+ * (the embedders and the capacity generator normalize): rounding to float16 moves each vector by at
+ * most 2^-11 of its length (normal range; subnormal components add < 1.2e-6 over 1536 dimensions),
+ * so the angle between query and row changes by at most 2 · 4.9e-4 and the cosine distance (slope
+ * sin θ ≤ 1) by at most 9.8e-4; float32 accumulation over 1536 products in the two distance
+ * computations adds at most ~6e-4. The search statement's re-rank bound widens by this much when its
+ * candidates come in half-precision order (src/search/search.ts).
+ */
+export const HALFVEC_DISTANCE_SLACK = 0.002;
 
 /**
  * HNSW candidate list size of the search path (hnsw.ef_search). Chosen from the benchmark at 100K
@@ -36,9 +86,14 @@ export function servingSessionOptions(efSearch = DEFAULT_EF_SEARCH): string {
   return `${searchSessionOptions(efSearch)} -c plan_cache_mode=force_generic_plan`;
 }
 
-/** pgvector's guidance for an in-memory HNSW build: n × (8 + 4·dims) × 1.3 bytes. */
-export function estimateHnswGraphBytes(n: number, dims: number): number {
-  return Math.ceil(n * (8 + 4 * dims) * 1.3);
+/** Bytes one dimension takes in the index: float32 for vector, float16 for halfvec. */
+export function bytesPerDimension(type: IndexType): number {
+  return type === 'halfvec' ? 2 : 4;
+}
+
+/** pgvector's guidance for an in-memory HNSW build: n × (8 + bytes per dimension · dims) × 1.3 bytes. */
+export function estimateHnswGraphBytes(n: number, dims: number, type: IndexType = 'vector'): number {
+  return Math.ceil(n * (8 + bytesPerDimension(type) * dims) * 1.3);
 }
 
 /** A pg_settings row (setting × unit) in bytes. */

@@ -18,9 +18,18 @@
  * as s_min is below the k-th similarity, so the first fetch asks for only firstCandidates(k) rows. When
  * it fails (mixed trust among near-equal neighbours), the same statement fetches wideCandidates(k)
  * rows instead and checks the bound again; the result says whether it holds (`certified`).
+ *
+ * Index types (src/db/hnsw.ts). On the `vector` index the candidates come in full-precision order.
+ * On the `halfvec` expression index they come in half-precision order (ORDER BY
+ * embedding::halfvec(1536) <=> $1::vector::halfvec(1536), the index expression exactly) and are
+ * re-ranked with the full-precision distance `embedding <=> $1`; every similarity and score the
+ * search returns is full precision. A row outside such candidates is no closer in half precision
+ * than the farthest candidate, so in full precision it is at most HALFVEC_DISTANCE_SLACK closer: the
+ * bound uses that farthest half-precision distance minus the slack.
  */
 import type pg from 'pg';
-import { DEFAULT_EF_SEARCH, searchSessionOptions } from '../db/hnsw.js';
+import { annDistance, DEFAULT_EF_SEARCH, HALFVEC_DISTANCE_SLACK, searchSessionOptions, type IndexType } from '../db/hnsw.js';
+import { searchIndexType } from './index-type.js';
 import { encodeVector } from '../db/vector-binary.js';
 import { firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES } from './candidates.js';
 import type { Embedder } from '../embeddings/embedder.js';
@@ -31,6 +40,8 @@ export interface SearchOptions {
   tags?: string[];
   /** Must match the connection's hnsw.ef_search (it sizes the first fetch, not the scan). */
   efSearch?: number;
+  /** The index the statement is written for; default: the one the database has (searchIndexType). */
+  indexType?: IndexType;
 }
 
 export interface SearchHit {
@@ -62,31 +73,45 @@ const CANDIDATE_FILTERS = `t.embedding_model_id = $2
            AND (cardinality($3::text[]) = 0 OR EXISTS (
                  SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
                   WHERE tt.trace_id = t.id AND tg.name = ANY($3::text[])))`;
-const candidateScan = (limit: string, gate = '') => `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance
+/**
+ * The candidates in index order. `distance` is always the full-precision cosine distance (the
+ * re-ranking's); on the halfvec index `ann_distance` is the half-precision one the index orders by.
+ */
+const candidateScan = (type: IndexType, limit: string, gate = '') => {
+  const ann = type === 'halfvec' ? `, ${annDistance(type, 't.embedding', '$1')} AS ann_distance` : '';
+  return `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance${ann}
           FROM traces t
          WHERE ${gate}${CANDIDATE_FILTERS}
-         ORDER BY distance
+         ORDER BY ${type === 'halfvec' ? 'ann_distance' : 'distance'}
          LIMIT ${limit}`;
+};
+/**
+ * The least distance a row outside a candidate set can have: the set's farthest distance in the
+ * index's own order, less the half-precision slack on the halfvec index.
+ */
+const outsideDistance = (type: IndexType) => (type === 'halfvec' ? `(max(ann_distance) - ${HALFVEC_DISTANCE_SLACK}::float8)` : 'max(distance)');
 /**
  * The bound over a candidate set: its k-th best score beats the best score a row beyond it could
  * reach. Fewer than k candidates certify nothing: an HNSW scan that returns fewer rows than asked
  * may have given up (hnsw.max_scan_tuples) rather than run out of matching rows.
  */
-const certifiedOver = (set: string) => `(SELECT coalesce((SELECT ${SCORE} FROM ${set} c ORDER BY 1 DESC OFFSET $5 - 1 LIMIT 1), '-Infinity')
-               > ${1 - W}::float8 * (1 - max(distance)) + ${W}::float8
+const certifiedOver = (type: IndexType, set: string) => `(SELECT coalesce((SELECT ${SCORE} FROM ${set} c ORDER BY 1 DESC OFFSET $5 - 1 LIMIT 1), '-Infinity')
+               > ${1 - W}::float8 * (1 - ${outsideDistance(type)}) + ${W}::float8
           FROM ${set})`;
 
 /**
- * The search statement. $1 query vector (binary), $2 model id, $3 tags (any of), $4 first fetch,
- * $5 k, $6 widened fetch. The widened scan sits behind a one-time filter on the first fetch's
- * certificate, so it runs only when that certificate fails. Benchmarks time this exact text.
+ * The search statement for the index of `type`. $1 query vector (binary `vector`), $2 model id,
+ * $3 tags (any of), $4 first fetch, $5 k, $6 widened fetch. The widened scan sits behind a one-time
+ * filter on the first fetch's certificate, so it runs only when that certificate fails. Benchmarks
+ * time this exact text.
  */
-export const SEARCH_SQL = `WITH first AS MATERIALIZED (
-        ${candidateScan('$4')}
+export function searchSql(type: IndexType): string {
+  return `WITH first AS MATERIALIZED (
+        ${candidateScan(type, '$4')}
      ), first_ok AS MATERIALIZED (
-        SELECT ${certifiedOver('first')} AS ok
+        SELECT ${certifiedOver(type, 'first')} AS ok
      ), wide AS MATERIALIZED (
-        ${candidateScan('$6', 'NOT (SELECT ok FROM first_ok) AND ')}
+        ${candidateScan(type, '$6', 'NOT (SELECT ok FROM first_ok) AND ')}
      ), candidates AS (
         SELECT * FROM first WHERE (SELECT ok FROM first_ok)
         UNION ALL
@@ -99,12 +124,18 @@ export const SEARCH_SQL = `WITH first AS MATERIALIZED (
                        WHERE tt.trace_id = top.id), '{}') AS tags,
             (SELECT count(*) FROM candidates)::int AS candidates,
             NOT (SELECT ok FROM first_ok) AS widened,
-            (SELECT ok FROM first_ok) OR (SELECT ${certifiedOver('wide')}) AS certified
+            (SELECT ok FROM first_ok) OR (SELECT ${certifiedOver(type, 'wide')}) AS certified
        FROM top
       ORDER BY top.score DESC, top.distance`;
+}
+
+/** The statement on the migration's full-precision index. */
+export const SEARCH_SQL = searchSql('vector');
 
 /** The statement's name on every connection: prepared once per connection, then only bound. */
 export const SEARCH_STATEMENT_NAME = 'commontrace_search_v1';
+const STATEMENT_NAMES: Record<IndexType, string> = { vector: SEARCH_STATEMENT_NAME, halfvec: 'commontrace_search_halfvec_v1' };
+const STATEMENTS: Record<IndexType, string> = { vector: SEARCH_SQL, halfvec: searchSql('halfvec') };
 
 interface SearchRow {
   id: string; title: string; seed_key: string | null; status: string; trust_score: number; similarity: number; score: number;
@@ -116,13 +147,16 @@ export interface SearchParams {
   k: number;
   efSearch: number;
   tags?: readonly string[];
+  /** The index the statement is written for (default vector, the migration's). */
+  indexType?: IndexType;
 }
 
 /** The prepared-statement config of one search, for callers that time or count the raw query. */
 export function searchQuery(vector: Buffer, p: SearchParams): pg.QueryConfig {
+  const type = p.indexType ?? 'vector';
   return {
-    name: SEARCH_STATEMENT_NAME,
-    text: SEARCH_SQL,
+    name: STATEMENT_NAMES[type],
+    text: STATEMENTS[type],
     values: [vector, p.modelId, p.tags ?? [], firstCandidates(p.k, p.efSearch), p.k, wideCandidates(p.k)],
   };
 }
@@ -147,18 +181,25 @@ export function toSearchResult(rows: readonly SearchRow[]): SearchResult {
   };
 }
 
-/** One search statement for an encoded query vector, on a pool or a connection with searchSessionOptions. */
+/**
+ * One search statement for an encoded query vector, on a pool or a connection with searchSessionOptions;
+ * without p.indexType, for the index the database has.
+ */
 export async function searchByEncodedVector(db: pg.Pool | pg.ClientBase, vector: Buffer, p: SearchParams): Promise<SearchResult> {
-  const { rows } = await db.query<SearchRow>(searchQuery(vector, p));
+  const indexType = p.indexType ?? (await searchIndexType(db));
+  const { rows } = await db.query<SearchRow>(searchQuery(vector, { ...p, indexType }));
   return toSearchResult(rows);
 }
 
-function normalizedParams(modelId: string, options: SearchOptions): SearchParams {
-  return { modelId, k: Math.min(options.k ?? 5, MAX_K), efSearch: options.efSearch ?? DEFAULT_EF_SEARCH, tags: options.tags ?? [] };
+async function normalizedParams(db: pg.Pool, modelId: string, options: SearchOptions): Promise<SearchParams> {
+  return {
+    modelId, k: Math.min(options.k ?? 5, MAX_K), efSearch: options.efSearch ?? DEFAULT_EF_SEARCH, tags: options.tags ?? [],
+    indexType: options.indexType ?? (await searchIndexType(db)),
+  };
 }
 
 export async function searchByVector(pool: pg.Pool, vector: readonly number[], modelId: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-  return (await searchByEncodedVector(pool, encodeVector(vector), normalizedParams(modelId, options))).hits;
+  return (await searchByEncodedVector(pool, encodeVector(vector), await normalizedParams(pool, modelId, options))).hits;
 }
 
 /** Milliseconds each stage of one search took; the API reports them in Server-Timing and /metrics. */
@@ -181,13 +222,15 @@ const hasDirection = (v: readonly number[] | undefined): v is number[] => v !== 
  * those rows into hits after the statement returned.
  */
 export async function searchTracesTimed(pool: pg.Pool, embedder: Embedder, query: string, options: SearchOptions = {}): Promise<TimedSearch> {
+  // Reads the pool's index type once (then cached), outside the stage timings.
+  const params = await normalizedParams(pool, embedder.modelId, options);
   const t0 = performance.now();
   const [vector] = await embedder.embed([query]);
   const t1 = performance.now();
   if (!hasDirection(vector)) {
     return { hits: [], candidates: 0, widened: false, certified: true, timing: { embedMs: t1 - t0, dbMs: 0, rerankMs: 0 } };
   }
-  const { rows } = await pool.query<SearchRow>(searchQuery(encodeVector(vector), normalizedParams(embedder.modelId, options)));
+  const { rows } = await pool.query<SearchRow>(searchQuery(encodeVector(vector), params));
   const t2 = performance.now();
   const result = toSearchResult(rows);
   const t3 = performance.now();

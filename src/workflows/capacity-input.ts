@@ -4,6 +4,7 @@
  * one would hold one transaction over millions of rows. Pure and deterministic, so workflows use it.
  */
 import { ApplicationFailure } from '@temporalio/workflow';
+import { INDEX_TYPES, isIndexType, type IndexType } from '../db/index-types.js';
 
 /** The schema's vector(1536) (src/db/schema.ts EMBEDDING_DIMENSIONS; a unit test keeps them equal). */
 export const SCHEMA_DIMENSIONS = 1536;
@@ -26,6 +27,13 @@ function invalid(field: string, value: unknown, allowed: string): never {
     `${field} must be ${allowed}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}; start the workflow again with ${field} in that range`,
     'InvalidCapacityInput',
   );
+}
+
+/** An HNSW index type (src/db/index-types.ts), or undefined for the activity's default. */
+export function indexTypeInput(field: string, value: unknown): IndexType | undefined {
+  if (value === undefined) return undefined;
+  if (!isIndexType(value)) invalid(field, value, `one of ${INDEX_TYPES.join(', ')}`);
+  return value;
 }
 
 /** An integer within [min, max] (bounds inclusive). */

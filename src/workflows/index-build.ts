@@ -2,11 +2,14 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import { formatBytes } from '../bytes.js';
-import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
+import type { IndexType } from '../db/index-types.js';
+import { CAPACITY_LIMITS, indexTypeInput, intInRange } from './capacity-input.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
 
 export interface IndexBuildInput {
+  /** vector (full precision) or halfvec (the expression index on embedding::halfvec(1536)); default DEFAULT_INDEX_TYPE. */
+  indexType?: IndexType;
   maintenanceWorkMemCapMb?: number;
   /** Asked-for parallel maintenance workers; 0 regardless while pgvector has a parallel-build bug. */
   parallelWorkers?: number;
@@ -28,7 +31,9 @@ const { buildIndex } = proxyActivities<Activities>({
  * CONCURRENTLY, and without parallel workers while pgvector has its parallel-build overflow (< 0.8.2).
  */
 export async function indexBuild(input: IndexBuildInput = {}): Promise<IndexBuildReport> {
+  const indexType = indexTypeInput('indexType', input.indexType);
   const settings = {
+    ...(indexType && { indexType }),
     maintenanceWorkMemCapMb: intInRange('maintenanceWorkMemCapMb', input.maintenanceWorkMemCapMb ?? 2048, CAPACITY_LIMITS.maintenanceWorkMemCapMb),
     parallelWorkers: intInRange('parallelWorkers', input.parallelWorkers ?? 1, CAPACITY_LIMITS.parallelWorkers),
     prewarm: input.prewarm ?? true,
@@ -37,9 +42,10 @@ export async function indexBuild(input: IndexBuildInput = {}): Promise<IndexBuil
   };
   const progress = new ProgressTracker('indexBuild', 1, 'index');
   new ReadinessAttributes().set('index', 0);
-  const report = await buildIndex.executeWithOptions({ summary: 'CREATE INDEX CONCURRENTLY … USING hnsw (m=16, ef_construction=64)' }, [settings]);
+  const report = await buildIndex.executeWithOptions({ summary: `CREATE INDEX CONCURRENTLY … USING hnsw (${indexType ?? 'default type'}, m=16, ef_construction=64)` }, [settings]);
   progress.advance(1);
   progress.publish('HNSW index build', [
+    ['index', `${report.indexName} (${report.indexType})`],
     ['rows', String(report.rows)],
     ['built', report.built ? `yes, ${report.buildSeconds} s` : 'already present'],
     ['parallel workers', report.parallelDisabledReason ? `${report.parallelWorkers} (${report.parallelDisabledReason})` : String(report.parallelWorkers)],
