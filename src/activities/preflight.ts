@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
 import { checkOut } from '../db/client.js';
 import { formatBytes } from '../bytes.js';
-import { estimateHnswGraphBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { DEFAULT_INDEX_TYPE, estimateHnswGraphBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
 import { advisoryVerdict, compareVersions, parallelBuildBlocker } from '../db/pgvector-advisories.js';
 import { redactUrl, type Config } from '../config.js';
 import { databaseIdentity, isMissingDatabase, isProductionDatabase, type DatabaseIdentity } from '../db/capacity-database.js';
@@ -45,6 +45,7 @@ export function createPreflightActivities({ pool, capacityPool, redis, config }:
     async checkPostgres(input: PreflightInput): Promise<CheckResult[]> {
       const targetTraces = input.targetTraces ?? config.preflight.targetTraces;
       const dims = input.dimensions ?? EMBEDDING_DIMENSIONS;
+      const indexType = input.indexType ?? DEFAULT_INDEX_TYPE;
       let client: pg.PoolClient;
       let done: () => void;
       try {
@@ -103,7 +104,7 @@ export function createPreflightActivities({ pool, capacityPool, redis, config }:
               : check('schema', 'warn', `${HNSW_INDEX_NAME} missing`, 'searches scan the table until `npm run cli -- capacity index` (or a launch) builds it'),
         );
 
-        const graphBytes = estimateHnswGraphBytes(targetTraces, dims);
+        const graphBytes = estimateHnswGraphBytes(targetTraces, dims, indexType);
         const settings = await client.query<{ name: string; bytes: string; setting: string }>(
           `SELECT name, setting,
                   ${SETTING_BYTES_SQL}::text AS bytes
@@ -114,7 +115,7 @@ export function createPreflightActivities({ pool, capacityPool, redis, config }:
         const sharedBuffers = Number(byName.get('shared_buffers')?.bytes ?? 0);
         const maintenanceWorkMem = Number(byName.get('maintenance_work_mem')?.bytes ?? 0);
         const parallelWorkers = Number(byName.get('max_parallel_maintenance_workers')?.setting ?? 0);
-        const sizeNote = `HNSW for ${targetTraces.toLocaleString('en-US')} × ${dims} needs ~${formatBytes(graphBytes)}`;
+        const sizeNote = `HNSW (${indexType}) for ${targetTraces.toLocaleString('en-US')} × ${dims} needs ~${formatBytes(graphBytes)}`;
         results.push(
           sharedBuffers >= graphBytes
             ? check('shared_buffers', 'pass', formatBytes(sharedBuffers), `${sizeNote}; the index fits in memory`)

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
 import { resolveProjectPath } from '../paths.js';
 import { rootCauseMessage, workflowUiUrl } from '../temporal.js';
 import { LAUNCH_SCALES, launchReadiness, type LaunchReadinessInput, type LaunchReport } from '../workflows/launch-readiness.js';
@@ -36,6 +37,7 @@ interface LaunchOptions {
   allowProduction?: boolean;
   minHit5?: number;
   fastRateLimit?: boolean;
+  indexType?: IndexType;
 }
 
 export function parseSkip(value: string | undefined): LaunchStage[] {
@@ -93,6 +95,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
     .option('--traces <n>', 'capacity traces (overrides --scale)', intOption('--traces', CLI_RANGES.traces))
     .option('--skip <stages>', `comma-separated stages to skip: ${LAUNCH_STAGES.join(', ')}`)
     .option('--no-cleanup', 'keep the capacity data at the end')
+    .option('--index-type <type>', `HNSW index the capacity track builds and benchmarks: vector, or halfvec (embedding::halfvec(1536)); default ${DEFAULT_INDEX_TYPE}`, choiceOption('--index-type', INDEX_TYPES))
     .option('--api-base-url <url>', 'API the rate-limit checks test (default: the worker serves one on loopback)')
     .option('--capacity-api-base-url <url>', 'API over the capacity database that the HTTP benchmark loads (default: the worker starts one)')
     .option('--min-hit5 <ratio>', 'first-query hit@5 threshold', numberOption('--min-hit5', CLI_RANGES.ratio))
@@ -112,6 +115,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
         ...(opts.capacityApiBaseUrl && { capacityApiBaseUrl: opts.capacityApiBaseUrl }),
         ...(opts.minHit5 !== undefined && { thresholds: { minHitAt5: opts.minHit5 } }),
         ...(opts.allowProduction && { allowProduction: true }),
+        ...(opts.indexType && { indexType: opts.indexType }),
         ...(opts.fastRateLimit && { stageInputs: { rateLimitValidation: { ...RATE_LIMIT_VALIDATION_FAST } } }),
       };
       process.exitCode = await withTemporalClient(cfg, async (client) => {

@@ -42,7 +42,7 @@ export async function indexBuild(input: IndexBuildInput = {}): Promise<IndexBuil
   };
   const progress = new ProgressTracker('indexBuild', 1, 'index');
   new ReadinessAttributes().set('index', 0);
-  const report = await buildIndex.executeWithOptions({ summary: `CREATE INDEX CONCURRENTLY … USING hnsw (${indexType ?? 'default type'}, m=16, ef_construction=64)` }, [settings]);
+  const report = await buildIndex.executeWithOptions({ summary: `CREATE INDEX CONCURRENTLY … USING hnsw (${indexType ? `${indexType}, ` : ''}m=16, ef_construction=64)` }, [settings]);
   progress.advance(1);
   progress.publish('HNSW index build', [
     ['index', `${report.indexName} (${report.indexType})`],

@@ -74,8 +74,10 @@ export function clustersFor(scale: number): number {
 /** The child input each stage gets, derived from the launch options and overridable per stage. */
 export function stageInputs<S extends LaunchStage>(stage: S, input: LaunchReadinessInput, scale: number): StageInput<S> {
   const clusters = clustersFor(scale);
+  // The index the launch builds, sizes its memory checks for and benchmarks; unset: each stage's default.
+  const indexType = input.indexType ? { indexType: input.indexType } : {};
   const derived: { [K in LaunchStage]: StageInput<K> } = {
-    preflight: { targetTraces: scale },
+    preflight: { targetTraces: scale, ...indexType },
     seedImport: { ...(input.seedPath && { path: input.seedPath }) },
     embeddingReadiness: { target: 'seeds' },
     firstQuerySmoke: {
@@ -84,9 +86,10 @@ export function stageInputs<S extends LaunchStage>(stage: S, input: LaunchReadin
       ...(input.thresholds?.minHitAt5 !== undefined && { minHitAt5: input.thresholds.minHitAt5 }),
     },
     capacityPopulation: { total: scale, clusters, ...(input.allowProduction && { allowProduction: true }) },
-    indexBuild: {},
+    indexBuild: { ...indexType },
     searchBenchmark: {
       dataset: { total: scale, clusters },
+      ...indexType,
       thresholds: {
         ...(input.thresholds?.sqlP99Ms !== undefined && { sqlP99Ms: input.thresholds.sqlP99Ms }),
         ...(input.thresholds?.httpP99Ms !== undefined && { httpP99Ms: input.thresholds.httpP99Ms }),

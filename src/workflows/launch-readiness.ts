@@ -31,6 +31,7 @@ import { capacityPopulation } from './capacity-population.js';
 import { embeddingReadiness } from './embedding-readiness.js';
 import { firstQuerySmoke } from './first-query-smoke.js';
 import { indexBuild } from './index-build.js';
+import type { IndexType } from '../db/index-types.js';
 import { preflight } from './preflight.js';
 import { rateLimitValidation } from './rate-limit-validation.js';
 import { searchBenchmark } from './search-benchmark.js';
@@ -61,6 +62,8 @@ export interface LaunchReadinessInput {
   /** Per-stage input overrides, merged over what the parent derives (e.g. fast rate-limit timings in tests). */
   stageInputs?: { [S in LaunchStage]?: StageInput<S> };
   allowProduction?: boolean;
+  /** The HNSW index type the capacity track builds and benchmarks (vector or halfvec); default DEFAULT_INDEX_TYPE. */
+  indexType?: IndexType;
 }
 
 export type LaunchVerdict = 'GO' | 'NO-GO';

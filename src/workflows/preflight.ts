@@ -1,5 +1,6 @@
 import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { IndexType } from '../db/index-types.js';
 import { ProgressTracker } from './progress.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -15,6 +16,8 @@ export interface PreflightInput {
   /** The capacity the launch must hold; sizes the memory checks. */
   targetTraces?: number;
   dimensions?: number;
+  /** The index type the launch builds: halfvec takes 2 bytes per dimension instead of 4. Default DEFAULT_INDEX_TYPE. */
+  indexType?: IndexType;
 }
 
 export interface PreflightReport {
