@@ -35,8 +35,9 @@ export default tseslint.config(
             { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Import activity *types* only, and call them through proxyActivities.' },
             { group: ['pg', 'ioredis', 'drizzle-orm', 'drizzle-orm/*', 'openai', '@faker-js/faker', 'uuid', 'crypto', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Non-deterministic or I/O library: use it from an activity.' },
             // Outside src/workflows only pure modules may be imported for values; everything else is types only.
-            { group: ['../*', '!../failure.js', '!../bytes.js', '!../activities', '!../activities/*', '!../search'], allowTypeImports: true, message: 'Only types may be imported from outside src/workflows (except pure ../failure.js, ../bytes.js and ../search/candidates.js); do I/O in activities.' },
-            { group: ['../search/*', '!../search/candidates.js'], allowTypeImports: true, message: 'Only types may be imported from outside src/workflows (except pure ../failure.js, ../bytes.js and ../search/candidates.js); do I/O in activities.' },
+            { group: ['../*', '!../failure.js', '!../bytes.js', '!../activities', '!../activities/*', '!../search', '!../db'], allowTypeImports: true, message: 'Only types may be imported from outside src/workflows (except pure ../failure.js, ../bytes.js, ../search/candidates.js and ../db/index-types.js); do I/O in activities.' },
+            { group: ['../search/*', '!../search/candidates.js'], allowTypeImports: true, message: 'Only types may be imported from outside src/workflows (except pure ../failure.js, ../bytes.js, ../search/candidates.js and ../db/index-types.js); do I/O in activities.' },
+            { group: ['../db/*', '!../db/index-types.js'], allowTypeImports: true, message: 'Only types may be imported from outside src/workflows (except pure ../failure.js, ../bytes.js, ../search/candidates.js and ../db/index-types.js); do I/O in activities.' },
           ],
         },
       ],

@@ -22,6 +22,11 @@
  * through the write endpoint and the embedding backfill alongside (the API's write quota is its
  * default, 20 per minute per user; the writers stay within it). --http is accepted and changes
  * nothing: the HTTP phase runs unless --no-http.
+ *     [--index-type vector|halfvec|vector,halfvec] [--json]
+ *
+ * --index-type: the HNSW index every phase measures (the first listed); two also compare them side
+ * by side (the report's "Index type" section: each rebuilt and timed, then size, p50/p99, recall@10
+ * and re-rank recall at the production ef_search against the same ground truth).
  *
  * The data stays for the next run (re-runs reuse it and the cached ground truth); drop the database
  * to start over. Capacity data of another --total in that database is cleaned up first.
@@ -31,7 +36,8 @@ import type { Client } from '@temporalio/client';
 import { formatBytes } from '../../src/bytes.js';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
-import { CLI_RANGES, intListOption, intOption, numberOption, scriptArgument } from '../../src/cli/parse.js';
+import { choiceListOption, CLI_RANGES, intListOption, intOption, numberOption, scriptArgument } from '../../src/cli/parse.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../../src/db/hnsw.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
@@ -68,6 +74,7 @@ const { values: args } = parseArgs({
     http: { type: 'boolean', default: false },
     mixed: { type: 'boolean', default: false },
     'writes-per-minute': { type: 'string' },
+    'index-type': { type: 'string', default: DEFAULT_INDEX_TYPE },
     json: { type: 'boolean', default: false },
   },
 });
@@ -88,6 +95,7 @@ const options = {
   httpSeconds: arg(intOption('--http-seconds', CLI_RANGES.seconds), '--http-seconds'),
   httpRate: arg(numberOption('--http-rate', CLI_RANGES.requestsPerSecond), '--http-rate'),
   writesPerMinute: args['writes-per-minute'] === undefined ? undefined : arg(numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE), '--writes-per-minute'),
+  indexTypes: arg(choiceListOption('--index-type', INDEX_TYPES), '--index-type'),
 };
 const wantsMixed = args.mixed === true || options.writesPerMinute !== undefined;
 if (wantsMixed && args['no-http']) {
@@ -144,14 +152,16 @@ async function main(): Promise<void> {
     // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
     const population = await execute(client, config, capacityPopulation, { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
-    const index = await execute(client, config, indexBuild, { prewarm: true });
-    log(`index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${formatBytes(index.indexBytes)}, planner uses it: ${index.usedByPlanner}`);
+    const [indexType, ...others] = options.indexTypes as [IndexType, ...IndexType[]];
+    // A comparison builds (and times) every type inside the benchmark itself.
+    const index = others.length > 0 ? null : await execute(client, config, indexBuild, { prewarm: true, indexType });
+    if (index) log(`${indexType} index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${formatBytes(index.indexBytes)}, planner uses it: ${index.usedByPlanner}`);
 
     let http: SearchBenchmarkInput['http'] = null;
     if (args['http-url']) {
       http = { baseUrl: args['http-url'] };
     } else if (!args['no-http']) {
-      api = await startChildApi({ DATABASE_URL: config.capacityDatabaseUrl, CAPACITY_DATABASE_URL: '', EMBEDDING_PROVIDER: 'local', RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT), RATE_LIMIT_REGISTER_PER_MINUTE: '1000' });
+      api = await startChildApi({ DATABASE_URL: config.capacityDatabaseUrl, CAPACITY_DATABASE_URL: '', EMBEDDING_PROVIDER: 'local', SEARCH_INDEX_TYPE: indexType, RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT), RATE_LIMIT_REGISTER_PER_MINUTE: '1000' });
       log(`search API in child process ${api.pid} on ${api.url} (read quota ${BENCH_READ_LIMIT}/min per user)`);
       http = { baseUrl: api.url };
     }
@@ -166,6 +176,8 @@ async function main(): Promise<void> {
     }
     const input: SearchBenchmarkInput = {
       dataset: { runKey, total, clusters },
+      indexType,
+      ...(others.length > 0 && { compareIndexTypes: options.indexTypes }),
       queryCount: options.queries,
       efSearch: options.efSearch,
       concurrency: options.concurrency,
@@ -176,7 +188,7 @@ async function main(): Promise<void> {
       mixed: wantsMixed ? { ...(options.writesPerMinute !== undefined && { writesPerMinute: options.writesPerMinute }) } : null,
       context: {
         ...(population.rowsInserted > 0 && { loadRowsPerSecond: population.rowsPerSecond }),
-        ...(index.built && { indexBuildSeconds: index.buildSeconds }),
+        ...(index?.built && { indexBuildSeconds: index.buildSeconds }),
       },
     };
     const result = await execute(client, config, searchBenchmark, input, `bench-search-${new Date().toISOString().replace(/[:.]/g, '-')}`);

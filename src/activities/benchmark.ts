@@ -20,6 +20,7 @@ import type { BenchmarkReport } from '../report/schema.js';
 import type { WrittenReport } from '../report/write.js';
 import { loadGoldenQueries } from '../search/golden.js';
 import { DEFAULT_EF_SEARCH } from '../search/search.js';
+import { DEFAULT_INDEX_TYPE, type IndexType } from '../db/hnsw.js';
 import type { ActivityDeps } from './deps.js';
 
 /** What every measuring activity needs to rebuild the same query set. */
@@ -39,7 +40,7 @@ export interface BenchmarkTarget {
   modelId: string;
   centres: CentreSource;
   /** The search path's own settings, so the benchmark defaults to measuring exactly them. */
-  searchDefaults: { efSearch: number; k: number };
+  searchDefaults: { efSearch: number; k: number; indexType: IndexType };
   warnings: string[];
 }
 
@@ -57,6 +58,8 @@ export interface MeasureInput {
   efSearch: number;
   /** Results per search (recall@k and re-rank recall are judged at this k). */
   k: number;
+  /** The index the statements are written for; default DEFAULT_INDEX_TYPE. */
+  indexType?: IndexType;
 }
 
 export interface HttpBenchmarkInput {
@@ -67,6 +70,8 @@ export interface HttpBenchmarkInput {
   ratePerUser?: number;
   limit: number;
   runTag: string;
+  /** The index type the worker-served API searches with (ignored with baseUrl); unset: SEARCH_INDEX_TYPE. */
+  indexType?: IndexType;
 }
 
 /** The mixed phase: the HTTP load's search users and rate, plus writers, the embedding backfill and the delay tracking (benchmark/mixed-load.ts). */
@@ -103,10 +108,11 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
   const { pool: livePool, capacityPool: pool, config, embedder } = deps;
   const buckets = new TokenBucket(deps.redis);
   const querySpec = (q: BenchmarkQueries): QuerySetSpec => ({ dataset: q.dataset, queryCount: q.queryCount, querySeed: q.querySeed, modelId: embedder.modelId });
-  const sqlOptions = (phase: string, input: { efSearch: number; k: number }): SqlRunOptions => ({
+  const sqlOptions = (phase: string, input: { efSearch: number; k: number; indexType?: IndexType }): SqlRunOptions => ({
     databaseUrl: config.capacityDatabaseUrl,
     efSearch: input.efSearch,
     k: input.k,
+    indexType: input.indexType ?? DEFAULT_INDEX_TYPE,
     onProgress: progressBeat(phase),
     signal: Context.current().cancellationSignal,
   });
@@ -118,7 +124,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
   async function withLoadUsers<T>(input: HttpBenchmarkInput, load: (options: HttpLoadOptions) => Promise<T>): Promise<T> {
     const golden = await loadGoldenQueries(resolveProjectPath(DEFAULT_GOLDEN_QUERIES));
     const beat = progressBeat(`HTTP load ${input.users} users`);
-    const baseUrl = input.baseUrl ?? (await ensureCapacityApi(deps)).baseUrl;
+    const baseUrl = input.baseUrl ?? (await ensureCapacityApi(deps, input.indexType)).baseUrl;
     const userIds: string[] = [];
     try {
       return await nonRetryableFor(
@@ -145,7 +151,8 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
   }
 
   return {
-    async describeBenchmarkTarget(input: { dataset: DatasetSpec }): Promise<BenchmarkTarget> {
+    async describeBenchmarkTarget(input: { dataset: DatasetSpec; indexType?: IndexType }): Promise<BenchmarkTarget> {
+      const indexType = input.indexType ?? DEFAULT_INDEX_TYPE;
       if (input.dataset.dimensions !== embedder.dimensions) {
         throw ApplicationFailure.nonRetryable(
           `dataset dimensions ${input.dataset.dimensions} do not match the embedder's ${embedder.dimensions}; use ${embedder.dimensions}`,
@@ -154,7 +161,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       }
       await ensureCapacitySchema(config);
       const environment = await describeEnvironment(config.capacityDatabaseUrl);
-      const index = await describeIndex(pool, environment.sharedBuffersBytes);
+      const index = await describeIndex(pool, environment.sharedBuffersBytes, indexType);
       const traceCount = await searchableCount(pool, embedder.modelId);
       if (traceCount === 0) {
         throw ApplicationFailure.nonRetryable(
@@ -164,7 +171,8 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       }
       if (!index.present || !index.valid) {
         throw ApplicationFailure.nonRetryable(
-          `the HNSW index ${index.name} is ${index.present ? 'invalid' : 'missing'}: run the indexBuild workflow before benchmarking`,
+          `the HNSW index ${index.name} (${indexType}) is ${index.present ? 'invalid' : 'missing'}: run the indexBuild workflow with indexType ${indexType} ` +
+            `(capacity index --index-type ${indexType}) before benchmarking`,
           'IndexMissing',
         );
       }
@@ -181,7 +189,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       if (!index.fitsInSharedBuffers) warnings.push(`the index (${index.bytes} bytes) does not fit in shared_buffers: latencies include disk reads`);
       return {
         environment, index, traceCount, capacityRows, modelId: embedder.modelId, centres, warnings,
-        searchDefaults: { efSearch: DEFAULT_EF_SEARCH, k: GROUND_TRUTH_K },
+        searchDefaults: { efSearch: DEFAULT_EF_SEARCH, k: GROUND_TRUTH_K, indexType: DEFAULT_INDEX_TYPE },
       };
     },
 

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import pg from 'pg';
-import { HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';
+import { hnswIndexName, SETTING_BYTES_SQL, type IndexType } from '../db/hnsw.js';
 
 export interface BenchmarkEnvironment {
   postgres: string;
@@ -26,6 +26,7 @@ export interface BenchmarkEnvironment {
 
 export interface IndexFacts {
   name: string;
+  indexType: IndexType;
   present: boolean;
   valid: boolean;
   bytes: number;
@@ -82,21 +83,23 @@ async function readEnvironment(pool: pg.ClientBase): Promise<BenchmarkEnvironmen
   };
 }
 
-export async function describeIndex(pool: pg.Pool, sharedBuffersBytes: number): Promise<IndexFacts> {
+export async function describeIndex(pool: pg.Pool, sharedBuffersBytes: number, indexType: IndexType): Promise<IndexFacts> {
+  const name = hnswIndexName(indexType);
   const { rows } = await pool.query<{ valid: boolean; bytes: string; reloptions: string[] | null }>(
     `SELECT i.indisvalid AS valid, pg_relation_size(c.oid)::text AS bytes, c.reloptions
        FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.oid = to_regclass($1)`,
-    [HNSW_INDEX_NAME],
+    [name],
   );
   const r = rows[0];
-  if (!r) return { name: HNSW_INDEX_NAME, present: false, valid: false, bytes: 0, m: null, efConstruction: null, fitsInSharedBuffers: false };
+  if (!r) return { name, indexType, present: false, valid: false, bytes: 0, m: null, efConstruction: null, fitsInSharedBuffers: false };
   const option = (key: string) => {
     const hit = (r.reloptions ?? []).find((o) => o.startsWith(`${key}=`));
     return hit ? Number(hit.slice(key.length + 1)) : null;
   };
   const bytes = Number(r.bytes);
   return {
-    name: HNSW_INDEX_NAME,
+    name,
+    indexType,
     present: true,
     valid: r.valid,
     bytes,

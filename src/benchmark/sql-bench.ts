@@ -5,13 +5,15 @@
  * - The search statement is the search path's own (SEARCH_SQL, a named prepared statement on a
  *   connection with the search session settings), asked for the top k.
  * - The raw floor is `SELECT id FROM traces ORDER BY embedding <=> $1 LIMIT k` on a bare connection
- *   with only hnsw.ef_search set: what pgvector itself costs for the same k.
+ *   with only hnsw.ef_search set: what pgvector itself costs for the same k. On the halfvec index
+ *   both order by the index expression (embedding::halfvec(1536) <=> …); the raw floor's ids are
+ *   then that index's own order, so its recall@10 is the half-precision index's.
  * Serial passes interleave the two per query (alternating which goes first), so a noisy neighbour
  * on the host slows both alike and their ratio stays meaningful.
  */
 import pg from 'pg';
-import { HNSW_INDEX_NAME, servingSessionOptions } from '../db/hnsw.js';
-import { searchQuery, SEARCH_SQL, firstCandidates, wideCandidates } from '../search/search.js';
+import { annDistance, hnswIndexName, servingSessionOptions, type IndexType } from '../db/hnsw.js';
+import { searchQuery, searchSql, firstCandidates, wideCandidates } from '../search/search.js';
 import { explain } from './plan.js';
 import { GROUND_TRUTH_K } from './ground-truth.js';
 import type { QuerySet } from './query-set.js';
@@ -27,9 +29,12 @@ import { runInChildren } from './harness/run-child.js';
 import { mergeWindows, WindowRecorder, type WindowSeries } from './harness/windows.js';
 import { detectDrift, type Drift, type TimeWindow } from './time-series.js';
 
-/** The raw pgvector floor: nearest rows by cosine distance, nothing else. */
-export const RAW_FLOOR_SQL = 'SELECT id FROM traces ORDER BY embedding <=> $1::vector LIMIT $2';
-const RAW_FLOOR_STATEMENT = 'commontrace_raw_floor_v1';
+/** The raw pgvector floor on the index of `type`: nearest rows in that index's order, nothing else (no re-ranking). */
+export function rawFloorSql(type: IndexType): string {
+  return `SELECT id FROM traces ORDER BY ${annDistance(type, 'embedding', '$1')} LIMIT $2`;
+}
+export const RAW_FLOOR_SQL = rawFloorSql('vector');
+const RAW_FLOOR_STATEMENTS: Record<IndexType, string> = { vector: 'commontrace_raw_floor_v1', halfvec: 'commontrace_raw_floor_halfvec_v1' };
 
 export type SqlStatementKind = 'search' | 'raw';
 
@@ -38,6 +43,8 @@ export interface SqlRunOptions {
   efSearch: number;
   /** Results per search (the API's default limit is 10). */
   k: number;
+  /** The index both statements are written for (default vector, the migration's). */
+  indexType?: IndexType;
   /** Queries done so far, out of `total` (null when the phase runs for a duration). */
   onProgress?: (done: number, total: number | null) => void;
   signal?: AbortSignal;
@@ -123,36 +130,40 @@ export interface TimedQuery {
 }
 
 /** One search through the search statement; returns the elapsed milliseconds and the ids in result order. */
-export async function timedSearch(client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number): Promise<TimedQuery> {
+export async function timedSearch(client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType): Promise<TimedQuery> {
   const t0 = performance.now();
-  const { rows } = await client.query<{ id: string; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch }));
+  const { rows } = await client.query<{ id: string; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch, indexType }));
   const ms = performance.now() - t0;
   return { ms, ids: rows.map((r) => r.id), widened: rows[0]?.widened ?? false, certified: rows[0]?.certified ?? true };
 }
 
 /** One raw floor query; relaxed orderings never apply here (no iterative scan), so ids are nearest first. */
-export async function timedRaw(client: pg.ClientBase, param: Buffer, k: number): Promise<TimedQuery> {
+export async function timedRaw(client: pg.ClientBase, param: Buffer, k: number, indexType: IndexType): Promise<TimedQuery> {
   const t0 = performance.now();
-  const { rows } = await client.query<{ id: string }>({ name: RAW_FLOOR_STATEMENT, text: RAW_FLOOR_SQL, values: [param, k] });
+  const { rows } = await client.query<{ id: string }>({ name: RAW_FLOOR_STATEMENTS[indexType], text: rawFloorSql(indexType), values: [param, k] });
   return { ms: performance.now() - t0, ids: rows.map((r) => r.id), widened: false, certified: true };
 }
 
-export function timedStatement(kind: SqlStatementKind, client: pg.ClientBase, set: QuerySet, q: number, options: Pick<SqlRunOptions, 'efSearch' | 'k'>): Promise<TimedQuery> {
+export function timedStatement(kind: SqlStatementKind, client: pg.ClientBase, set: QuerySet, q: number, options: Pick<SqlRunOptions, 'efSearch' | 'k' | 'indexType'>): Promise<TimedQuery> {
   const param = set.params[q % set.params.length]!;
-  return kind === 'search' ? timedSearch(client, param, set.spec.modelId, options.efSearch, options.k) : timedRaw(client, param, options.k);
+  return kind === 'search'
+    ? timedSearch(client, param, set.spec.modelId, options.efSearch, options.k, options.indexType ?? 'vector')
+    : timedRaw(client, param, options.k, options.indexType ?? 'vector');
 }
 
-/** The plan of the search statement as the benchmark runs it, and whether it reads the HNSW index. */
-export async function explainSearch(client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number): Promise<{ plan: string; usesIndex: boolean }> {
-  const { nodes, outline } = await explain(client, SEARCH_SQL, [param, modelId, [], firstCandidates(k, efSearch), k, wideCandidates(k)]);
-  return { plan: outline, usesIndex: nodes.some((n) => n['Index Name'] === HNSW_INDEX_NAME) };
+/** The plan of the search statement as the benchmark runs it, and whether it reads the HNSW index of its type. */
+export async function explainSearch(
+  client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType,
+): Promise<{ plan: string; usesIndex: boolean }> {
+  const { nodes, outline } = await explain(client, searchSql(indexType), [param, modelId, [], firstCandidates(k, efSearch), k, wideCandidates(k)]);
+  return { plan: outline, usesIndex: nodes.some((n) => n['Index Name'] === hnswIndexName(indexType)) };
 }
 
-/** Loads the index into shared_buffers when pg_prewarm is available; the report labels either way. */
-export async function prewarmIndex(client: pg.ClientBase): Promise<{ prewarmed: boolean; note: string }> {
+/** Loads the index of `type` into shared_buffers when pg_prewarm is available; the report labels either way. */
+export async function prewarmIndex(client: pg.ClientBase, type: IndexType): Promise<{ prewarmed: boolean; note: string }> {
   try {
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
-    const { rows } = await client.query<{ blocks: string }>('SELECT pg_prewarm($1::regclass)::text AS blocks', [HNSW_INDEX_NAME]);
+    const { rows } = await client.query<{ blocks: string }>('SELECT pg_prewarm($1::regclass)::text AS blocks', [hnswIndexName(type)]);
     return { prewarmed: true, note: `pg_prewarm loaded ${rows[0]?.blocks ?? '?'} index blocks` };
   } catch (err) {
     return { prewarmed: false, note: `not prewarmed: ${(err as Error).message}` };
@@ -197,8 +208,9 @@ async function interleavedPass(clients: { search: pg.Client; raw: pg.Client }, s
 export async function warmUp(set: QuerySet, queries: number, prewarm: boolean, options: SqlRunOptions): Promise<WarmupResult> {
   const clients = await pairedClients(options, 'warmup');
   try {
-    const warmed = prewarm ? await prewarmIndex(clients.search) : { prewarmed: false, note: 'prewarm not requested' };
-    const plan = await explainSearch(clients.search, set.params[0]!, set.spec.modelId, options.efSearch, options.k);
+    const indexType = options.indexType ?? 'vector';
+    const warmed = prewarm ? await prewarmIndex(clients.search, indexType) : { prewarmed: false, note: 'prewarm not requested' };
+    const plan = await explainSearch(clients.search, set.params[0]!, set.spec.modelId, options.efSearch, options.k, indexType);
     const histogram = createLatencyHistogram();
     await interleavedPass(clients, set, queries, options, (_q, search) => recordMs(histogram, search.ms));
     return { queries, prewarmed: warmed.prewarmed, prewarmNote: warmed.note, ...plan, efSearch: options.efSearch, latency: summarizeLatency(histogram) };
@@ -250,6 +262,7 @@ export interface ConcurrencyLanesInput {
   kind: SqlStatementKind;
   efSearch: number;
   k: number;
+  indexType?: IndexType;
   /** Lanes in the whole phase (lane i sends queries i, i + clients, …). */
   clients: number;
   /** This child's lanes. */
@@ -329,7 +342,7 @@ export async function measureConcurrency(
   set: QuerySet, kind: SqlStatementKind, clients: number, seconds: number, options: SqlRunOptions & { processes?: number },
 ): Promise<ConcurrencyResult> {
   const inputs: ConcurrencyLanesInput[] = spreadLanes(clients, harnessProcesses(clients, options.processes)).map((lanes) => ({
-    databaseUrl: options.databaseUrl, kind, efSearch: options.efSearch, k: options.k, clients, lanes, seconds, params: set.params, modelId: set.spec.modelId,
+    databaseUrl: options.databaseUrl, kind, efSearch: options.efSearch, k: options.k, indexType: options.indexType, clients, lanes, seconds, params: set.params, modelId: set.spec.modelId,
   }));
   const done = inputs.map(() => 0);
   const total = () => done.reduce((a, b) => a + b, 0);

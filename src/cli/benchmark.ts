@@ -9,12 +9,12 @@ import { compareReports, DEFAULT_COMPARE_LIMITS, type Comparison, type Compariso
 import { loadBenchmarkRun } from '../benchmark/store.js';
 import { WRITES_PER_MINUTE_RANGE } from '../benchmark/mixed-plan.js';
 import { createPool } from '../db/client.js';
-import { DEFAULT_EF_SEARCH } from '../db/hnsw.js';
+import { DEFAULT_EF_SEARCH, DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
 import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { SEARCH_BENCHMARK_DEFAULTS, searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';
 import { textTable } from './format.js';
-import { CLI_RANGES, intOption, numberOption, intListOption, waitWorkerOption } from './parse.js';
+import { choiceListOption, CLI_RANGES, intOption, numberOption, intListOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 
 interface SearchOptions {
@@ -26,6 +26,8 @@ interface SearchOptions {
   queries?: number;
   querySeed?: number;
   productionEf?: number;
+  indexType?: IndexType[];
+  compareIndexTypes?: boolean;
   k?: number;
   warmup?: number;
   prewarm: boolean;
@@ -55,6 +57,19 @@ interface SearchOptions {
 
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
+/**
+ * --index-type a[,b]: the first is the type every phase measures; more than one (or
+ * --compare-index-types, which adds the others) also compares them side by side.
+ */
+export function indexTypeInput(o: Pick<SearchOptions, 'indexType' | 'compareIndexTypes'>): Pick<SearchBenchmarkInput, 'indexType' | 'compareIndexTypes'> {
+  const listed = o.indexType ?? [];
+  const types = o.compareIndexTypes ? [...new Set([...(listed.length > 0 ? listed : [DEFAULT_INDEX_TYPE]), ...INDEX_TYPES])] : listed;
+  return {
+    ...(types[0] && { indexType: types[0] }),
+    ...(types.length > 1 && { compareIndexTypes: types }),
+  };
+}
+
 export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
   const dataset = defined({ runKey: o.runKey, total: o.total, clusters: o.clusters, sigma: o.sigma, generatorSeed: o.generatorSeed });
   const thresholds = defined({
@@ -71,6 +86,7 @@ export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
       productionEfSearch: o.productionEf, k: o.k, warmupQueries: o.warmup, reportsDir: o.reportsDir,
     }),
     prewarm: o.prewarm,
+    ...indexTypeInput(o),
     ...(Object.keys(dataset).length > 0 && { dataset }),
     ...(Object.keys(thresholds).length > 0 && { thresholds }),
     ...(wantsHttp && {
@@ -114,6 +130,8 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .description('searchBenchmark workflow: recall, serial latency per ef_search, concurrency sweep, optional HTTP load; exit 1 on a fail verdict')
     .option('--ef-search <list>', 'ef_search values, comma-separated (default 40,64,100,128,200)', intListOption('--ef-search', CLI_RANGES.efSearch))
     .option('--production-ef <n>', `the production ef_search the verdict uses (default: the search path's, ${DEFAULT_EF_SEARCH})`, intOption('--production-ef', CLI_RANGES.efSearch))
+    .option('--index-type <list>', `HNSW index to measure: vector or halfvec (default ${DEFAULT_INDEX_TYPE}); two, comma-separated, also compares them side by side (each rebuilt and timed)`, choiceListOption('--index-type', INDEX_TYPES))
+    .option('--compare-index-types', 'compare every index type side by side: size, build time, p50/p99, recall@10, re-rank recall')
     .option('--concurrency <list>', 'client counts, comma-separated (default 1,2,4,8)', intListOption('--concurrency', CLI_RANGES.clients))
     .option('--concurrency-seconds <n>', 'seconds per concurrency level (default 10)', intOption('--concurrency-seconds', CLI_RANGES.seconds))
     .option('--raw-rounds <n>', 'alternating search / raw floor rounds per client count (default 3)', intOption('--raw-rounds', { min: 1, max: 20 }))

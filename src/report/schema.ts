@@ -4,6 +4,7 @@
  * from last month still parses (or fails loudly) when tonight's run is compared with it.
  */
 import { z } from 'zod';
+import { INDEX_TYPES } from '../db/index-types.js';
 
 const ms = z.number().nonnegative();
 const count = z.number().int().nonnegative();
@@ -66,8 +67,12 @@ export const datasetSchema = z.object({
   loadRowsPerSecond: z.number().nonnegative().nullable(),
 });
 
+const indexTypeSchema = z.enum(INDEX_TYPES);
+
 export const indexSchema = z.object({
   name: z.string(),
+  /** Absent in reports from before halfvec: those measured the vector index. */
+  indexType: indexTypeSchema.optional(),
   present: z.boolean(),
   valid: z.boolean(),
   bytes: count,
@@ -123,6 +128,31 @@ export const serialSchema = z.object({
   rerankRecall: recallSchema,
   widenedShare: ratio,
   uncertifiedShare: ratio,
+});
+
+/**
+ * The index types side by side on the same data and queries in one run: each built (timed) on the
+ * capacity database, then warmed up and measured serially at the production ef_search against the
+ * same exact ground truth.
+ */
+export const indexTypeComparisonSchema = z.object({
+  efSearch: count,
+  k: count,
+  rows: z.array(z.object({
+    indexType: indexTypeSchema,
+    indexName: z.string(),
+    bytes: count,
+    buildSeconds: z.number().nonnegative(),
+    /** EXPLAIN of the search statement written for this type, and whether it reads this index. */
+    plan: z.string(),
+    usesIndex: z.boolean(),
+    latency: latencySchema,
+    rawLatency: latencySchema,
+    recall: recallSchema,
+    rerankRecall: recallSchema,
+    widenedShare: ratio,
+    uncertifiedShare: ratio,
+  })).min(1),
 });
 
 /** What the load generator itself cost: a saturated one measured its own queueing, not the service. */
@@ -265,6 +295,8 @@ export const benchmarkReportSchema = z.object({
   /** Absent in reports from before the mixed phase existed. */
   mixed: mixedSchema.nullable().optional(),
   rawFloor: rawFloorSchema,
+  /** Present when the run compared index types (searchBenchmark compareIndexTypes). */
+  indexTypes: indexTypeComparisonSchema.nullable().optional(),
   warnings: z.array(z.string()),
 });
 
@@ -275,6 +307,7 @@ export type HttpFigures = z.infer<typeof httpSchema>;
 export type WindowFigures = z.infer<typeof windowSchema>;
 export type RawFloorFigures = z.infer<typeof rawFloorSchema>;
 export type MixedFigures = z.infer<typeof mixedSchema>;
+export type IndexTypeComparison = z.infer<typeof indexTypeComparisonSchema>;
 
 export class InvalidReportError extends Error {
   constructor(where: string, issues: string[]) {

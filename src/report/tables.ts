@@ -4,7 +4,7 @@
  */
 import { formatBytes } from '../bytes.js';
 import { DRIFT_MIN_RATIO, DRIFT_MIN_RISE_MS, DRIFT_MIN_WINDOWS, WINDOW_SECONDS } from '../benchmark/time-series.js';
-import type { BenchmarkReport, HttpFigures, MixedFigures, WindowFigures } from './schema.js';
+import type { BenchmarkReport, HttpFigures, IndexTypeComparison, MixedFigures, WindowFigures } from './schema.js';
 
 export interface ReportTable {
   title: string;
@@ -137,6 +137,27 @@ export function searchWhileWritingTables(m: MixedFigures, readOnly: HttpFigures 
   ];
 }
 
+/** The index types side by side; size is also shown relative to the first row (the run's measured type). */
+export function indexTypeTable(c: IndexTypeComparison, queries: number): ReportTable {
+  const base = c.rows[0]!;
+  const relative = (bytes: number) => (base.bytes > 0 ? `${bytes >= base.bytes ? '+' : '−'}${Math.abs(Math.round((bytes / base.bytes - 1) * 1000) / 10)}%` : '—');
+  return {
+    title: 'Index type',
+    note:
+      `Each index built on the same rows (m and ef_construction as production, one after the other; both exist during the measurements), then ${queries} ` +
+      `queries one at a time at ef_search ${c.efSearch} through the search statement written for it. halfvec: an expression index on embedding::halfvec(1536); ` +
+      'its candidates come in half-precision order and are re-ranked with the full-precision distance. recall@' + `${c.k} is the index's own order ` +
+      `against the exact neighbours; re-rank recall the search path's top ${c.k} against the exact re-ranked top ${c.k} (same ground truth for every type). ` +
+      'Latency in ms.',
+    header: ['type', 'index', 'size', `size vs ${base.indexType}`, 'build s', 'p50', 'p99', `recall@${c.k}`, 're-rank recall', 'widened', 'uncertified', 'planner uses it'],
+    rows: c.rows.map((t) => [
+      t.indexType, t.indexName, formatBytes(t.bytes), t === base ? '' : relative(t.bytes), t.buildSeconds.toFixed(1),
+      fmtMs(t.latency.p50), fmtMs(t.latency.p99), fmtRecall(t.recall.mean), fmtRecall(t.rerankRecall.mean), pct(t.widenedShare), pct(t.uncertifiedShare),
+      t.usesIndex ? 'yes' : `NO (${t.plan})`,
+    ]),
+  };
+}
+
 export function reportTables(r: BenchmarkReport): ReportTable[] {
   const tables: ReportTable[] = [
     {
@@ -187,6 +208,7 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       ],
     },
   ];
+  if (r.indexTypes) tables.push(indexTypeTable(r.indexTypes, r.dataset.queryCount));
   if (r.throughputRounds.length > 0) {
     tables.push({
       title: 'Raw floor throughput rounds',
@@ -257,7 +279,7 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       ['dataset', `${d.traceCount} searchable vectors (${d.capacityRows} from ${d.runKey}), ${d.dimensions} dims, ${d.clusters} clusters, sigma ${d.sigma}, generator seed ${d.generatorSeed}, centres ${d.centres.kind}${d.centres.kind === 'seeds' ? ` (${d.centres.seedCount} seeds)` : ''}, model ${d.modelId}`],
       ['load throughput', d.loadRowsPerSecond === null ? 'not measured in this run' : `${d.loadRowsPerSecond} rows/s`],
       ['queries', `${d.queryCount} held-out noisy centre copies, query seed ${d.querySeed}`],
-      ['index', i.present ? `${i.name}: m ${i.m ?? 'default'}, ef_construction ${i.efConstruction ?? 'default'}, ${formatBytes(i.bytes)}${i.fitsInSharedBuffers ? ', fits in shared_buffers' : ', does NOT fit in shared_buffers'}` : 'missing'],
+      ['index', i.present ? `${i.name} (${i.indexType ?? 'vector'}): m ${i.m ?? 'default'}, ef_construction ${i.efConstruction ?? 'default'}, ${formatBytes(i.bytes)}${i.fitsInSharedBuffers ? ', fits in shared_buffers' : ', does NOT fit in shared_buffers'}` : 'missing'],
       ['index build', i.buildSeconds === null ? 'not built in this run' : `${i.buildSeconds} s`],
       ['ground truth', `${r.groundTruth.cached ? 'cached' : 'computed'} (${r.groundTruth.seconds} s to compute), compute time per query per lane ${r.groundTruth.exactP50Ms === null ? '—' : `${fmtMs(r.groundTruth.exactP50Ms)} ms`}, key ${r.groundTruth.cacheKey}`],
       ...r.warnings.map((w) => ['warning', w]),

@@ -6,7 +6,8 @@ import type { MixedLoadResult } from '../benchmark/mixed-load.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
 import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkCheck, type BenchmarkThresholds } from './benchmark-verdict.js';
 import { firstCandidates, wideCandidates } from '../search/candidates.js';
-import type { BenchmarkReport } from '../report/schema.js';
+import type { BenchmarkReport, IndexTypeComparison } from '../report/schema.js';
+import { INDEX_TYPES, isIndexType, type IndexType } from '../db/index-types.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
@@ -25,6 +26,14 @@ export interface SearchBenchmarkInput {
   efSearch?: number[];
   /** The search path's ef_search; the verdict and the concurrency sweep use it. */
   productionEfSearch?: number;
+  /** The HNSW index every phase measures (vector or halfvec); default the search path's (DEFAULT_INDEX_TYPE). */
+  indexType?: IndexType;
+  /**
+   * Index types to compare side by side (the "Index type" section): each is built again (timed) on
+   * the capacity database, one after the other, then measured serially at the production ef_search
+   * against the same ground truth. Absent or empty: no comparison.
+   */
+  compareIndexTypes?: IndexType[];
   /** Client counts of the concurrency sweep. */
   concurrency?: number[];
   concurrencySeconds?: number;
@@ -128,6 +137,12 @@ const { prepareBenchmarkGroundTruth } = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
 });
 
+const { buildIndex } = proxyActivities<Activities>({
+  startToCloseTimeout: '3 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+});
+
 const { warmUpSearch, measureSerialSearch, measureConcurrentSearch } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '1 minute',
@@ -144,6 +159,14 @@ function positiveInts(name: string, values: readonly number[]): number[] {
 
 function positiveInt(name: string, value: number): number {
   return positiveInts(name, [value])[0]!;
+}
+
+function indexTypes(name: string, values: readonly unknown[]): IndexType[] {
+  const bad = values.filter((v) => !isIndexType(v));
+  if (bad.length > 0) {
+    throw ApplicationFailure.nonRetryable(`${name} takes ${INDEX_TYPES.join(', ')}, got ${JSON.stringify(bad)}`, 'InvalidBenchmarkInput');
+  }
+  return [...new Set(values as IndexType[])];
 }
 
 /**
@@ -170,9 +193,24 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   const http = input.http ? { ...SEARCH_BENCHMARK_DEFAULTS.http, ...input.http } : null;
   const httpSkippedReason = http ? null : 'not requested (pass http: {} for the worker-served API, or http.baseUrl)';
 
+  const requestedType = input.indexType === undefined ? undefined : indexTypes('indexType', [input.indexType])[0];
+  // The measured type first, so the comparison's sizes are relative to it.
+  const compared = indexTypes('compareIndexTypes', input.compareIndexTypes ?? []);
   const attributes = new ReadinessAttributes();
   attributes.set('benchmark', 0);
-  const target = await describeBenchmarkTarget({ dataset });
+  // Built before the target is described: a compared type may have no index yet.
+  const builds = new Map<IndexType, { bytes: number; buildSeconds: number; indexName: string }>();
+  const buildWarnings: string[] = [];
+  for (const type of compared) {
+    const built = await buildIndex.executeWithOptions({ summary: `build the ${type} HNSW index for the comparison (timed)` }, [
+      { indexType: type, maintenanceWorkMemCapMb: 2048, parallelWorkers: 1, prewarm: false, rebuild: true },
+    ]);
+    builds.set(type, { bytes: built.indexBytes, buildSeconds: built.buildSeconds, indexName: built.indexName });
+    buildWarnings.push(...built.warnings.map((w) => `${type} index build: ${w}`));
+  }
+  const target = await describeBenchmarkTarget({ dataset, ...(requestedType && { indexType: requestedType }) });
+  const indexType = requestedType ?? target.searchDefaults.indexType;
+  const comparedTypes = compared.length > 0 ? [indexType, ...compared.filter((t) => t !== indexType)] : [];
   const productionEf = positiveInt('productionEfSearch', input.productionEfSearch ?? target.searchDefaults.efSearch);
   const efList = positiveInts('efSearch', [...(input.efSearch ?? SEARCH_BENCHMARK_DEFAULTS.efSearch), productionEf]);
   const k = positiveInt('k', input.k ?? target.searchDefaults.k);
@@ -186,9 +224,9 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   if (!(roundSeconds > 0)) throw ApplicationFailure.nonRetryable(`rawFloorRoundSeconds must be positive, got ${roundSeconds}`, 'InvalidBenchmarkInput');
   if (input.mixed && !http) throw ApplicationFailure.nonRetryable('the mixed phase runs the HTTP load with writes: it needs http too (http: {} for the worker-served API)', 'InvalidBenchmarkInput');
   const mixed = http && input.mixed ? { ...SEARCH_BENCHMARK_DEFAULTS.mixed, ...input.mixed } : null;
-  const steps = 3 + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0) + (mixed ? 1 : 0);
+  const steps = 3 + comparedTypes.length + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0) + (mixed ? 1 : 0);
   const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
-  const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`]];
+  const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`], ['index type', indexType]];
   const step = (label: string, line?: [string, string]) => {
     if (line) lines.push(line);
     progress.advance(1, label);
@@ -201,14 +239,35 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   ]);
   step('ground truth ready', ['ground truth', groundTruth.cached ? 'cached' : `computed in ${groundTruth.seconds} s`]);
 
+  // Each compared type: warmed up (its plan checked), then the serial pass at the production ef_search.
+  const comparisonRows: IndexTypeComparison['rows'] = [];
+  for (const type of comparedTypes) {
+    const build = builds.get(type);
+    if (!build) throw ApplicationFailure.nonRetryable(`no build of the ${type} index in this run`, 'InvalidBenchmarkInput');
+    const warm = await warmUpSearch.executeWithOptions({ summary: `${type} index: warm-up, ${warmupQueries} queries` }, [
+      { queries, efSearch: productionEf, k, count: warmupQueries, prewarm: input.prewarm ?? true, indexType: type },
+    ]);
+    const r = await measureSerialSearch.executeWithOptions({ summary: `${type} index: serial, ef_search ${productionEf}` }, [
+      { queries, efSearch: productionEf, k, cacheKey: groundTruth.cacheKey, indexType: type },
+    ]);
+    comparisonRows.push({
+      indexType: type, indexName: build.indexName, bytes: build.bytes, buildSeconds: build.buildSeconds, plan: warm.plan, usesIndex: warm.usesIndex,
+      latency: r.latency, rawLatency: r.rawLatency, recall: r.recall, rerankRecall: r.rerankRecall, widenedShare: r.widenedShare, uncertifiedShare: r.uncertifiedShare,
+    });
+    step(`${type} index compared`, [
+      `${type} index`, `${build.bytes} bytes, built in ${build.buildSeconds} s, p99 ${r.latency.p99} ms, recall@${k} ${r.recall.mean}, re-rank recall ${r.rerankRecall.mean}`,
+    ]);
+  }
+  const indexTypeComparison: IndexTypeComparison | null = comparisonRows.length > 0 ? { efSearch: productionEf, k, rows: comparisonRows } : null;
+
   const warmup = await warmUpSearch.executeWithOptions({ summary: `warm-up, ${warmupQueries} queries` }, [
-    { queries, efSearch: productionEf, k, count: warmupQueries, prewarm: input.prewarm ?? true },
+    { queries, efSearch: productionEf, k, count: warmupQueries, prewarm: input.prewarm ?? true, indexType },
   ]);
   step('warmed up', ['warm-up p99', `${warmup.latency.p99} ms (${warmup.prewarmed ? 'prewarmed' : 'not prewarmed'})`]);
 
   const serial: BenchmarkReport['serial'] = [];
   for (const efSearch of efList) {
-    const r = await measureSerialSearch.executeWithOptions({ summary: `serial, ef_search ${efSearch}` }, [{ queries, efSearch, k, cacheKey: groundTruth.cacheKey }]);
+    const r = await measureSerialSearch.executeWithOptions({ summary: `serial, ef_search ${efSearch}` }, [{ queries, efSearch, k, cacheKey: groundTruth.cacheKey, indexType }]);
     serial.push(r);
     step(`serial ef_search ${efSearch} done`, [
       `ef_search ${efSearch}`, `p99 ${r.latency.p99} ms (raw ${r.rawLatency.p99} ms), recall@${k} ${r.recall.mean}, re-rank recall ${r.rerankRecall.mean}`,
@@ -217,7 +276,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
 
   const concurrent = (statement: 'search' | 'raw', clients: number, seconds: number) =>
     measureConcurrentSearch.executeWithOptions({ summary: `${statement} statement, ${clients} clients for ${seconds} s` }, [
-      { queries, efSearch: productionEf, k, statement, clients, seconds },
+      { queries, efSearch: productionEf, k, statement, clients, seconds, indexType },
     ]);
   const concurrencyResults: BenchmarkReport['concurrency'] = [];
   for (const clients of concurrency) {
@@ -247,7 +306,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     });
     const mode = load.ratePerUser === null ? 'closed loop' : `open loop at ${load.ratePerUser}/s per user`;
     const r = await runHttpBenchmark.executeWithOptions({ summary: `${phase}: ${load.users} users, ${mode}, ${load.seconds} s on ${http?.baseUrl ?? 'the worker-served API'}` }, [
-      { baseUrl: http?.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: http?.limit ?? k, runTag: `${name}-${phase}` },
+      { baseUrl: http?.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: http?.limit ?? k, runTag: `${name}-${phase}`, indexType },
     ]);
     step(`${phase} done`, [phase, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.non2xx} non-2xx, ${r.errors} errors`]);
     return r;
@@ -262,7 +321,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     });
     const r = await runMixedBenchmark.executeWithOptions(
       { summary: `search while writing: ${load.users} users searching, ${m.writesPerMinute} writes/min, backfill in batches of ${m.backfillBatchSize}` },
-      [{ baseUrl: load.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: load.limit ?? k, runTag: `${name}-mixed`, ...m }],
+      [{ baseUrl: load.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: load.limit ?? k, runTag: `${name}-mixed`, indexType, ...m }],
     );
     step('search while writing done', [
       'search while writing', `read p99 ${r.read.latency.p99} ms, ${r.writes.ok} contributions, searchable after p50 ${r.delay.p50Ms ?? '—'} / max ${r.delay.maxMs ?? '—'} ms, ${r.delay.neverSearchable} never`,
@@ -295,7 +354,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
       querySeed: queries.querySeed,
       loadRowsPerSecond: input.context?.loadRowsPerSecond ?? null,
     },
-    index: { ...target.index, buildSeconds: input.context?.indexBuildSeconds ?? null },
+    index: { ...target.index, buildSeconds: builds.get(indexType)?.buildSeconds ?? input.context?.indexBuildSeconds ?? null },
     groundTruth,
     method: {
       k,
@@ -316,8 +375,10 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     httpCeiling,
     mixed: mixedResult,
     rawFloor,
+    indexTypes: indexTypeComparison,
     warnings: [
       ...target.warnings,
+      ...buildWarnings,
       ...(warmup.usesIndex ? [] : [`the measured statement does not use the HNSW index (${warmup.plan}): the figures are of that plan, and recall is trivially exact`]),
     ],
   };
