@@ -124,6 +124,9 @@ test('one search is one statement: a named prepared statement with the vector in
       return Reflect.get(target, prop, receiver);
     },
   });
+  // The first search on a pool also reads which index type it has (once, then cached).
+  await searchTracesTimed(counting, embedder, QUERY, { k: 3 });
+  calls.length = 0;
   const result = await searchTracesTimed(counting, embedder, QUERY, { k: 3 });
   assert.equal(result.hits.length, 3);
   assert.equal(calls.length, 1, 'exactly one query for the whole search, tags included');
