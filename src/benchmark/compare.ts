@@ -87,6 +87,8 @@ export function compareReports(a: BenchmarkReport, b: BenchmarkReport, limits: C
   differs('dimensions', a.dataset.dimensions, b.dataset.dimensions);
   differs('query set', [a.dataset.queryCount, a.dataset.querySeed], [b.dataset.queryCount, b.dataset.querySeed]);
   differs('index (m, ef_construction)', [a.index.m, a.index.efConstruction], [b.index.m, b.index.efConstruction]);
+  // Reports from before halfvec measured the vector index.
+  differs('index type', a.index.indexType ?? 'vector', b.index.indexType ?? 'vector');
   differs('k and candidate fetches', [a.method.k, a.method.firstCandidates, a.method.wideCandidates], [b.method.k, b.method.firstCandidates, b.method.wideCandidates]);
   differs('shared_buffers', a.environment.sharedBuffersBytes, b.environment.sharedBuffersBytes);
   differs('PostgreSQL / pgvector', [a.environment.postgres, a.environment.pgvector], [b.environment.postgres, b.environment.pgvector]);

@@ -15,6 +15,11 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { indexTypeTable } from '../../src/report/tables.js';
 import type { IndexTypeComparison } from '../../src/report/schema.js';
 import { gaussian, mulberry32 } from '../../src/capacity/random.js';
+import { compareReports } from '../../src/benchmark/compare.js';
+import { parseReport } from '../../src/report/schema.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderHtml } from '../../src/report/html.js';
+import { sampleReport } from '../helpers/bench.js';
 
 describe('SQL builders', () => {
   test('the index definitions: the halfvec one is an expression index with the same m and ef_construction', () => {
@@ -148,7 +153,7 @@ describe('--index-type', () => {
   for (const [name, options, expected] of cases) test(`bench search: ${name}`, () => assert.deepEqual(indexTypeInput(options), expected));
 });
 
-test('the report\'s "Index type" table: size against the measured type, the figures, the plan check', () => {
+test('the report\'s "Index type" table: size against the measured type, the figures, the plan check', async () => {
   const latency = (p50: number, p99: number) => ({ count: 1000, mean: p50, min: 0.5, p50, p95: p99, p99, p999: p99, max: p99 });
   const recall = (mean: number) => ({ queries: 1000, mean, p5: mean, min: 0.5, zeroShare: 0 });
   const row = (indexType: 'vector' | 'halfvec', bytes: number, usesIndex: boolean) => ({
@@ -163,4 +168,17 @@ test('the report\'s "Index type" table: size against the measured type, the figu
     ['vector', 'ix_traces_embedding_hnsw', '800 MiB', '', '12.3', '1.50', '4.25', '0.988', '0.995', '12.5%', '0.0%', 'yes'],
     ['halfvec', 'ix_traces_embedding_hnsw_halfvec', '400 MiB', '−50%', '12.3', '1.50', '4.25', '0.988', '0.995', '12.5%', '0.0%', 'NO (Limit > Index Scan on traces)'],
   ]);
+
+  // The section validates and reaches the Markdown and HTML reports; a report without it still parses.
+  const report = parseReport({ ...sampleReport('compare-run'), indexTypes: comparison }, 'test');
+  assert.match(renderMarkdown(report), /## Index type\n/);
+  assert.match(await renderHtml(report), /<h2>Index type<\/h2>/);
+  assert.equal(parseReport(sampleReport('old-run'), 'test').indexTypes, undefined);
+});
+
+test('bench report --compare names a change of index type (reports from before halfvec count as vector)', () => {
+  const a = sampleReport('night-1');
+  const b = sampleReport('night-2', { index: { ...a.index, indexType: 'halfvec' } });
+  assert.ok(compareReports(a, b).caveats.includes('index type differs: "vector" → "halfvec"'), JSON.stringify(compareReports(a, b).caveats));
+  assert.deepEqual(compareReports(a, sampleReport('night-3', { index: { ...a.index, indexType: 'vector' } })).caveats, []);
 });
