@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { compareReports, DEFAULT_COMPARE_LIMITS, type ComparisonRow } from '../benchmark/compare.js';
+import type { RunwayRecord } from '../benchmark/runway.js';
+import { saveRunwaySample } from '../benchmark/runway-store.js';
 import { loadBenchmarkRun } from '../benchmark/store.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -39,6 +41,11 @@ export function createRecheckActivities({ pool }: ActivityDeps) {
       const judged = (metric: string) => metric.endsWith(`@ ef_search ${ef}`) || metric.startsWith('HTTP');
       const regressions = compareReports(previous, current, limits).regressions.filter((r) => judged(r.metric));
       return { previous: { runId: previous.runId, name: previous.name }, regressions, flagged: regressions.length > 0 };
+    },
+
+    /** Stores the recheck's capacity runway figures in the live database (`bench report --runway` fits them). */
+    async recordRunwaySample(record: RunwayRecord): Promise<void> {
+      await saveRunwaySample(pool, record);
     },
   };
 }

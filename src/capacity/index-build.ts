@@ -56,6 +56,8 @@ export interface IndexBuildReport {
   efConstruction: number;
   estimatedGraphBytes: number;
   maintenanceWorkMemBytes: number;
+  /** The cap the build raises maintenance_work_mem up to: a graph larger than this spills to disk. */
+  maintenanceWorkMemCapBytes: number;
   buildSeconds: number;
   indexBytes: number;
   sharedBuffersBytes: number;
@@ -220,6 +222,7 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
       efConstruction: HNSW_EF_CONSTRUCTION,
       estimatedGraphBytes: estimate,
       maintenanceWorkMemBytes: mwm,
+      maintenanceWorkMemCapBytes: options.maintenanceWorkMemCapBytes,
       buildSeconds: Math.round(buildSeconds * 100) / 100,
       indexBytes,
       sharedBuffersBytes,

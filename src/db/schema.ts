@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   doublePrecision,
   index,
@@ -150,3 +151,31 @@ export const benchmarkGroundTruth = pgTable('benchmark_ground_truth', {
   seconds: doublePrecision('seconds').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * One row per capacityRecheck: the figures the capacity runway fits (src/benchmark/runway.ts) to
+ * project when the index outgrows shared_buffers, the build spills past maintenance_work_mem and
+ * p99 reaches the SLO. Keyed by the recheck's workflow id, so a retried store is an update.
+ */
+export const capacityRunwaySamples = pgTable(
+  'capacity_runway_samples',
+  {
+    workflowId: text('workflow_id').primaryKey(),
+    benchmarkRunId: uuid('benchmark_run_id').notNull(),
+    /** When the benchmark measured these figures. */
+    measuredAt: timestamp('measured_at', { withTimezone: true }).notNull(),
+    rows: integer('rows').notNull(),
+    indexBytes: bigint('index_bytes', { mode: 'number' }).notNull(),
+    sharedBuffersBytes: bigint('shared_buffers_bytes', { mode: 'number' }).notNull(),
+    estimatedGraphBytes: bigint('estimated_graph_bytes', { mode: 'number' }).notNull(),
+    /** The most maintenance_work_mem the index build may use (its cap). */
+    maintenanceWorkMemBytes: bigint('maintenance_work_mem_bytes', { mode: 'number' }).notNull(),
+    /** NULL when the index was already there (verified, not built). */
+    buildSeconds: doublePrecision('build_seconds'),
+    p99Ms: doublePrecision('p99_ms'),
+    httpP99Ms: doublePrecision('http_p99_ms'),
+    recallAt10: doublePrecision('recall_at_10'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('ix_capacity_runway_samples_measured').on(t.measuredAt)],
+);

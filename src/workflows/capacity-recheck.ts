@@ -1,6 +1,8 @@
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import type { RunwaySample } from '../benchmark/runway.js';
+import type { BenchmarkReport } from '../report/schema.js';
 import { CAPACITY_LIMITS, finiteInRange, intInRange, runKeyOf } from './capacity-input.js';
 import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey, type CapacityPopulationResult } from './capacity-population.js';
 import { indexBuild } from './index-build.js';
@@ -32,10 +34,30 @@ export interface CapacityRecheckResult {
   flagged: boolean;
 }
 
-const { capacityLedger, compareWithPreviousRun } = proxyActivities<Activities>({
+/** Rechecks started before the runway sample replay without it. */
+export const RUNWAY_SAMPLE_PATCH = 'capacity-runway-sample';
+
+const { capacityLedger, compareWithPreviousRun, recordRunwaySample } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumAttempts: 10 },
 });
+
+/** The sample of one recheck, from the figures its children already report (no re-measuring). */
+export function runwaySampleOf(index: IndexBuildReport, report: BenchmarkReport): RunwaySample {
+  const production = report.serial.find((s) => s.efSearch === report.method.productionEfSearch);
+  return {
+    measuredAt: report.createdAt,
+    rows: index.rows,
+    indexBytes: index.indexBytes,
+    sharedBuffersBytes: index.sharedBuffersBytes,
+    estimatedGraphBytes: index.estimatedGraphBytes,
+    maintenanceWorkMemBytes: index.maintenanceWorkMemCapBytes,
+    buildSeconds: index.built ? index.buildSeconds : null,
+    p99Ms: production?.latency.p99 ?? null,
+    httpP99Ms: report.http?.latency.p99 ?? null,
+    recallAt10: production?.recall.mean ?? null,
+  };
+}
 
 /**
  * What the nightly schedule runs: reuse the capacity data when all its rows are there (counted in
@@ -90,6 +112,11 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
       ...(input.maxRecallDrop !== undefined && { recallDrop: input.maxRecallDrop }),
     },
   ]);
+  if (patched(RUNWAY_SAMPLE_PATCH)) {
+    await recordRunwaySample.executeWithOptions({ summary: 'store the capacity runway figures' }, [
+      { ...runwaySampleOf(index, bench.report), workflowId, benchmarkRunId: bench.runId },
+    ]);
+  }
   progress.advance(1);
   attributes.set(comparison.flagged ? 'regression' : 'recheck-ok', 100);
   progress.publish(`Capacity re-check — ${traces.toLocaleString('en-US')} traces`, [
