@@ -14,6 +14,7 @@ import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { SEARCH_BENCHMARK_DEFAULTS, searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';
 import { textTable } from './format.js';
+import { formatRunway, runwayReport } from './runway.js';
 import { choiceListOption, CLI_RANGES, intOption, numberOption, intListOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 
@@ -182,9 +183,17 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--compare <runs...>', 'compare two runs: flags p99 regressions and recall drops; exit 1 when any is flagged')
     .option('--p99-regression-pct <pct>', `flag a p99 that grew by more than this (default ${DEFAULT_COMPARE_LIMITS.p99RegressionPct})`, numberOption('--p99-regression-pct', CLI_RANGES.percent))
     .option('--recall-drop <r>', `flag a recall@10 mean that fell by more than this (default ${DEFAULT_COMPARE_LIMITS.recallDrop})`, numberOption('--recall-drop', CLI_RANGES.ratio))
+    .option('--runway', 'capacity runway: fit the stored re-check runs and project when the index outgrows shared_buffers, the build spills past maintenance_work_mem and p99 reaches the SLO; writes reports/runway/runway.html')
+    .option('--reports-dir <dir>', 'where --runway writes runway/runway.html (default reports)')
     .option('--json', 'print as JSON')
-    .action(async (run: string | undefined, opts: { compare?: string[]; p99RegressionPct?: number; recallDrop?: number; json?: boolean }) => {
+    .action(async (run: string | undefined, opts: { compare?: string[]; p99RegressionPct?: number; recallDrop?: number; runway?: boolean; reportsDir?: string; json?: boolean }) => {
       await withPool(config(), async (pool) => {
+        if (opts.runway) {
+          if (run !== undefined || opts.compare) throw new Error('--runway reads every stored re-check run: give it no run and no --compare');
+          const runway = await runwayReport(pool, opts.reportsDir);
+          console.log(opts.json ? JSON.stringify(runway, null, 2) : formatRunway(runway));
+          return;
+        }
         if (opts.compare) {
           if (opts.compare.length !== 2 || run !== undefined) throw new Error('--compare takes exactly two runs: bench report --compare <a> <b>');
           const [a, b] = await Promise.all(opts.compare.map((ref) => loadBenchmarkRun(pool, ref)));

@@ -3,9 +3,9 @@ import type { BenchmarkReport } from './schema.js';
 import { reportCharts } from './charts.js';
 import { headline, reportTables, type ReportTable } from './tables.js';
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-const STYLE = `
+export const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1d2330; }
 h1 { font-size: 1.5rem; margin-bottom: .25rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #e3e6ec; padding-bottom: .25rem; }
@@ -20,7 +20,7 @@ figure { margin: 1rem 0 2rem; } figcaption { color: #59606d; font-size: .9rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 1rem; }
 `;
 
-function htmlTable(t: ReportTable): string {
+export function htmlTable(t: ReportTable): string {
   const statusColumn = t.header.indexOf('status');
   const head = t.header.every((h) => h === '') ? '' : `<thead><tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
   const body = t.rows

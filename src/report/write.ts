@@ -34,7 +34,7 @@ export function renderTimeSeriesCsv(report: BenchmarkReport): string {
   return [header, ...rows].map((row) => `${row.map(csvField).join(',')}\n`).join('');
 }
 
-async function writeAtomically(file: string, content: string): Promise<void> {
+export async function writeAtomically(file: string, content: string): Promise<void> {
   // A reader (or a browser reload) never sees a half-written report.
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, content, 'utf8');
