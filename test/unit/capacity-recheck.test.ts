@@ -1,0 +1,78 @@
+/**
+ * capacityRecheck's own logic without the stack: a local Temporal test server runs the real
+ * workflow over fake children (fake-recheck.ts) and mocked activities, with the benchmark result of a
+ * real 100K launch (test/fixtures/launch-results.json).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { RunwayRecord } from '../../src/benchmark/runway.js';
+import type { CapacityRecheckInput, CapacityRecheckResult } from '../../src/workflows/capacity-recheck.js';
+import { readinessPctKey, readinessStageKey } from '../../src/workflows/messages.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const FAKES = fileURLToPath(new URL('./fake-recheck.ts', import.meta.url));
+const TASK_QUEUE = 'unit-capacity-recheck';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let benchmarkResult: { runId: string };
+const stored: RunwayRecord[] = [];
+
+before(async () => {
+  const recorded = JSON.parse(await readFile(path.join(REPO_ROOT, 'test/fixtures/launch-results.json'), 'utf8')) as { results: { searchBenchmark: { runId: string } } };
+  benchmarkResult = recorded.results.searchBenchmark;
+  env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: path.join(REPO_ROOT, '.tools/bin/temporal') },
+      searchAttributes: [readinessStageKey, readinessPctKey],
+    },
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: FAKES,
+    activities: {
+      capacityLedger: async (input: { total: number }) => ({ batches: input.total / 1_000, rows: input.total, rowsPresent: input.total }),
+      compareWithPreviousRun: async () => ({ previous: null, regressions: [], flagged: false }),
+      recordRunwaySample: async (record: RunwayRecord) => {
+        stored.push(record);
+      },
+    },
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+test('a recheck stores its runway figures, taken from the index build and the benchmark at the production ef_search', async () => {
+  const input = { traces: 100_000, benchmark: { fake: { result: benchmarkResult } } } as CapacityRecheckInput;
+  const result = (await env.client.workflow.execute('capacityRecheck', { taskQueue: TASK_QUEUE, workflowId: 'unit-recheck-1', args: [input] })) as CapacityRecheckResult;
+  assert.equal(result.reusedCapacity, true);
+  assert.equal(result.benchmark.runId, benchmarkResult.runId);
+  // The index figures are fake-recheck.ts's; the benchmark's are the fixture's serial pass at ef_search 128 and its HTTP phase.
+  assert.deepEqual(stored, [{
+    workflowId: 'unit-recheck-1',
+    benchmarkRunId: benchmarkResult.runId,
+    measuredAt: '2026-12-04T13:36:07.602Z',
+    rows: 100_330,
+    indexBytes: 821_911_552,
+    sharedBuffersBytes: 2_147_483_648,
+    estimatedGraphBytes: 802_399_208,
+    maintenanceWorkMemBytes: 2_147_483_648,
+    buildSeconds: 164.49,
+    p99Ms: 8.695,
+    httpP99Ms: 20.703,
+    recallAt10: 0.9911,
+  }]);
+});
