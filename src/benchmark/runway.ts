@@ -16,6 +16,7 @@
  * reaches its limit. Where that cannot be said honestly, the projection has no date and says why.
  */
 import { DEFAULT_LAUNCH_THRESHOLDS } from '../workflows/launch-criteria.js';
+import { fitLine, type Line } from './least-squares.js';
 
 /** One capacityRecheck's figures: a row of capacity_runway_samples. */
 export interface RunwaySample {
@@ -49,28 +50,6 @@ export const MIN_RUNWAY_RUNS = 3;
 const DAY_MS = 86_400_000;
 /** The largest time a Date holds (ECMAScript's ±8.64e15 ms). */
 const MAX_DATE_MS = 8.64e15;
-
-export interface Line {
-  intercept: number;
-  slope: number;
-}
-
-/** Ordinary least squares y = intercept + slope · x; null when the x values do not vary. */
-export function fitLine(points: readonly { x: number; y: number }[]): Line | null {
-  if (points.length < 2) return null;
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (const p of points) {
-    sxx += (p.x - mx) ** 2;
-    sxy += (p.x - mx) * (p.y - my);
-  }
-  if (sxx === 0) return null;
-  const slope = sxy / sxx;
-  return { intercept: my - slope * mx, slope };
-}
 
 export type ProjectionStatus =
   /** A date: the rows fit reaches the crossing rows then. */

@@ -3,6 +3,7 @@
  * history), and whether its p99 drifted upward across the run — the sign of a queue that grows,
  * which a whole-phase p99 averages away. harness/windows.ts records and merges the windows.
  */
+import { fitLine } from './least-squares.js';
 
 /** The length of one window in seconds; the last window of a run may be shorter or longer (see harness/windows.ts). */
 export const WINDOW_SECONDS = 5;
@@ -43,20 +44,6 @@ function lowerMedian(values: readonly number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
-/** Least-squares slope of y over x (0 when x does not vary). */
-function slope(points: readonly { x: number; y: number }[]): number {
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.x - mx) * (p.y - my);
-    den += (p.x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
-
 const fmt = (v: number) => v.toFixed(2);
 
 /**
@@ -77,7 +64,7 @@ export function detectDrift(windows: readonly TimeWindow[]): Drift {
   const tail = points.slice(n - Math.max(2, third));
   const early = lowerMedian(head.map((w) => w.p99));
   const recent = lowerMedian(tail.map((w) => w.p99));
-  const rate = slope(points.map((w) => ({ x: w.startSeconds, y: w.p99 })));
+  const rate = fitLine(points.map((w) => ({ x: w.startSeconds, y: w.p99 })))?.slope ?? 0;
   if (!(recent >= DRIFT_MIN_RATIO * early && recent - early >= DRIFT_MIN_RISE_MS && rate > 0)) return { drifting: false, reason: null };
   const windowsOf = (k: number) => `${k} window${k === 1 ? '' : 's'}`;
   return {

@@ -1,11 +1,11 @@
 /** The self-contained HTML report: inline CSS, inline SVG charts, the same tables as the Markdown. */
 import type { BenchmarkReport } from './schema.js';
-import { reportCharts } from './charts.js';
+import { reportCharts, type Chart } from './charts.js';
 import { headline, reportTables, type ReportTable } from './tables.js';
 
 export const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export const STYLE = `
+const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1d2330; }
 h1 { font-size: 1.5rem; margin-bottom: .25rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #e3e6ec; padding-bottom: .25rem; }
@@ -20,7 +20,7 @@ figure { margin: 1rem 0 2rem; } figcaption { color: #59606d; font-size: .9rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 1rem; }
 `;
 
-export function htmlTable(t: ReportTable): string {
+function htmlTable(t: ReportTable): string {
   const statusColumn = t.header.indexOf('status');
   const head = t.header.every((h) => h === '') ? '' : `<thead><tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
   const body = t.rows
@@ -29,33 +29,41 @@ export function htmlTable(t: ReportTable): string {
   return `<table>${head}<tbody>\n${body}\n</tbody></table>`;
 }
 
-export async function renderHtml(report: BenchmarkReport): Promise<string> {
-  const charts = await reportCharts(report);
-  const sections = reportTables(report).map(
-    (t) => `<section><h2>${escapeHtml(t.title)}</h2>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ''}${htmlTable(t)}</section>`,
-  );
-  const figures = charts.map(
-    (c) => `<figure id="chart-${c.id}"><h3>${escapeHtml(c.title)}</h3>${c.svg}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`,
-  );
+export function htmlSection(t: ReportTable): string {
+  return `<section><h2>${escapeHtml(t.title)}</h2>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ''}${htmlTable(t)}</section>`;
+}
+
+export function htmlFigure(c: Chart): string {
+  return `<figure id="chart-${c.id}"><h3>${escapeHtml(c.title)}</h3>${c.svg}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`;
+}
+
+/** A self-contained page in the report style: the title as its <title> and <h1>, then the body. */
+export function htmlPage(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Search benchmark ${escapeHtml(report.name)}</title>
+<title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
-<h1>Search benchmark ${escapeHtml(report.name)}</h1>
-<div class="verdict ${report.verdict}">${escapeHtml(headline(report))}</div>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</body>
+</html>
+`;
+}
+
+export async function renderHtml(report: BenchmarkReport): Promise<string> {
+  const charts = await reportCharts(report);
+  const sections = reportTables(report).map(htmlSection);
+  return htmlPage(`Search benchmark ${report.name}`, `<div class="verdict ${report.verdict}">${escapeHtml(headline(report))}</div>
 ${sections[0] ?? ''}
 <h2>Charts</h2>
 <p class="note">Every load phase's figures per time window are in <a href="timeseries.csv">timeseries.csv</a> next to this file.</p>
 <div class="charts">
-${figures.join('\n')}
+${charts.map(htmlFigure).join('\n')}
 </div>
-${sections.slice(1).join('\n')}
-</body>
-</html>
-`;
+${sections.slice(1).join('\n')}`);
 }

@@ -7,10 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as vl from 'vega-lite';
 import { formatBytes } from '../bytes.js';
-import { modelX, type Line, type Projection, type RunwayForecast, type RunwaySample } from '../benchmark/runway.js';
+import type { Line } from '../benchmark/least-squares.js';
+import { modelX, type Projection, type RunwayForecast, type RunwaySample } from '../benchmark/runway.js';
 import { resolveProjectPath } from '../paths.js';
 import { renderSvg } from './charts.js';
-import { escapeHtml, htmlTable, STYLE } from './html.js';
+import { escapeHtml, htmlFigure, htmlPage, htmlSection } from './html.js';
 import { fmtMs, fmtRecall, type ReportTable } from './tables.js';
 import { DEFAULT_REPORTS_DIR, writeAtomically } from './write.js';
 
@@ -138,30 +139,17 @@ export async function renderRunwayHtml(f: RunwayForecast, samples: readonly Runw
     quantityChart('p99 against rows (fit in ln(rows); limit: the SLO)', byMetric('sql-p99-vs-slo', 'http-p99-vs-slo'), samples, (p, s) => (p.metric === 'sql-p99-vs-slo' ? s.p99Ms : s.httpP99Ms)),
   ];
   const figures: string[] = [];
-  for (const c of charts) figures.push(`<figure><h3>${escapeHtml(c.title)}</h3>${await renderSvg(c.spec)}<figcaption>Points: the stored runs. Dashed line: the least-squares fit.</figcaption></figure>`);
-  const sections = runwayTables(f, samples).map(
-    (t) => `<section><h2>${escapeHtml(t.title)}</h2>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ''}${htmlTable(t)}</section>`,
-  );
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Capacity runway</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>Capacity runway</h1>
-<p class="note">${escapeHtml(growthLine(f))}</p>
+  for (const [i, c] of charts.entries()) {
+    figures.push(htmlFigure({ id: `runway-${i + 1}`, title: c.title, caption: 'Points: the stored runs. Dashed line: the least-squares fit.', svg: await renderSvg(c.spec) }));
+  }
+  const sections = runwayTables(f, samples).map(htmlSection);
+  return htmlPage('Capacity runway', `<p class="note">${escapeHtml(growthLine(f))}</p>
 ${sections[0] ?? ''}
 <h2>Charts</h2>
 <div class="charts">
 ${figures.join('\n')}
 </div>
-${sections.slice(1).join('\n')}
-</body>
-</html>
-`;
+${sections.slice(1).join('\n')}`);
 }
 
 /** Writes <reportsDir>/runway/runway.html and returns its path. */

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import type { BenchmarkReport } from '../../src/report/schema.js';
-import { fitLine, projectRunway, type Projection, type RunwayMetric, type RunwaySample } from '../../src/benchmark/runway.js';
+import { fitLine } from '../../src/benchmark/least-squares.js';
+import { projectRunway, type Projection, type RunwayMetric, type RunwaySample } from '../../src/benchmark/runway.js';
 import { runwaySampleOf } from '../../src/workflows/capacity-recheck.js';
 
 const MiB = 1024 * 1024;
