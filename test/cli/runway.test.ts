@@ -28,7 +28,7 @@ function record(day: number): RunwayRecord {
     rows,
     indexBytes: 8_000 * rows,
     sharedBuffersBytes: 256 * MiB,
-    estimatedGraphBytes: 7_997.6 * rows,
+    estimatedGraphBytes: Math.round(7_997.6 * rows),
     maintenanceWorkMemBytes: 2_048 * MiB,
     buildSeconds: day === 0 ? 30.5 : null,
     p99Ms: 8,
