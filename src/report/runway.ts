@@ -78,8 +78,12 @@ function fitSpec(values: ChartPoint[], x: { title: string; temporal?: boolean },
   ];
   if (limit) {
     layer.push(
-      { mark: { type: 'rule', color: '#a11a1a', strokeDash: [2, 2] }, encoding: { y: { datum: limit.y } } },
-      { mark: { type: 'text', color: '#a11a1a', align: 'left', dx: 4, dy: -6, x: 0 }, encoding: { y: { datum: limit.y }, text: { value: limit.label } } },
+      // One datum each: a layer without data of its own would draw nothing (the other layers bring theirs).
+      { data: { values: [{}] }, mark: { type: 'rule', color: '#a11a1a', strokeDash: [2, 2] }, encoding: { y: { datum: limit.y } } },
+      {
+        data: { values: [{}] }, mark: { type: 'text', color: '#a11a1a', align: 'left', dx: 4, dy: -6, x: 0 },
+        encoding: { y: { datum: limit.y }, text: { value: `limit: ${limit.label}` } },
+      },
     );
   }
   return { width: 560, height: 280, layer };
@@ -113,7 +117,7 @@ function quantityChart(title: string, projections: Projection[], samples: readon
     }),
     ...(p.fit ? fitCurve(p.fit, p.model, from, to, p.label, scale) : []),
   ]);
-  const limit = projections[0]!.limit;
+  const limit = projections.find((p) => p.limit !== null)?.limit ?? null;
   const limitLabel = bytes ? `${formatBytes(limit ?? 0)}` : `SLO ${limit ?? 0} ms`;
   return { title, spec: fitSpec(values, { title: 'rows' }, bytes ? 'MiB' : 'ms', limit === null ? null : { y: limit / scale, label: limitLabel }) };
 }

@@ -82,6 +82,8 @@ test('rechecks stored through the activity are projected by bench report --runwa
   assert.match(text.stdout, new RegExp(`^report: ${out.html.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   const html = await readFile(out.html, 'utf8');
   assert.equal(html.match(/<svg/g)?.length, 4);
+  // Each limit is drawn into its chart.
+  for (const label of ['limit: 256 MiB', 'limit: 2 GiB', 'limit: SLO 50 ms']) assert.ok(html.includes(`>${label}</text>`), label);
   assert.match(html, /<td>2026-03-03<\/td>/);
 
   const misuse = await bin(['bench', 'report', 'latest', '--runway']);
