@@ -47,7 +47,7 @@ export interface RunwayRecord extends RunwaySample {
 /** Fewer runs than this give a line through (nearly) every point: a trend needs a third to be one. */
 export const MIN_RUNWAY_RUNS = 3;
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** The largest time a Date holds (ECMAScript's ±8.64e15 ms). */
 const MAX_DATE_MS = 8.64e15;
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type * as vl from 'vega-lite';
 import { formatBytes } from '../bytes.js';
 import type { Line } from '../benchmark/least-squares.js';
-import { modelX, type Projection, type RunwayForecast, type RunwaySample } from '../benchmark/runway.js';
+import { DAY_MS, modelX, RUNWAY_QUANTITIES, type Projection, type RunwayForecast, type RunwaySample } from '../benchmark/runway.js';
 import { resolveProjectPath } from '../paths.js';
 import { renderSvg } from './charts.js';
 import { escapeHtml, htmlFigure, htmlPage, htmlSection } from './html.js';
@@ -106,13 +106,13 @@ function rowsRange(samples: readonly RunwaySample[], projections: Projection[]):
   return [Math.min(...rows), Math.min(Math.max(latest, ...crossings) * 1.05, latest * 10)];
 }
 
-function quantityChart(title: string, projections: Projection[], samples: readonly RunwaySample[], value: (p: Projection, s: RunwaySample) => number | null) {
+function quantityChart(title: string, projections: Projection[], samples: readonly RunwaySample[]) {
   const bytes = projections[0]!.unit === 'bytes';
   const scale = bytes ? MiB : 1;
   const [from, to] = rowsRange(samples, projections);
   const values = projections.flatMap((p) => [
     ...samples.flatMap((s) => {
-      const v = value(p, s);
+      const v = RUNWAY_QUANTITIES.find((q) => q.metric === p.metric)!.value(s);
       return v === null ? [] : [{ x: s.rows, y: v / scale, series: p.label, kind: 'measured' as const }];
     }),
     ...(p.fit ? fitCurve(p.fit, p.model, from, to, p.label, scale) : []),
@@ -125,11 +125,10 @@ function quantityChart(title: string, projections: Projection[], samples: readon
 function growthChart(f: RunwayForecast, samples: readonly RunwaySample[]) {
   const values: ChartPoint[] = samples.map((s) => ({ x: s.measuredAt, y: s.rows, series: 'rows', kind: 'measured' }));
   if (f.growth.fit && f.first && f.latest) {
-    const DAY = 86_400_000;
     const dated = f.projections.map((p) => p.at).filter((a): a is string => a !== null).map(Date.parse);
     const start = Date.parse(f.first);
     const end = Math.max(Date.parse(f.latest), ...dated);
-    for (const t of [start, end]) values.push({ x: new Date(t).toISOString(), y: f.growth.fit.intercept + (f.growth.fit.slope * t) / DAY, series: 'rows', kind: 'fit' });
+    for (const t of [start, end]) values.push({ x: new Date(t).toISOString(), y: f.growth.fit.intercept + (f.growth.fit.slope * t) / DAY_MS, series: 'rows', kind: 'fit' });
   }
   return { title: 'Rows over time (the fit runs on to the last projected date)', spec: fitSpec(values, { title: 'measured', temporal: true }, 'rows', null) };
 }
@@ -138,9 +137,9 @@ export async function renderRunwayHtml(f: RunwayForecast, samples: readonly Runw
   const byMetric = (...metrics: Projection['metric'][]) => f.projections.filter((p) => metrics.includes(p.metric));
   const charts = samples.length === 0 ? [] : [
     growthChart(f, samples),
-    quantityChart('Index size against rows (limit: shared_buffers)', byMetric('index-vs-shared-buffers'), samples, (_, s) => s.indexBytes),
-    quantityChart('Build graph estimate against rows (limit: maintenance_work_mem)', byMetric('graph-vs-maintenance-work-mem'), samples, (_, s) => s.estimatedGraphBytes),
-    quantityChart('p99 against rows (fit in ln(rows); limit: the SLO)', byMetric('sql-p99-vs-slo', 'http-p99-vs-slo'), samples, (p, s) => (p.metric === 'sql-p99-vs-slo' ? s.p99Ms : s.httpP99Ms)),
+    quantityChart('Index size against rows (limit: shared_buffers)', byMetric('index-vs-shared-buffers'), samples),
+    quantityChart('Build graph estimate against rows (limit: maintenance_work_mem)', byMetric('graph-vs-maintenance-work-mem'), samples),
+    quantityChart('p99 against rows (fit in ln(rows); limit: the SLO)', byMetric('sql-p99-vs-slo', 'http-p99-vs-slo'), samples),
   ];
   const figures: string[] = [];
   for (const [i, c] of charts.entries()) {
