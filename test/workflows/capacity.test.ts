@@ -78,12 +78,14 @@ test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', as
 
   const again = await executeWorkflow(config, indexBuild, {});
   assert.equal(again.built, false, 'a valid index is verified, not rebuilt');
+  assert.equal(again.maintenanceWorkMemCapBytes, 2_048 * 1024 * 1024, 'indexBuild\'s default cap, 2,048 MB');
   assert.equal(again.usedByPlanner, true);
 });
 
 test('a cap below the graph estimate is reported as a warning', async () => {
   const report = await executeWorkflow(config, indexBuild, { rebuild: true, maintenanceWorkMemCapMb: 1, prewarm: false });
   assert.ok(report.warnings.some((w) => /exceeds the maintenance_work_mem cap/.test(w)), report.warnings.join('\n'));
+  assert.equal(report.maintenanceWorkMemCapBytes, 1_048_576);
   assert.equal(report.replaced, 'valid', 'a valid index dropped and built again (CONCURRENTLY)');
   assert.equal(report.usedByPlanner, true);
 });
