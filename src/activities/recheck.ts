@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { compareReports, DEFAULT_COMPARE_LIMITS, type ComparisonRow } from '../benchmark/compare.js';
 import type { RunwayRecord } from '../benchmark/runway.js';
-import { saveRunwaySample } from '../benchmark/runway-store.js';
+import { countLiveRows, saveRunwaySample } from '../benchmark/runway-store.js';
 import { loadBenchmarkRun } from '../benchmark/store.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -43,9 +43,14 @@ export function createRecheckActivities({ pool }: ActivityDeps) {
       return { previous: { runId: previous.runId, name: previous.name }, regressions, flagged: regressions.length > 0 };
     },
 
-    /** Stores the recheck's capacity runway figures in the live database (`bench report --runway` fits them). */
-    async recordRunwaySample(record: RunwayRecord): Promise<void> {
-      await saveRunwaySample(pool, record);
+    /**
+     * Stores the recheck's capacity runway figures in the live database (`bench report --runway` fits
+     * them), next to production's size counted now in the live traces table.
+     */
+    async recordRunwaySample(record: RunwayRecord): Promise<{ liveRows: number }> {
+      const liveRows = await countLiveRows(pool);
+      await saveRunwaySample(pool, { ...record, liveRows });
+      return { liveRows };
     },
   };
 }

@@ -21,3 +21,10 @@ export function fitLine(points: readonly { x: number; y: number }[]): Line | nul
   const slope = sxy / sxx;
   return { intercept: my - slope * mx, slope };
 }
+
+/** y = slope · x over the points (least squares through the origin: Σxy / Σx²); null without a point off x = 0. */
+export function fitThroughOrigin(points: readonly { x: number; y: number }[]): number | null {
+  const sxx = points.reduce((s, p) => s + p.x * p.x, 0);
+  if (sxx === 0) return null;
+  return points.reduce((s, p) => s + p.x * p.y, 0) / sxx;
+}

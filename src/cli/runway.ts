@@ -22,5 +22,6 @@ export async function runwayReport(pool: pg.Pool, reportsDir?: string): Promise<
 
 export function formatRunway({ forecast, samples, html }: RunwayOutput): string {
   const tables = runwayTables(forecast, samples).map((t) => `${t.title}\n${textTable(t.header, t.rows)}`);
-  return [`capacity runway: ${growthLine(forecast)}`, '', ...tables.join('\n\n').split('\n'), '', `report: ${html}`].join('\n');
+  const notes = forecast.notes.map((n) => `note: ${n}`);
+  return [`capacity runway: ${growthLine(forecast)}`, ...notes, '', ...tables.join('\n\n').split('\n'), '', `report: ${html}`].join('\n');
 }

@@ -153,8 +153,9 @@ export const benchmarkGroundTruth = pgTable('benchmark_ground_truth', {
 });
 
 /**
- * One row per capacityRecheck: the figures the capacity runway fits (src/benchmark/runway.ts) to
- * project when the index outgrows shared_buffers, the build spills past maintenance_work_mem and
+ * One row per capacityRecheck: production's size (live rows) next to what the re-check measured at
+ * its capacity dataset's size, which the capacity runway fits (src/benchmark/runway.ts) to project
+ * when production's index outgrows shared_buffers, its build spills past maintenance_work_mem and
  * p99 reaches the SLO. Keyed by the recheck's workflow id, so a retried store is an update.
  */
 export const capacityRunwaySamples = pgTable(
@@ -164,7 +165,10 @@ export const capacityRunwaySamples = pgTable(
     benchmarkRunId: uuid('benchmark_run_id').notNull(),
     /** When the benchmark measured these figures. */
     measuredAt: timestamp('measured_at', { withTimezone: true }).notNull(),
-    rows: integer('rows').notNull(),
+    /** Traces with an embedding in the live database when the recheck stored this row: production's size, whose growth the runway fits. */
+    liveRows: integer('live_rows').notNull(),
+    /** Rows of the re-checked capacity dataset (the index's rows) the figures below were measured at. */
+    capacityRows: integer('capacity_rows').notNull(),
     indexBytes: bigint('index_bytes', { mode: 'number' }).notNull(),
     sharedBuffersBytes: bigint('shared_buffers_bytes', { mode: 'number' }).notNull(),
     estimatedGraphBytes: bigint('estimated_graph_bytes', { mode: 'number' }).notNull(),

@@ -1,14 +1,15 @@
 /**
- * The capacity runway report (`bench report --runway`): the projections and the stored runs as
- * tables (text for the terminal, HTML), and the HTML's charts of each fit over its data points, with
- * the limit drawn in. Written to reports/runway/runway.html.
+ * The capacity runway report (`bench report --runway`): the projections and the stored samples as
+ * tables (text for the terminal, HTML), and the HTML's charts: production's rows over time with
+ * their fit and the crossing row counts as limits, and each quantity's fit over the re-checked rows
+ * with its limit. Written to reports/runway/runway.html.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as vl from 'vega-lite';
 import { formatBytes } from '../bytes.js';
 import type { Line } from '../benchmark/least-squares.js';
-import { DAY_MS, modelX, RUNWAY_QUANTITIES, type Projection, type RunwayForecast, type RunwaySample } from '../benchmark/runway.js';
+import { DAY_MS, fitValue, RUNWAY_QUANTITIES, type Projection, type RunwayForecast, type RunwaySample } from '../benchmark/runway.js';
 import { resolveProjectPath } from '../paths.js';
 import { renderSvg } from './charts.js';
 import { escapeHtml, htmlFigure, htmlPage, htmlSection } from './html.js';
@@ -22,35 +23,40 @@ const fmtOptional = (v: number | null, f: (v: number) => string) => (v === null 
 
 function fmtFit(p: Projection): string {
   if (!p.fit) return '—';
-  if (p.unit === 'bytes') return `${formatBytes(p.fit.slope)}/row`;
+  if (p.model === 'per-row') return `${formatBytes(p.fit.slope)}/row`;
   return `${p.fit.slope.toFixed(2)} ms per ln(rows)`;
 }
 
 export function growthLine(f: RunwayForecast): string {
-  const span = f.first && f.latest ? ` from ${f.first.slice(0, 10)} to ${f.latest.slice(0, 10)}, latest ${fmtRows(f.latestRows ?? 0)} rows` : '';
-  const growth = f.growth.reason ?? `rows grow by ${fmtRows(f.growth.rowsPerDay ?? 0)} a day (least squares over the runs)`;
-  return `${f.runs} capacity re-check run(s)${span}; ${growth}`;
+  if (f.runs === 0) return 'no capacity re-check sample stored yet';
+  const span = `${f.runs} capacity re-check sample(s) from ${f.first!.slice(0, 10)} to ${f.latest!.slice(0, 10)}`;
+  const sizes = `re-checked at up to ${fmtRows(f.largestCapacityRows ?? 0)} rows`;
+  const growth = f.growth.reason ?? `growing by ${fmtRows(f.growth.rowsPerDay ?? 0)} rows a day (least squares over the samples)`;
+  return `${span}, ${sizes}; production: ${fmtRows(f.latestLiveRows ?? 0)} live rows, ${growth}`;
 }
 
 export function runwayTables(f: RunwayForecast, samples: readonly RunwaySample[]): ReportTable[] {
   return [
     {
       title: 'Projections',
-      note: 'Each date is when the rows, growing as fitted over time, reach the rows at which the quantity\'s fit over rows reaches its limit. ' +
-        'Sizes are fitted linearly in the rows, p99 linearly in ln(rows) (an HNSW search\'s work grows with the graph\'s depth).',
-      header: ['projection', 'latest', 'limit', 'fit', 'at rows', 'date (UTC)', 'status', 'why'],
+      note: 'Each date is when production\'s live rows, growing as fitted over time, reach the rows at which the quantity reaches its limit. ' +
+        'Sizes are a cost per row (least squares through the origin over the re-checks), p99 is fitted linearly in ln(rows) over re-checks at ' +
+        'different dataset sizes (an HNSW search\'s work grows with the graph\'s depth).',
+      header: ['projection', 'latest', 'at rows', 'limit', 'fit', 'crossing rows', 'date (UTC)', 'status', 'why'],
       rows: f.projections.map((p) => [
-        p.label, fmtValue(p, p.latest), fmtValue(p, p.limit), fmtFit(p), fmtOptional(p.crossingRows, fmtRows), p.date ?? '—', p.status, p.reason,
+        p.label, fmtValue(p, p.latest), fmtOptional(p.latestCapacityRows, fmtRows), fmtValue(p, p.limit), fmtFit(p),
+        fmtOptional(p.crossingRows, fmtRows), p.date ?? '—', p.status, p.reason,
       ]),
     },
     {
-      title: 'Stored runs',
-      note: 'One row per capacityRecheck (capacity_runway_samples); maintenance_work_mem is the most the index build may use.',
-      header: ['measured', 'rows', 'index', 'shared_buffers', 'build graph', 'maintenance_work_mem', 'build s', 'p99 ms', 'HTTP p99 ms', 'recall@10'],
+      title: 'Stored samples',
+      note: 'One row per capacityRecheck (capacity_runway_samples): production\'s live rows, and what the re-check measured at its dataset\'s rows; ' +
+        'maintenance_work_mem is the most the index build may use.',
+      header: ['measured', 'live rows', 'capacity rows', 'index', 'shared_buffers', 'build graph', 'maintenance_work_mem', 'build s', 'p99 ms', 'HTTP p99 ms', 'recall@10'],
       rows: samples.map((s) => [
-        s.measuredAt.slice(0, 16).replace('T', ' '), fmtRows(s.rows), formatBytes(s.indexBytes), formatBytes(s.sharedBuffersBytes),
-        formatBytes(s.estimatedGraphBytes), formatBytes(s.maintenanceWorkMemBytes), fmtOptional(s.buildSeconds, (v) => v.toFixed(1)),
-        fmtOptional(s.p99Ms, fmtMs), fmtOptional(s.httpP99Ms, fmtMs), fmtOptional(s.recallAt10, fmtRecall),
+        s.measuredAt.slice(0, 16).replace('T', ' '), fmtRows(s.liveRows), fmtRows(s.capacityRows), formatBytes(s.indexBytes),
+        formatBytes(s.sharedBuffersBytes), formatBytes(s.estimatedGraphBytes), formatBytes(s.maintenanceWorkMemBytes),
+        fmtOptional(s.buildSeconds, (v) => v.toFixed(1)), fmtOptional(s.p99Ms, fmtMs), fmtOptional(s.httpP99Ms, fmtMs), fmtOptional(s.recallAt10, fmtRecall),
       ]),
     },
   ];
@@ -63,10 +69,15 @@ interface ChartPoint {
   kind: 'measured' | 'fit';
 }
 
+interface Limit {
+  y: number;
+  label: string;
+}
+
 type Layer = Extract<vl.TopLevelSpec, { layer: unknown }>['layer'][number];
 
-/** Points and fitted line in one layered chart; the limit, when there is one, as a dashed rule. */
-function fitSpec(values: ChartPoint[], x: { title: string; temporal?: boolean }, yTitle: string, limit: { y: number; label: string } | null): vl.TopLevelSpec {
+/** Points and fitted line in one layered chart; each limit as a dashed horizontal rule with its label. */
+function fitSpec(values: ChartPoint[], x: { title: string; temporal?: boolean }, yTitle: string, limits: Limit[]): vl.TopLevelSpec {
   const encoding = {
     x: { field: 'x', type: x.temporal ? 'temporal' : 'quantitative', title: x.title },
     y: { field: 'y', type: 'quantitative', title: yTitle },
@@ -76,7 +87,7 @@ function fitSpec(values: ChartPoint[], x: { title: string; temporal?: boolean },
     { data: { values: values.filter((v) => v.kind === 'fit') }, mark: { type: 'line', strokeDash: [6, 3] }, encoding },
     { data: { values: values.filter((v) => v.kind === 'measured') }, mark: { type: 'point', filled: true, size: 60 }, encoding },
   ];
-  if (limit) {
+  for (const limit of limits) {
     layer.push(
       // One datum each: a layer without data of its own would draw nothing (the other layers bring theirs).
       { data: { values: [{}] }, mark: { type: 'rule', color: '#a11a1a', strokeDash: [2, 2] }, encoding: { y: { datum: limit.y } } },
@@ -90,63 +101,69 @@ function fitSpec(values: ChartPoint[], x: { title: string; temporal?: boolean },
 }
 
 /** The fitted curve sampled between two row counts (a log-rows fit is a curve in rows). */
-function fitCurve(fit: Line, model: Projection['model'], from: number, to: number, series: string, scale: number): ChartPoint[] {
-  const steps = model === 'linear' ? 1 : 40;
+function fitCurve(p: Projection & { fit: Line }, from: number, to: number, scale: number): ChartPoint[] {
+  const steps = p.model === 'per-row' ? 1 : 40;
   return Array.from({ length: steps + 1 }, (_, i) => {
     const rows = from + ((to - from) * i) / steps;
-    return { x: rows, y: (fit.intercept + fit.slope * modelX(model, rows)) / scale, series, kind: 'fit' as const };
+    return { x: rows, y: fitValue(p.model, p.fit, rows) / scale, series: `${p.label} (fit)`, kind: 'fit' as const };
   });
 }
 
-/** How far right a chart over rows reaches: past the crossing when it is near, never beyond 10× the latest rows. */
-function rowsRange(samples: readonly RunwaySample[], projections: Projection[]): [number, number] {
-  const rows = samples.map((s) => s.rows);
-  const latest = Math.max(...rows);
+/** How far right a chart over rows reaches: past production and the crossing when they are near, never beyond 10× the largest re-check. */
+function rowsRange(f: RunwayForecast, samples: readonly RunwaySample[], projections: Projection[]): [number, number] {
+  const largest = Math.max(...samples.map((s) => s.capacityRows));
   const crossings = projections.map((p) => p.crossingRows).filter((r): r is number => r !== null && Number.isFinite(r));
-  return [Math.min(...rows), Math.min(Math.max(latest, ...crossings) * 1.05, latest * 10)];
+  const to = Math.min(Math.max(largest, f.latestLiveRows ?? 0, ...crossings) * 1.05, largest * 10);
+  const from = projections.some((p) => p.model === 'log-rows') ? Math.min(...samples.map((s) => s.capacityRows)) : 0;
+  return [from, to];
 }
 
-function quantityChart(title: string, projections: Projection[], samples: readonly RunwaySample[]) {
+function quantityChart(title: string, f: RunwayForecast, projections: Projection[], samples: readonly RunwaySample[]) {
   const bytes = projections[0]!.unit === 'bytes';
   const scale = bytes ? MiB : 1;
-  const [from, to] = rowsRange(samples, projections);
+  const [from, to] = rowsRange(f, samples, projections);
   const values = projections.flatMap((p) => [
     ...samples.flatMap((s) => {
       const v = RUNWAY_QUANTITIES.find((q) => q.metric === p.metric)!.value(s);
-      return v === null ? [] : [{ x: s.rows, y: v / scale, series: p.label, kind: 'measured' as const }];
+      return v === null ? [] : [{ x: s.capacityRows, y: v / scale, series: p.label, kind: 'measured' as const }];
     }),
-    ...(p.fit ? fitCurve(p.fit, p.model, from, to, p.label, scale) : []),
+    ...(p.fit ? fitCurve({ ...p, fit: p.fit }, from, to, scale) : []),
   ]);
   const limit = projections.find((p) => p.limit !== null)?.limit ?? null;
-  const limitLabel = bytes ? `${formatBytes(limit ?? 0)}` : `SLO ${limit ?? 0} ms`;
-  return { title, spec: fitSpec(values, { title: 'rows' }, bytes ? 'MiB' : 'ms', limit === null ? null : { y: limit / scale, label: limitLabel }) };
+  const limits = limit === null ? [] : [{ y: limit / scale, label: bytes ? formatBytes(limit) : `SLO ${limit} ms` }];
+  return { title, spec: fitSpec(values, { title: 're-checked dataset rows' }, bytes ? 'MiB' : 'ms', limits) };
 }
 
+/** Production's rows over time, the fit running on to the last projected date, and each crossing reached by then as a limit. */
 function growthChart(f: RunwayForecast, samples: readonly RunwaySample[]) {
-  const values: ChartPoint[] = samples.map((s) => ({ x: s.measuredAt, y: s.rows, series: 'rows', kind: 'measured' }));
+  const values: ChartPoint[] = samples.map((s) => ({ x: s.measuredAt, y: s.liveRows, series: 'live rows', kind: 'measured' }));
   if (f.growth.fit && f.first && f.latest) {
     const dated = f.projections.map((p) => p.at).filter((a): a is string => a !== null).map(Date.parse);
-    const start = Date.parse(f.first);
-    const end = Math.max(Date.parse(f.latest), ...dated);
-    for (const t of [start, end]) values.push({ x: new Date(t).toISOString(), y: f.growth.fit.intercept + (f.growth.fit.slope * t) / DAY_MS, series: 'rows', kind: 'fit' });
+    for (const t of [Date.parse(f.first), Math.max(Date.parse(f.latest), ...dated)]) {
+      values.push({ x: new Date(t).toISOString(), y: f.growth.fit.intercept + (f.growth.fit.slope * t) / DAY_MS, series: 'live rows (fit)', kind: 'fit' });
+    }
   }
-  return { title: 'Rows over time (the fit runs on to the last projected date)', spec: fitSpec(values, { title: 'measured', temporal: true }, 'rows', null) };
+  const limits = f.projections
+    .filter((p) => (p.status === 'projected' || p.status === 'already-past') && p.crossingRows !== null)
+    .map((p) => ({ y: p.crossingRows!, label: `${p.label} at ${fmtRows(p.crossingRows!)} rows` }));
+  return { title: 'Production\'s live rows over time (the fit runs on to the last projected date)', spec: fitSpec(values, { title: 'measured', temporal: true }, 'live rows', limits) };
 }
 
 export async function renderRunwayHtml(f: RunwayForecast, samples: readonly RunwaySample[]): Promise<string> {
   const byMetric = (...metrics: Projection['metric'][]) => f.projections.filter((p) => metrics.includes(p.metric));
   const charts = samples.length === 0 ? [] : [
     growthChart(f, samples),
-    quantityChart('Index size against rows (limit: shared_buffers)', byMetric('index-vs-shared-buffers'), samples),
-    quantityChart('Build graph estimate against rows (limit: maintenance_work_mem)', byMetric('graph-vs-maintenance-work-mem'), samples),
-    quantityChart('p99 against rows (fit in ln(rows); limit: the SLO)', byMetric('sql-p99-vs-slo', 'http-p99-vs-slo'), samples),
+    quantityChart('Index size against the re-checked rows (limit: shared_buffers)', f, byMetric('index-vs-shared-buffers'), samples),
+    quantityChart('Build graph estimate against the re-checked rows (limit: maintenance_work_mem)', f, byMetric('graph-vs-maintenance-work-mem'), samples),
+    quantityChart('p99 against the re-checked rows (fit in ln(rows); limit: the SLO)', f, byMetric('sql-p99-vs-slo', 'http-p99-vs-slo'), samples),
   ];
   const figures: string[] = [];
   for (const [i, c] of charts.entries()) {
-    figures.push(htmlFigure({ id: `runway-${i + 1}`, title: c.title, caption: 'Points: the stored runs. Dashed line: the least-squares fit.', svg: await renderSvg(c.spec) }));
+    figures.push(htmlFigure({ id: `runway-${i + 1}`, title: c.title, caption: 'Points: the stored samples. Dashed line: the least-squares fit.', svg: await renderSvg(c.spec) }));
   }
   const sections = runwayTables(f, samples).map(htmlSection);
-  return htmlPage('Capacity runway', `<p class="note">${escapeHtml(growthLine(f))}</p>
+  const notes = [growthLine(f), ...f.notes].map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n');
+  return htmlPage('Capacity runway', `${notes}
 ${sections[0] ?? ''}
 <h2>Charts</h2>
 <div class="charts">

@@ -1,7 +1,7 @@
 import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
-import type { RunwaySample } from '../benchmark/runway.js';
+import type { RunwayMeasurement } from '../benchmark/runway.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { CAPACITY_LIMITS, finiteInRange, intInRange, runKeyOf } from './capacity-input.js';
 import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey, type CapacityPopulationResult } from './capacity-population.js';
@@ -42,12 +42,15 @@ const { capacityLedger, compareWithPreviousRun, recordRunwaySample } = proxyActi
   retry: { initialInterval: '1 second', maximumAttempts: 10 },
 });
 
-/** The sample of one recheck, from the figures its children already report (no re-measuring). */
-export function runwaySampleOf(index: IndexBuildReport, report: BenchmarkReport): RunwaySample {
+/**
+ * What one recheck measured, from the figures its children already report (no re-measuring); its
+ * activity adds production's size (the live rows) when it stores them.
+ */
+export function runwaySampleOf(index: IndexBuildReport, report: BenchmarkReport): RunwayMeasurement {
   const production = report.serial.find((s) => s.efSearch === report.method.productionEfSearch);
   return {
     measuredAt: report.createdAt,
-    rows: index.rows,
+    capacityRows: index.rows,
     indexBytes: index.indexBytes,
     sharedBuffersBytes: index.sharedBuffersBytes,
     estimatedGraphBytes: index.estimatedGraphBytes,

@@ -43,6 +43,7 @@ before(async () => {
       compareWithPreviousRun: async () => ({ previous: null, regressions: [], flagged: false }),
       recordRunwaySample: async (record: RunwayRecord) => {
         stored.push(record);
+        return { liveRows: 1_234 };
       },
     },
   });
@@ -65,7 +66,7 @@ test('a recheck stores its runway figures, taken from the index build and the be
     workflowId: 'unit-recheck-1',
     benchmarkRunId: benchmarkResult.runId,
     measuredAt: '2026-12-04T13:36:07.602Z',
-    rows: 100_330,
+    capacityRows: 100_330,
     indexBytes: 821_911_552,
     sharedBuffersBytes: 2_147_483_648,
     estimatedGraphBytes: 802_399_208,
