@@ -1,11 +1,12 @@
 /**
  * Deterministic synthetic traces: row g of a run is cluster (g mod clusters), its vector the
  * cluster centre plus N(0, sigma²) noise per dimension, renormalized; its text comes from a seeded
- * faker, its trust score from syntheticTrust. Everything derives from (generatorSeed, runKey, batchIndex), so a retried batch regenerates
+ * faker, its trust score from syntheticTrust, its tags from syntheticTags. Everything derives from (generatorSeed, runKey, batchIndex), so a retried batch regenerates
  * exactly the rows it would have written the first time.
  */
 import { Faker, base, en } from '@faker-js/faker';
 import { deterministicUuid, gaussian, mulberry32, normalizeInPlace, seedFrom } from './random.js';
+import { CAPACITY_TAGS, type CapacityTagName } from './tag-shares.js';
 
 export interface BatchSpec {
   runKey: string;
@@ -38,6 +39,42 @@ export const LOW_TRUST_SHARE = 0.1;
 
 export function syntheticTrust(uniform: () => number): number {
   return uniform() < LOW_TRUST_SHARE ? Math.round(uniform() * 50) / 100 : 1;
+}
+
+/**
+ * Tags of synthetic rows with known frequencies (CAPACITY_TAGS), so filtered search can be measured
+ * at a known selectivity: each row carries each tag independently with the tag's share. Drawn from
+ * their own stream (never from g mod clusters, which would tie a tag to a cluster), so vectors, texts
+ * and trust are the same with or without them.
+ */
+export { CAPACITY_TAGS, type CapacityTagName };
+
+/** One uniform per tag, in CAPACITY_TAGS order, whether or not the row gets the tag. */
+export function syntheticTags(uniform: () => number): CapacityTagName[] {
+  const tags: CapacityTagName[] = [];
+  for (const tag of CAPACITY_TAGS) if (uniform() < tag.share) tags.push(tag.name);
+  return tags;
+}
+
+/** A row of a batch that carries at least one tag. */
+export interface TagAssignment {
+  id: string;
+  globalIndex: number;
+  tags: CapacityTagName[];
+}
+
+/**
+ * The tagged rows of the batch of global rows [start, end): a function of (generatorSeed, runKey,
+ * batchIndex) alone, so a retried batch and a later backfill of the same batch assign the same tags.
+ */
+export function batchTagAssignments(spec: { runKey: string; generatorSeed: number; batchIndex: number; start: number; end: number }): TagAssignment[] {
+  const uniform = mulberry32(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'tags'));
+  const tagged: TagAssignment[] = [];
+  for (let g = spec.start; g < spec.end; g++) {
+    const tags = syntheticTags(uniform);
+    if (tags.length > 0) tagged.push({ id: capacityRowId(spec.runKey, g), globalIndex: g, tags });
+  }
+  return tagged;
 }
 
 export function batchRange(spec: Pick<BatchSpec, 'batchIndex' | 'batchSize' | 'total'>): { start: number; end: number } {

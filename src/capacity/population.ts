@@ -1,6 +1,6 @@
 /**
- * Writes one capacity batch exactly once. The ledger row and the batch's rows commit in the same
- * transaction. The rows are the truth, the ledger only a claim: a batch already in the ledger is a
+ * Writes one capacity batch exactly once. The ledger row, the batch's rows and their tags
+ * (capacity/tags) commit in the same transaction. The rows are the truth, the ledger only a claim: a batch already in the ledger is a
  * no-op only when all its rows (deterministic ids, generator.capacityRowId) are in `traces`;
  * otherwise it is written again, its partial rows and stale ledger row replaced in one transaction.
  * A concurrent duplicate blocks on the ledger row (its primary key, or FOR UPDATE) until the first
@@ -13,7 +13,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { withTransaction } from '../db/client.js';
 import { ensureSystemUser } from '../db/system-users.js';
 import { copyHeader, copyTrailer, encodeRow, type CopyValue } from './copy-binary.js';
-import { batchRange, capacityRowId, generateRows, type BatchSpec, type SyntheticTrace } from './generator.js';
+import { batchRange, batchTagAssignments, capacityRowId, generateRows, type BatchSpec, type SyntheticTrace } from './generator.js';
+import { ensureCapacityTagIds, insertTagAssignments } from './tags.js';
 
 export const CAPACITY_CONTRIBUTOR_EMAIL = 'capacity-test@commontrace.internal';
 
@@ -128,6 +129,7 @@ export async function writeCapacityBatch(
   const done: BatchWrite = { rows: expected, alreadyDone: true, repaired: false, bytes: 0 };
   // A resumed run: the ledger has the batch and every one of its rows is there.
   if ((await ledgerRows(pool, spec.runKey, spec.batchIndex)) === expected && (await countPresent(pool, ids)) === expected) return done;
+  const tagIds = await ensureCapacityTagIds(pool);
 
   return withTransaction(pool, async (client) => {
     // Names the backend in pg_stat_activity, so an operator can see (or stop) one batch.
@@ -165,6 +167,8 @@ export async function writeCapacityBatch(
       Readable.from(copyChunks(generateRows(spec, centres), target, counted), { highWaterMark: 1 }),
       client.query(copyFrom(COPY_SQL)),
     );
+    // The DELETE above took any earlier tags of these rows with them (ON DELETE CASCADE).
+    await insertTagAssignments(client, tagIds, batchTagAssignments({ ...spec, start, end }));
     return { rows: expected, alreadyDone: false, repaired, bytes: counted.bytes };
   });
 }
