@@ -8,8 +8,11 @@ import { HttpTargetError, runHttpLoad, type HttpLoadOptions, type HttpLoadResult
 import { runMixedLoad, type MixedLoadResult } from '../benchmark/mixed-load.js';
 import { groundTruthKey, loadQuerySet, type DatasetSpec, type QuerySetSpec } from '../benchmark/query-set.js';
 import {
-  measureConcurrency, measureSerial, warmUp, type ConcurrencyResult, type SerialResult, type SqlRunOptions, type SqlStatementKind, type WarmupResult,
+  measureConcurrency, measureFiltered, measureSerial, warmUp,
+  type ConcurrencyResult, type FilteredPassResult, type SerialResult, type SqlRunOptions, type SqlStatementKind, type WarmupResult,
 } from '../benchmark/sql-bench.js';
+import { CAPACITY_TAGS } from '../capacity/generator.js';
+import { backfillCapacityTags, type TagBackfill } from '../capacity/tags.js';
 import { saveBenchmarkRun } from '../benchmark/store.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import { ensureCapacityApi } from '../api/capacity-api.js';
@@ -41,6 +44,8 @@ export interface BenchmarkTarget {
   centres: CentreSource;
   /** The search path's own settings, so the benchmark defaults to measuring exactly them. */
   searchDefaults: { efSearch: number; k: number; indexType: IndexType };
+  /** The capacity tags the filtered phase measures, one selectivity each. */
+  filterTags: string[];
   warnings: string[];
 }
 
@@ -51,6 +56,24 @@ export interface GroundTruthSummary {
   planNode: string;
   seconds: number;
   exactP50Ms: number | null;
+}
+
+/** One tag of the filtered phase: how many searchable rows carry it, and its exact filtered answers. */
+export interface FilteredTarget {
+  tag: string;
+  /** The share the generator assigns the tag with. */
+  nominalShare: number;
+  /** Searchable rows carrying the tag, and their share of all searchable rows. */
+  rows: number;
+  share: number;
+  /** Null when no searchable row carries the tag (nothing to measure). */
+  groundTruth: GroundTruthSummary | null;
+}
+
+export interface FilteredPreparation {
+  /** Tags written for capacity rows loaded before rows had tags (inserted 0: they had them). */
+  backfill: TagBackfill;
+  targets: FilteredTarget[];
 }
 
 export interface MeasureInput {
@@ -190,6 +213,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       return {
         environment, index, traceCount, capacityRows, modelId: embedder.modelId, centres, warnings,
         searchDefaults: { efSearch: DEFAULT_EF_SEARCH, k: GROUND_TRUTH_K, indexType: DEFAULT_INDEX_TYPE },
+        filterTags: CAPACITY_TAGS.map((t) => t.name),
       };
     },
 
@@ -213,6 +237,56 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         }),
       );
       return { cacheKey, cached: false, k: GROUND_TRUTH_K, planNode: truth.planNode, seconds: truth.seconds, exactP50Ms: truth.exactP50Ms };
+    },
+
+    /**
+     * The filtered phase's data: the capacity rows' tags (backfilled when the data predates them),
+     * each tag's measured selectivity, and the exact filtered ground truth per tag, cached like the
+     * unfiltered one under the unfiltered key plus the tag and its row count.
+     */
+    async prepareFilteredBenchmark(input: { queries: BenchmarkQueries; traceCount: number; lanes: number }): Promise<FilteredPreparation> {
+      const { dataset } = input.queries;
+      const backfill = await backfillCapacityTags(pool, dataset.runKey, dataset.generatorSeed);
+      const spec = querySpec(input.queries);
+      const baseKey = groundTruthKey(spec, input.queries.centres, input.traceCount);
+      const targets: FilteredTarget[] = [];
+      for (const { name: tag, share: nominalShare } of CAPACITY_TAGS) {
+        const rows = await searchableCount(pool, embedder.modelId, tag);
+        const target = { tag, nominalShare, rows, share: input.traceCount > 0 ? rows / input.traceCount : 0 };
+        if (rows === 0) {
+          targets.push({ ...target, groundTruth: null });
+          continue;
+        }
+        const cacheKey = `${baseKey}:tag=${tag}:n${rows}`;
+        const hit = await loadGroundTruth(pool, cacheKey);
+        if (hit?.reranked && hit.reranked.length === spec.queryCount) {
+          targets.push({ ...target, groundTruth: { cacheKey, cached: true, k: GROUND_TRUTH_K, planNode: hit.planNode, seconds: hit.seconds, exactP50Ms: hit.exactP50Ms } });
+          continue;
+        }
+        const set = await loadQuerySet(pool, spec, input.queries.centres);
+        const truth = await nonRetryableFor(
+          computeGroundTruth(pool, set, {
+            databaseUrl: config.capacityDatabaseUrl,
+            cacheKey,
+            traceCount: rows,
+            lanes: input.lanes,
+            tag,
+            onProgress: progressBeat(`filtered ground truth (${tag})`),
+            signal: Context.current().cancellationSignal,
+          }),
+        );
+        targets.push({ ...target, groundTruth: { cacheKey, cached: false, k: GROUND_TRUTH_K, planNode: truth.planNode, seconds: truth.seconds, exactP50Ms: truth.exactP50Ms } });
+      }
+      return { backfill, targets };
+    },
+
+    async measureFilteredSearch(input: MeasureInput & { tag: string; cacheKey: string }): Promise<FilteredPassResult> {
+      const set = await loadQuerySet(pool, querySpec(input.queries), input.queries.centres);
+      const truth = await loadGroundTruth(pool, input.cacheKey);
+      if (!truth?.reranked || truth.reranked.length !== set.params.length) {
+        throw ApplicationFailure.nonRetryable(`filtered ground truth ${input.cacheKey} is missing or incomplete; re-run the benchmark to recompute it`, 'GroundTruthMissing');
+      }
+      return measureFiltered(set, truth.reranked, input.tag, sqlOptions(`filtered ${input.tag}`, input));
     },
 
     async warmUpSearch(input: MeasureInput & { count: number; prewarm: boolean }): Promise<WarmupResult> {

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { explain } from './plan.js';
 import { compareTopK, type ScoredId } from './exact/compare.js';
 import { normaliseRows, writeQueries } from './exact/exact-data.js';
-import { loadSearchableRows, rowId, searchablePredicate } from './exact/load-rows.js';
+import { hasTagPredicate, loadPredicate, loadSearchableRows, rowId, searchablePredicate } from './exact/load-rows.js';
 import { scanInWorkers } from './exact/parallel.js';
 import type { RankedRows } from './exact/top-k.js';
 import type { QuerySet } from './query-set.js';
@@ -23,14 +23,18 @@ const COINCIDENT_DISTANCE = 1e-5;
 const KEEPALIVE_MS = 1_000;
 
 /**
- * PostgreSQL's exact nearest rows: the searchable set (the search statement's filters, no tags)
- * ordered by cosine distance. $1 query vector (binary or text), $2 model id, $3 k.
+ * PostgreSQL's exact nearest rows: the searchable set (the search statement's filters), with a tag
+ * filter when `tagged` ($4 the tag), ordered by cosine distance. $1 query vector (binary or text),
+ * $2 model id, $3 k.
  */
-export const EXACT_SQL = `SELECT t.id, 1 - (t.embedding <=> $1::vector) AS similarity
+export const exactSql = (tagged: boolean): string => `SELECT t.id, 1 - (t.embedding <=> $1::vector) AS similarity
          FROM traces t
-        WHERE ${searchablePredicate('$2')}
+        WHERE ${searchablePredicate('$2')}${tagged ? ` AND ${hasTagPredicate('t.id', '$4')}` : ''}
         ORDER BY t.embedding <=> $1::vector
         LIMIT $3`;
+export const EXACT_SQL = exactSql(false);
+const exactParams = (vector: string | Buffer, modelId: string, k: number, tag: string | undefined): unknown[] =>
+  tag === undefined ? [vector, modelId, k] : [vector, modelId, k, tag];
 
 const EXACT_SETTINGS_SQL =
   `SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true), ` +
@@ -76,16 +80,18 @@ export interface ComputedGroundTruth extends GroundTruth {
   verification: SampleVerification;
 }
 
-/** The searchable set: the rows the search statement can return for this model. */
-export async function searchableCount(pool: pg.Pool, modelId: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM traces WHERE ${searchablePredicate('$1')}`, [modelId]);
+/** The searchable set: the rows the search statement can return for this model (with `tag`, for that tag filter). */
+export async function searchableCount(pool: pg.Pool, modelId: string, tag?: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM traces WHERE ${loadPredicate('$1', tag === undefined ? null : '$2')}`, tag === undefined ? [modelId] : [modelId, tag],
+  );
   return rows[0]!.n;
 }
 
 /** EXPLAINs the exact statement under the same settings; throws unless traces is read by a seq scan. */
-export async function verifySequentialScan(client: pg.ClientBase, vector: string | Buffer, modelId: string): Promise<string> {
+export async function verifySequentialScan(client: pg.ClientBase, vector: string | Buffer, modelId: string, tag?: string): Promise<string> {
   await client.query(EXACT_SETTINGS_SQL);
-  const { nodes, outline } = await explain(client, EXACT_SQL, [vector, modelId, GROUND_TRUTH_K]);
+  const { nodes, outline } = await explain(client, exactSql(tag !== undefined), exactParams(vector, modelId, GROUND_TRUTH_K, tag));
   const seq = nodes.some((n) => /Seq Scan$/.test(n['Node Type']) && n['Relation Name'] === 'traces');
   const indexed = nodes.find((n) => n['Index Name'] !== undefined && n['Relation Name'] === 'traces');
   if (!seq || indexed) {
@@ -97,12 +103,12 @@ export async function verifySequentialScan(client: pg.ClientBase, vector: string
   return outline;
 }
 
-/** PostgreSQL's exact top-k for one query (EXACT_SQL, index scans off), in its own transaction. */
-export async function exactSqlNeighbours(client: pg.ClientBase, vector: string | Buffer, modelId: string, k = GROUND_TRUTH_K): Promise<ScoredId[]> {
+/** PostgreSQL's exact top-k for one query (exactSql, index scans off), in its own transaction; with `tag`, among that tag's rows. */
+export async function exactSqlNeighbours(client: pg.ClientBase, vector: string | Buffer, modelId: string, k = GROUND_TRUTH_K, tag?: string): Promise<ScoredId[]> {
   await client.query('BEGIN');
   try {
     await client.query(EXACT_SETTINGS_SQL);
-    const { rows } = await client.query<{ id: string; similarity: number }>(EXACT_SQL, [vector, modelId, k]);
+    const { rows } = await client.query<{ id: string; similarity: number }>(exactSql(tag !== undefined), exactParams(vector, modelId, k, tag));
     await client.query('COMMIT');
     return rows.map((r) => ({ id: r.id, similarity: r.similarity }));
   } catch (err) {
@@ -142,6 +148,8 @@ export interface ComputeOptions {
   onProgress?: (done: number, total: number) => void;
   /** Aborting stops the load, the worker threads and the sample check. */
   signal?: AbortSignal;
+  /** A filtered ground truth: the exact answers among the searchable rows carrying this tag (traceCount counts those). */
+  tag?: string;
 }
 
 /** Spread evenly over the set, first and last included. */
@@ -177,7 +185,7 @@ export async function computeGroundTruth(pool: pg.Pool, set: QuerySet, options: 
     signal?.addEventListener('abort', closeLoad, { once: true });
     let loaded: Awaited<ReturnType<typeof loadSearchableRows>>;
     try {
-      loaded = await loadSearchableRows(loadClient, { modelId, dimensions: set.spec.dataset.dimensions, queries: total, lanes });
+      loaded = await loadSearchableRows(loadClient, { modelId, dimensions: set.spec.dataset.dimensions, queries: total, lanes, tag: options.tag });
     } catch (err) {
       signal?.throwIfAborted();
       throw err;
@@ -215,7 +223,7 @@ export async function computeGroundTruth(pool: pg.Pool, set: QuerySet, options: 
     const reranked = results.map((r) => idsOf(r.reranked));
 
     const verifyStarted = performance.now();
-    const { planNode, verification } = await verifyAgainstSql(set, results.map((r) => r.nearest), idsOf, { connect, lanes, signal });
+    const { planNode, verification } = await verifyAgainstSql(set, results.map((r) => r.nearest), idsOf, { connect, lanes, signal, tag: options.tag });
     const verifySeconds = elapsedSeconds(verifyStarted);
 
     const truth: ComputedGroundTruth = {
@@ -245,7 +253,7 @@ async function verifyAgainstSql(
   set: QuerySet,
   nearest: RankedRows[],
   idsOf: (ranked: RankedRows) => string[],
-  context: { connect: (name: string) => Promise<pg.Client>; lanes: number; signal?: AbortSignal },
+  context: { connect: (name: string) => Promise<pg.Client>; lanes: number; signal?: AbortSignal; tag?: string },
 ): Promise<{ planNode: string; verification: SampleVerification }> {
   const modelId = set.spec.modelId;
   const sample = sampleQueries(set.vectors.length);
@@ -259,7 +267,7 @@ async function verifyAgainstSql(
     try {
       if (index === 0) {
         await client.query('BEGIN');
-        planNode = await verifySequentialScan(client, set.params[sample[0] ?? 0]!, modelId);
+        planNode = await verifySequentialScan(client, set.params[sample[0] ?? 0]!, modelId, context.tag);
         await client.query('COMMIT');
       }
       while (next < sample.length) {
@@ -267,7 +275,7 @@ async function verifyAgainstSql(
         const i = next++;
         const q = sample[i]!;
         const t0 = performance.now();
-        const sql = await exactSqlNeighbours(client, set.params[q]!, modelId);
+        const sql = await exactSqlNeighbours(client, set.params[q]!, modelId, GROUND_TRUTH_K, context.tag);
         verification.sqlMs[i] = Math.round((performance.now() - t0) * 10) / 10;
         const ranked = nearest[q]!;
         const ours = idsOf(ranked).map((id, r) => ({ id, similarity: ranked.scores[r]! }));

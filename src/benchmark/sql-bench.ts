@@ -129,10 +129,12 @@ export interface TimedQuery {
   certified: boolean;
 }
 
-/** One search through the search statement; returns the elapsed milliseconds and the ids in result order. */
-export async function timedSearch(client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType): Promise<TimedQuery> {
+/** One search through the search statement (with `tags`, filtered as the API filters); returns the elapsed milliseconds and the ids in result order. */
+export async function timedSearch(
+  client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType, tags: readonly string[] = [],
+): Promise<TimedQuery> {
   const t0 = performance.now();
-  const { rows } = await client.query<{ id: string; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch, indexType }));
+  const { rows } = await client.query<{ id: string; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch, indexType, tags }));
   const ms = performance.now() - t0;
   return { ms, ids: rows.map((r) => r.id), widened: rows[0]?.widened ?? false, certified: rows[0]?.certified ?? true };
 }
@@ -151,11 +153,11 @@ export function timedStatement(kind: SqlStatementKind, client: pg.ClientBase, se
     : timedRaw(client, param, options.k, options.indexType ?? 'vector');
 }
 
-/** The plan of the search statement as the benchmark runs it, and whether it reads the HNSW index of its type. */
+/** The plan of the search statement as the benchmark runs it (with `tags`, filtered), and whether it reads the HNSW index of its type. */
 export async function explainSearch(
-  client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType,
+  client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType, tags: readonly string[] = [],
 ): Promise<{ plan: string; usesIndex: boolean }> {
-  const { nodes, outline } = await explain(client, searchSql(indexType), [param, modelId, [], firstCandidates(k, efSearch), k, wideCandidates(k)]);
+  const { nodes, outline } = await explain(client, searchSql(indexType), [param, modelId, tags, firstCandidates(k, efSearch), k, wideCandidates(k)]);
   return { plan: outline, usesIndex: nodes.some((n) => n['Index Name'] === hnswIndexName(indexType)) };
 }
 
@@ -253,6 +255,56 @@ export async function measureSerial(set: QuerySet, truth: SerialTruth, options: 
     };
   } finally {
     await clients.close();
+  }
+}
+
+export interface FilteredPassResult {
+  tag: string;
+  efSearch: number;
+  /** EXPLAIN of the filtered search statement, and whether it reads the HNSW index. */
+  plan: string;
+  usesIndex: boolean;
+  latency: LatencySummary;
+  /** The search statement's top k for the tag against the exact re-ranked top k among the tag's rows. */
+  recall: RecallSummary;
+  /** Share of searches that returned fewer than k rows (the iterative scan gave up, or the tag has fewer rows). */
+  shortShare: number;
+  widenedShare: number;
+  uncertifiedShare: number;
+}
+
+/**
+ * Every query once, one at a time, through the search statement filtered by `tag` on a connection
+ * with the production session settings (servingSessionOptions: ef_search, iterative scan), i.e.
+ * what the API runs for a search with `tags: [tag]`; `reranked` is the exact filtered answer per query.
+ */
+export async function measureFiltered(set: QuerySet, reranked: readonly string[][], tag: string, options: SqlRunOptions): Promise<FilteredPassResult> {
+  const client = await connectBenchmarkClient(options.databaseUrl, `filtered:${tag}:ef${options.efSearch}`, 'search', options.efSearch);
+  try {
+    const plan = await explainSearch(client, set.params[0]!, set.spec.modelId, options.efSearch, options.k, options.indexType ?? 'vector', [tag]);
+    const histogram = createLatencyHistogram();
+    const recalls: number[] = [];
+    let short = 0;
+    let widened = 0;
+    let uncertified = 0;
+    const count = set.params.length;
+    for (let q = 0; q < count; q++) {
+      options.signal?.throwIfAborted();
+      const r = await timedSearch(client, set.params[q]!, set.spec.modelId, options.efSearch, options.k, options.indexType ?? 'vector', [tag]);
+      recordMs(histogram, r.ms);
+      recalls.push(recallAtK(r.ids, reranked[q]!, Math.min(options.k, GROUND_TRUTH_K)));
+      if (r.ids.length < options.k) short++;
+      if (r.widened) widened++;
+      if (!r.certified) uncertified++;
+      options.onProgress?.(q + 1, count);
+    }
+    const n = Math.max(1, count);
+    return {
+      tag, efSearch: options.efSearch, ...plan, latency: summarizeLatency(histogram), recall: summarizeRecall(recalls),
+      shortShare: short / n, widenedShare: widened / n, uncertifiedShare: uncertified / n,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -40,6 +40,7 @@ interface SearchOptions {
   sqlP99Ms?: number;
   recallMean?: number;
   rerankRecallMean?: number;
+  filteredRecallMean?: number;
   maxP99Ratio?: number;
   minQpsRatio?: number;
   httpP99Ms?: number;
@@ -74,7 +75,8 @@ export function indexTypeInput(o: Pick<SearchOptions, 'indexType' | 'compareInde
 export function searchBenchmarkInput(o: SearchOptions): SearchBenchmarkInput {
   const dataset = defined({ runKey: o.runKey, total: o.total, clusters: o.clusters, sigma: o.sigma, generatorSeed: o.generatorSeed });
   const thresholds = defined({
-    sqlP99Ms: o.sqlP99Ms, recallMean: o.recallMean, rerankRecallMean: o.rerankRecallMean, maxSerialP99Ratio: o.maxP99Ratio, minQpsRatio: o.minQpsRatio,
+    sqlP99Ms: o.sqlP99Ms, recallMean: o.recallMean, rerankRecallMean: o.rerankRecallMean, filteredRecallMean: o.filteredRecallMean,
+    maxSerialP99Ratio: o.maxP99Ratio, minQpsRatio: o.minQpsRatio,
     httpP99Ms: o.httpP99Ms, errorRate: o.errorRate,
   });
   // The mixed phase is the HTTP load with writes alongside: asking for it asks for the HTTP load too.
@@ -150,6 +152,7 @@ export function registerBenchmarkCommands(program: Command, config: () => Config
     .option('--sql-p99-ms <ms>', 'threshold: SQL p99 at the production ef_search below this (default 50)', numberOption('--sql-p99-ms', CLI_RANGES.milliseconds))
     .option('--recall-mean <r>', 'threshold: recall@10 mean at least this (default 0.95)', numberOption('--recall-mean', CLI_RANGES.ratio))
     .option('--rerank-recall-mean <r>', 'threshold: re-rank recall mean at least this (default 0.99)', numberOption('--rerank-recall-mean', CLI_RANGES.ratio))
+    .option('--filtered-recall-mean <r>', 'threshold: filtered recall@10 mean at each tag selectivity at least this (default 0.9)', numberOption('--filtered-recall-mean', CLI_RANGES.ratio))
     .option('--max-p99-ratio <x>', 'threshold: search / raw floor serial p99 at most this (default 1.3)', numberOption('--max-p99-ratio', CLI_RANGES.factor))
     .option('--min-qps-ratio <x>', 'threshold: search / raw floor QPS at 2 clients at least this (default 0.8)', numberOption('--min-qps-ratio', CLI_RANGES.factor))
     .option('--http-p99-ms <ms>', 'threshold: HTTP p99 below this (default 50)', numberOption('--http-p99-ms', CLI_RANGES.milliseconds))

@@ -23,6 +23,8 @@ export const thresholdsSchema = z.object({
   maxSerialP99Ratio: z.number().positive(),
   minQpsRatio: z.number().nonnegative(),
   minApiCeilingRatio: z.number().nonnegative(),
+  /** Absent in reports from before the filtered phase. */
+  filteredRecallMean: ratio.optional(),
 });
 
 export const checkSchema = z.object({
@@ -270,6 +272,37 @@ export const rawFloorSchema = z.object({
   apiCeilingRatio: z.number().nonnegative().nullable(),
 });
 
+/** One tag filter through the search statement (benchmark/sql-bench.ts measureFiltered). */
+export const filteredPassSchema = z.object({
+  tag: z.string(),
+  efSearch: count,
+  plan: z.string(),
+  usesIndex: z.boolean(),
+  latency: latencySchema,
+  /** Its top k against the exact re-ranked top k among the tag's rows. */
+  recall: recallSchema,
+  /** Searches that returned fewer than k rows. */
+  shortShare: ratio,
+  widenedShare: ratio,
+  uncertifiedShare: ratio,
+});
+
+/** The filtered phase: the capacity tags, each at its measured selectivity. */
+export const filteredSchema = z.object({
+  /** trace_tags rows written for capacity data that predates tags (0 when it had them). */
+  backfill: z.object({ batches: count, expected: count, inserted: count }),
+  selectivities: z.array(z.object({
+    tag: z.string(),
+    nominalShare: ratio,
+    /** Searchable rows with the tag, and their share of all searchable rows. */
+    rows: count,
+    share: ratio,
+    groundTruth: groundTruthSchema.nullable(),
+    /** Null when no searchable row has the tag. */
+    pass: filteredPassSchema.nullable(),
+  })),
+});
+
 export const benchmarkReportSchema = z.object({
   schemaVersion: z.literal(2),
   runId: z.uuid(),
@@ -297,6 +330,8 @@ export const benchmarkReportSchema = z.object({
   rawFloor: rawFloorSchema,
   /** Present when the run compared index types (searchBenchmark compareIndexTypes). */
   indexTypes: indexTypeComparisonSchema.nullable().optional(),
+  /** Null when not requested; absent in reports from before the filtered phase. */
+  filtered: filteredSchema.nullable().optional(),
   warnings: z.array(z.string()),
 });
 
@@ -308,6 +343,7 @@ export type WindowFigures = z.infer<typeof windowSchema>;
 export type RawFloorFigures = z.infer<typeof rawFloorSchema>;
 export type MixedFigures = z.infer<typeof mixedSchema>;
 export type IndexTypeComparison = z.infer<typeof indexTypeComparisonSchema>;
+export type FilteredReport = z.infer<typeof filteredSchema>;
 
 export class InvalidReportError extends Error {
   constructor(where: string, issues: string[]) {

@@ -158,6 +158,35 @@ export function indexTypeTable(c: IndexTypeComparison, queries: number): ReportT
   };
 }
 
+/** The filtered phase: one row per tag selectivity (none in reports without the phase). */
+function filteredTables(r: BenchmarkReport): ReportTable[] {
+  const f = r.filtered;
+  if (!f) return [];
+  const pass = f.selectivities.find((s) => s.pass)?.pass;
+  const { backfill } = f;
+  return [{
+    title: 'Filtered search',
+    note:
+      `${r.dataset.queryCount} held-out queries, one at a time, through the search statement with a tag filter (tags: [tag]) on a connection with the ` +
+      `production settings (ef_search ${r.method.productionEfSearch}, iterative scan ${r.method.iterativeScan}), top ${r.method.k}. recall@${r.method.k} is its ` +
+      `top ${r.method.k} against the exact re-ranked top ${r.method.k} among the searchable rows with the tag (computed in process, verified on a sample ` +
+      `against PostgreSQL's exact scan). Selectivity is the share of searchable rows carrying the tag (the generator assigns it independently of the cluster). ` +
+      `Capacity tags: ${backfill.expected} tag rows for the run's ledger batches, ${backfill.inserted === 0 ? 'all present' : `${backfill.inserted} backfilled`}.` +
+      (pass ? ` Plan: ${pass.plan}.` : ''),
+    header: ['tag', 'selectivity', 'rows', 'recall mean', 'recall = 0', '< k rows', 'widened', 'uncertified', 'p50', 'p95', 'p99', 'max', 'ground truth'],
+    rows: f.selectivities.map((s) => [
+      s.tag, pct(s.share), String(s.rows),
+      ...(s.pass
+        ? [
+          fmtRecall(s.pass.recall.mean), pct(s.pass.recall.zeroShare), pct(s.pass.shortShare), pct(s.pass.widenedShare), pct(s.pass.uncertifiedShare),
+          fmtMs(s.pass.latency.p50), fmtMs(s.pass.latency.p95), fmtMs(s.pass.latency.p99), fmtMs(s.pass.latency.max),
+        ]
+        : ['not measured: no searchable row has the tag', '', '', '', '', '', '', '', '']),
+      s.groundTruth ? `${s.groundTruth.cached ? 'cached' : `computed in ${s.groundTruth.seconds} s`}` : '—',
+    ]),
+  }];
+}
+
 export function reportTables(r: BenchmarkReport): ReportTable[] {
   const tables: ReportTable[] = [
     {
@@ -181,6 +210,7 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
         fmtMs(s.rawLatency.p50), fmtMs(s.rawLatency.p99),
       ]),
     },
+    ...filteredTables(r),
     {
       title: `Concurrency sweep at ef_search ${r.method.productionEfSearch}`,
       note:

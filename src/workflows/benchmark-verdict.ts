@@ -19,6 +19,8 @@ export interface BenchmarkThresholds {
   minQpsRatio: number;
   /** The API's closed-loop QPS at 2 connections over the raw floor's QPS at 2 clients: at least this. */
   minApiCeilingRatio: number;
+  /** Filtered search (each tag selectivity, iterative scan on): recall@10 mean against the exact filtered top k, at least this. */
+  filteredRecallMean: number;
 }
 
 export const DEFAULT_THRESHOLDS: BenchmarkThresholds = {
@@ -30,6 +32,7 @@ export const DEFAULT_THRESHOLDS: BenchmarkThresholds = {
   maxSerialP99Ratio: 1.3,
   minQpsRatio: 0.8,
   minApiCeilingRatio: 0.5,
+  filteredRecallMean: 0.9,
 };
 
 /** Clients at which throughput is compared with the raw floor. */
@@ -73,6 +76,11 @@ interface HttpFigures extends HarnessFigures {
   errors: number;
   qps: number;
   latency: { p99: number; count: number };
+}
+
+/** The filtered phase: per tag, its measured share of the searchable rows and its pass (null: not measured). */
+export interface FilteredFigures {
+  selectivities: readonly { tag: string; share: number; pass: { recall: { mean: number } } | null }[];
 }
 
 /** One round of the throughput comparison: both statements at the same client count, back to back. */
@@ -158,6 +166,8 @@ export interface VerdictFigures {
   http: HttpFigures | null;
   httpCeiling: HttpFigures | null;
   rawFloor: RawFloorSummary;
+  /** Null or absent: the filtered phase did not run. */
+  filtered?: FilteredFigures | null;
 }
 
 function check(name: string, value: number | null, comparator: BenchmarkCheck['comparator'], threshold: number, detail: string): BenchmarkCheck {
@@ -183,6 +193,20 @@ export function invalidPhases(f: Pick<VerdictFigures, 'throughputRounds' | 'http
     ['HTTP ceiling', f.httpCeiling],
   ];
   return phases.filter(([, p]) => p?.harness?.saturated).map(([name, p]) => `${name} (${p!.harness!.reason ?? 'saturated'})`);
+}
+
+/**
+ * Filtered recall: the lowest recall@10 mean over the tag selectivities, so the rarest tag (where
+ * filtered HNSW recall collapses first) decides. A selectivity that was not measured fails it.
+ */
+function filteredCheck(t: BenchmarkThresholds, f: FilteredFigures | null, ef: number): BenchmarkCheck {
+  const name = 'filtered recall@10 mean (lowest selectivity)';
+  if (!f) return check(name, null, '>=', t.filteredRecallMean, 'filtered phase not run');
+  const perTag = f.selectivities.map((s) => `${s.tag} (${(s.share * 100).toFixed(2)}% of rows): ${s.pass ? s.pass.recall.mean.toFixed(3) : 'not measured'}`);
+  const detail = `${perTag.join('; ')}; search statement, ef_search ${ef}, iterative scan, against the exact filtered top k`;
+  const measured = f.selectivities.map((s) => s.pass?.recall.mean ?? null);
+  if (measured.length === 0 || measured.some((m) => m === null)) return { ...check(name, null, '>=', t.filteredRecallMean, detail), status: 'fail' };
+  return check(name, Math.min(...(measured as number[])), '>=', t.filteredRecallMean, detail);
 }
 
 export function judgeBenchmark(t: BenchmarkThresholds, f: VerdictFigures): { verdict: 'pass' | 'fail'; checks: BenchmarkCheck[] } {
@@ -213,6 +237,7 @@ export function judgeBenchmark(t: BenchmarkThresholds, f: VerdictFigures): { ver
       r.qpsRatio === null ? `search or raw floor not measured at ${THROUGHPUT_CLIENTS} clients` : 'median of alternating rounds, same data, same run'),
     check(`API ceiling / raw QPS at ${THROUGHPUT_CLIENTS}`, r.apiCeilingRatio, '>=', t.minApiCeilingRatio,
       r.apiCeilingRatio === null ? 'HTTP ceiling phase or raw floor rounds not run' : `closed loop on ${THROUGHPUT_CLIENTS} connections: ${r.apiCeilingQps} QPS`),
+    filteredCheck(t, f.filtered ?? null, ef),
     check('saturated harness phases', invalid.length, '<=', 0,
       invalid.length === 0 ? `the judged phases' load generators kept up (2-client levels, HTTP)` : `invalid: ${invalid.join('; ')}`),
   ];

@@ -203,6 +203,7 @@ function hardeningCriteria(stages: StageRecord[], results: StageResults, t: Laun
     fromCheck('http-p99', 'search API p99 end to end (ms)', 'HTTP p99', `< ${t.httpP99Ms} ms`),
     fromCheck('recall-at-10', 'recall@10 mean at the production ef_search', 'recall@10 mean', `≥ ${t.minRecallAt10}`),
     fromCheck('rerank-recall', 'trust re-ranked top 10 against the exact re-ranked top 10 over all rows', 're-rank recall', `≥ ${DEFAULT_THRESHOLDS.rerankRecallMean}`),
+    fromCheck('filtered-recall', 'filtered recall@10 at ~10% and ~1% tag selectivity (iterative scan, production settings)', 'filtered recall@10', `≥ ${DEFAULT_THRESHOLDS.filteredRecallMean}`),
     fromCheck('benchmark-errors', 'benchmark error rate (SQL errors, non-2xx HTTP)', 'error rate', '0'),
     fromCheck('benchmark-harness', 'no load generator saturated (otherwise the latencies are the harness\'s)', 'saturated harness phases', '0'),
     {

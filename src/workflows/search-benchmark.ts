@@ -6,7 +6,7 @@ import type { MixedLoadResult } from '../benchmark/mixed-load.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
 import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkCheck, type BenchmarkThresholds } from './benchmark-verdict.js';
 import { firstCandidates, wideCandidates } from '../search/candidates.js';
-import type { BenchmarkReport, IndexTypeComparison } from '../report/schema.js';
+import type { BenchmarkReport, FilteredReport, IndexTypeComparison } from '../report/schema.js';
 import { INDEX_TYPES, isIndexType, type IndexType } from '../db/index-types.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
 import { ProgressTracker } from './progress.js';
@@ -48,6 +48,12 @@ export interface SearchBenchmarkInput {
   rawFloorRoundSeconds?: number;
   warmupQueries?: number;
   prewarm?: boolean;
+  /**
+   * The filtered phase (default true): the held-out queries with a tag filter at each capacity tag's
+   * selectivity (~10%, ~1%), through the search statement at the production settings, against the
+   * exact filtered ground truth. Capacity rows loaded before rows had tags get them first.
+   */
+  filtered?: boolean;
   /** Parallel exact scans while computing ground truth. */
   groundTruthLanes?: number;
   thresholds?: Partial<BenchmarkThresholds>;
@@ -130,7 +136,7 @@ const { describeBenchmarkTarget, storeBenchmarkReport } = proxyActivities<Activi
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
-const { prepareBenchmarkGroundTruth } = proxyActivities<Activities>({
+const { prepareBenchmarkGroundTruth, prepareFilteredBenchmark } = proxyActivities<Activities>({
   // Exact scans: about half a second a query at 100K × 1536, far more on bigger tables.
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
@@ -143,7 +149,7 @@ const { buildIndex } = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
 });
 
-const { warmUpSearch, measureSerialSearch, measureConcurrentSearch } = proxyActivities<Activities>({
+const { warmUpSearch, measureSerialSearch, measureFilteredSearch, measureConcurrentSearch } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '1 minute',
   // A retried measurement starts over: its figures never mix two attempts.
@@ -171,7 +177,7 @@ function indexTypes(name: string, values: readonly unknown[]): IndexType[] {
 
 /**
  * The search benchmark (DESIGN.md §5): held-out queries with exact ground truth, a warm-up, serial
- * latency and recall per ef_search, a concurrency sweep, an optional end-to-end HTTP load, a verdict
+ * latency and recall per ef_search, filtered search at two tag selectivities, a concurrency sweep, an optional end-to-end HTTP load, a verdict
  * against thresholds, and the run stored in benchmark_runs with reports/<run>/report.{json,md,html}.
  */
 export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise<SearchBenchmarkResult> {
@@ -224,7 +230,9 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   if (!(roundSeconds > 0)) throw ApplicationFailure.nonRetryable(`rawFloorRoundSeconds must be positive, got ${roundSeconds}`, 'InvalidBenchmarkInput');
   if (input.mixed && !http) throw ApplicationFailure.nonRetryable('the mixed phase runs the HTTP load with writes: it needs http too (http: {} for the worker-served API)', 'InvalidBenchmarkInput');
   const mixed = http && input.mixed ? { ...SEARCH_BENCHMARK_DEFAULTS.mixed, ...input.mixed } : null;
-  const steps = 3 + comparedTypes.length + efList.length + concurrency.length + rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0) + (mixed ? 1 : 0);
+  const wantsFiltered = input.filtered ?? true;
+  const steps = 3 + comparedTypes.length + efList.length + (wantsFiltered ? 1 + target.filterTags.length : 0) + concurrency.length +
+    rawClients.length * rawRounds + (http ? 1 : 0) + (ceiling ? 1 : 0) + (mixed ? 1 : 0);
   const progress = new ProgressTracker('searchBenchmark', steps, 'steps');
   const lines: [string, string][] = [['searchable vectors', `${target.traceCount} × ${dataset.dimensions}`], ['index type', indexType]];
   const step = (label: string, line?: [string, string]) => {
@@ -272,6 +280,27 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     step(`serial ef_search ${efSearch} done`, [
       `ef_search ${efSearch}`, `p99 ${r.latency.p99} ms (raw ${r.rawLatency.p99} ms), recall@${k} ${r.recall.mean}, re-rank recall ${r.rerankRecall.mean}`,
     ]);
+  }
+
+  let filtered: FilteredReport | null = null;
+  if (wantsFiltered) {
+    const prepared = await prepareFilteredBenchmark.executeWithOptions({ summary: `capacity tags and exact filtered top-10 for ${queryCount} queries` }, [
+      { queries, traceCount: target.traceCount, lanes: input.groundTruthLanes ?? SEARCH_BENCHMARK_DEFAULTS.groundTruthLanes },
+    ]);
+    step('filtered ground truth ready', ['capacity tags', `${prepared.backfill.inserted} backfilled of ${prepared.backfill.expected}`]);
+    const selectivities: FilteredReport['selectivities'] = [];
+    for (const t of prepared.targets) {
+      const pass = t.groundTruth
+        ? await measureFilteredSearch.executeWithOptions({ summary: `filtered by ${t.tag}, ef_search ${productionEf}` }, [
+          { queries, efSearch: productionEf, k, tag: t.tag, cacheKey: t.groundTruth.cacheKey, indexType },
+        ])
+        : null;
+      selectivities.push({ ...t, pass });
+      step(`filtered ${t.tag} done`, [
+        `filtered ${t.tag}`, pass ? `${t.rows} rows, p99 ${pass.latency.p99} ms, recall@${k} ${pass.recall.mean}` : `no searchable row has ${t.tag}`,
+      ]);
+    }
+    filtered = { backfill: prepared.backfill, selectivities };
   }
 
   const concurrent = (statement: 'search' | 'raw', clients: number, seconds: number) =>
@@ -332,7 +361,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
   const rawFloor = summarizeRawFloor({ productionEfSearch: productionEf, k, serial, throughputRounds, httpCeiling });
 
   const { verdict, checks } = judgeBenchmark(thresholds, {
-    productionEfSearch: productionEf, serial, concurrency: concurrencyResults, throughputRounds, http: httpResult, httpCeiling, rawFloor,
+    productionEfSearch: productionEf, serial, concurrency: concurrencyResults, throughputRounds, http: httpResult, httpCeiling, rawFloor, filtered,
   });
   const report: BenchmarkReport = {
     schemaVersion: 2,
@@ -376,10 +405,13 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     mixed: mixedResult,
     rawFloor,
     indexTypes: indexTypeComparison,
+    filtered,
     warnings: [
       ...target.warnings,
       ...buildWarnings,
       ...(warmup.usesIndex ? [] : [`the measured statement does not use the HNSW index (${warmup.plan}): the figures are of that plan, and recall is trivially exact`]),
+      ...(filtered?.selectivities ?? []).flatMap((f) =>
+        f.pass && !f.pass.usesIndex ? [`the search statement filtered by ${f.tag} does not use the HNSW index (${f.pass.plan}): its recall is exact by construction`] : []),
     ],
   };
   const files = await storeBenchmarkReport.executeWithOptions({ summary: `store ${name} and write its reports` }, [{ report, reportsDir: input.reportsDir }]);

@@ -1,5 +1,5 @@
 /**
- * Loads the searchable rows (id, trust_score, embedding) once, in binary: `COPY (SELECT …) TO STDOUT
+ * Loads the searchable rows (all, or those with one tag) (id, trust_score, embedding) once, in binary: `COPY (SELECT …) TO STDOUT
  * (FORMAT binary)` sends each vector as its 4 + 4·d bytes of float4s, decoded straight into the
  * shared memory the exact scan reads, never through decimal text. Count and COPY run in one
  * REPEATABLE READ transaction, so they see the same snapshot and the memory is sized exactly.
@@ -14,6 +14,17 @@ import { allocateExactData, planLayout, rowVector, type ExactData } from './exac
 export const searchablePredicate = (modelId: string): string =>
   `embedding IS NOT NULL AND embedding_model_id = ${modelId} AND NOT is_flagged AND status <> 'rejected'`;
 
+/**
+ * The row (its id column `id`) carries tag `tag` (SQL: a parameter or a literal): the search
+ * statement's tag filter for one tag.
+ */
+export const hasTagPredicate = (id: string, tag: string): string =>
+  `EXISTS (SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id WHERE tt.trace_id = ${id} AND tg.name = ${tag})`;
+
+/** The searchable rows, and of them only those with `tag` when one is given (parameters: $1 model, $2 tag). */
+export const loadPredicate = (modelId: string, tag: string | null): string =>
+  tag === null ? searchablePredicate(modelId) : `${searchablePredicate(modelId)} AND ${hasTagPredicate('traces.id', tag)}`;
+
 export interface LoadedRows {
   data: ExactData;
   /** Row i's uuid is bytes [16·i, 16·i + 16). */
@@ -26,17 +37,22 @@ export interface LoadPlan {
   /** How many queries and worker lanes the shared memory must make room for. */
   queries: number;
   lanes: number;
+  /** Only the searchable rows carrying this tag (a filtered ground truth). */
+  tag?: string;
 }
 
 export async function loadSearchableRows(client: pg.ClientBase, plan: LoadPlan): Promise<LoadedRows> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM traces WHERE ${searchablePredicate('$1')}`, [plan.modelId]);
+    const tag = plan.tag ?? null;
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM traces WHERE ${loadPredicate('$1', tag === null ? null : '$2')}`, tag === null ? [plan.modelId] : [plan.modelId, tag],
+    );
     const count = rows[0]!.n;
     const data = allocateExactData(planLayout(plan.dimensions, count, plan.queries, plan.lanes));
     const ids = Buffer.alloc(16 * count);
     let row = 0;
-    const sql = `COPY (SELECT id, trust_score, embedding FROM traces WHERE ${searchablePredicate(client.escapeLiteral(plan.modelId))}) TO STDOUT (FORMAT binary)`;
+    const sql = `COPY (SELECT id, trust_score, embedding FROM traces WHERE ${loadPredicate(client.escapeLiteral(plan.modelId), tag === null ? null : client.escapeLiteral(tag))}) TO STDOUT (FORMAT binary)`;
     await readBinaryCopy(client.query(copyTo(sql)), (buf, fields) => {
       if (row >= count) throw new Error(`COPY returned more than the ${count} rows counted in the same snapshot`);
       const [idAt, idLength, trustAt, trustLength, vectorAt, vectorLength] = fields;
