@@ -19,9 +19,16 @@ const rounds = [
 ];
 const http = { requests: 1200, non2xx: 0, errors: 0, qps: 60, latency: { p99: 12.5, count: 1200 }, harness: HARNESS_OK };
 const ceiling = { requests: 3000, non2xx: 0, errors: 0, qps: 300, latency: { p99: 9, count: 3000 }, harness: HARNESS_OK };
+const filtered = {
+  selectivities: [
+    { tag: 'capacity-10pct', share: 0.1003, pass: { recall: { mean: 0.97 } } },
+    { tag: 'capacity-1pct', share: 0.0098, pass: { recall: { mean: 0.93 } } },
+  ],
+};
+const FILTERED = 'filtered recall@10 mean (lowest selectivity)';
 
 function figuresWith(over: Partial<Omit<VerdictFigures, 'rawFloor'>> = {}): VerdictFigures {
-  const base = { productionEfSearch: 64, serial, concurrency, throughputRounds: rounds, http, httpCeiling: ceiling, ...over };
+  const base = { productionEfSearch: 64, serial, concurrency, throughputRounds: rounds, http, httpCeiling: ceiling, filtered, ...over };
   return {
     ...base,
     rawFloor: summarizeRawFloor({ productionEfSearch: base.productionEfSearch, k: 10, serial: base.serial, throughputRounds: base.throughputRounds, httpCeiling: base.httpCeiling }),
@@ -52,6 +59,27 @@ test('the reference figures pass the default thresholds, judged at the productio
   assert.equal(value(r, 'SQL p99 (ms) at ef_search=64'), 10.0);
   assert.equal(value(r, 'recall@10 mean at ef_search=64'), 0.972);
   assert.equal(value(r, 're-rank recall mean'), 0.995);
+  assert.equal(value(r, FILTERED), 0.93, 'the rarer tag decides');
+});
+
+test('filtered recall: the lowest selectivity below 0.9 fails, a tag not measured fails, a phase not run is skipped', () => {
+  const low = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({
+    filtered: { selectivities: [filtered.selectivities[0]!, { ...filtered.selectivities[1]!, pass: { recall: { mean: 0.88 } } }] },
+  }));
+  assert.equal(statuses(low)[FILTERED], 'fail');
+  assert.equal(value(low, FILTERED), 0.88);
+  assert.match(low.checks.find((c) => c.name === FILTERED)!.detail, /capacity-10pct \(10\.03% of rows\): 0\.970; capacity-1pct \(0\.98% of rows\): 0\.880/);
+  assert.equal(low.verdict, 'fail');
+  const lenient = judgeBenchmark({ ...DEFAULT_THRESHOLDS, filteredRecallMean: 0.85 }, figuresWith({
+    filtered: { selectivities: [{ ...filtered.selectivities[1]!, pass: { recall: { mean: 0.88 } } }] },
+  }));
+  assert.equal(statuses(lenient)[FILTERED], 'pass');
+  const unmeasured = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ filtered: { selectivities: [filtered.selectivities[0]!, { ...filtered.selectivities[1]!, pass: null }] } }));
+  assert.equal(statuses(unmeasured)[FILTERED], 'fail');
+  assert.equal(value(unmeasured, FILTERED), null);
+  const notRun = judgeBenchmark(DEFAULT_THRESHOLDS, figuresWith({ filtered: null }));
+  assert.equal(statuses(notRun)[FILTERED], 'skipped');
+  assert.equal(notRun.verdict, 'pass');
 });
 
 test('each ratio target fails on its own when the service falls too far behind the raw floor', () => {
