@@ -6,8 +6,8 @@
  *    indexBuild) on an in-process worker: the same data the launch measures.
  * 2. Serves the search API in a child process (local embedder, a read quota far above the offered
  *    load, so the limiter runs on every request but never refuses) and runs the searchBenchmark
- *    workflow: ground truth, warm-up, serial latency and recall per ef_search, the concurrency sweep
- *    and the HTTP load. It stores the run and writes reports/<run>/report.{json,md,html}.
+ *    workflow: ground truth, warm-up, serial latency and recall per ef_search, filtered search at the
+ *    capacity tags' two selectivities (~10%, ~1%), the concurrency sweep and the HTTP load. It stores the run and writes reports/<run>/report.{json,md,html}.
  *    The raw pgvector floor (ORDER BY embedding <=> $1 LIMIT k on a bare connection) is measured in
  *    the same run on the same data: interleaved with the search statement in the serial passes, at
  *    1 and 2 clients in the sweep; after the open-loop HTTP load, a closed loop on 2 connections

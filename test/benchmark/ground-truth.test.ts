@@ -10,6 +10,7 @@ import { encodeVector } from '../../src/db/vector-binary.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { rerankScore } from '../../src/search/search.js';
 import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
+import { assertRanking, type Scored } from '../helpers/ranking.js';
 
 // Its own database: the searchable set must be exactly what this file writes.
 const databaseUrl = adminUrl(baseConfig.databaseUrl, uniqueName('ct_ground_truth').replace(/-/g, '_'));
@@ -50,7 +51,6 @@ after(async () => {
   await dropDatabase(databaseUrl);
 });
 
-interface Scored { id: string; score: number }
 
 /** PostgreSQL's similarity of every searchable row to the query, ranked here: the independent answer. */
 async function expectedFromSql(q: number): Promise<{ nearest: Scored[]; reranked: Scored[] }> {
@@ -62,17 +62,6 @@ async function expectedFromSql(q: number): Promise<{ nearest: Scored[]; reranked
   const ranked = (score: (r: (typeof rows)[number]) => number) =>
     rows.map((r) => ({ id: r.id, score: score(r) })).sort((a, b) => b.score - a.score).slice(0, 10);
   return { nearest: ranked((r) => r.similarity), reranked: ranked((r) => rerankScore(r.similarity, r.trust_score)) };
-}
-
-/** Same ids in the same order, except at ranks where the two expected scores are within float rounding. */
-function assertRanking(got: string[], want: Scored[], what: string): void {
-  const scoreOf = new Map(want.map((w) => [w.id, w.score]));
-  assert.equal(got.length, want.length, what);
-  want.forEach((w, rank) => {
-    if (got[rank] === w.id) return;
-    const theirs = scoreOf.get(got[rank]!);
-    assert.ok(theirs !== undefined && Math.abs(theirs - w.score) < 1e-6, `${what} rank ${rank + 1}: ${got[rank]}, PostgreSQL ranks ${w.id} there`);
-  });
 }
 
 test('in-process ground truth equals PostgreSQL exact ranking (nearest and re-ranked) over the searchable set only, and is cached', async () => {
