@@ -43,7 +43,7 @@ test('launchReadiness at small scale ends in GO with every criterion, and cleans
   assert.equal(report.verdict, 'GO');
   assert.deepEqual(report.criteria.map((c) => c.id), [
     'seeds-embedded', 'first-query-hit5', 'capacity-rows', 'hnsw-index-used',
-    'sql-p99', 'http-p99', 'recall-at-10', 'rerank-recall', 'benchmark-errors', 'benchmark-harness', 'rate-limit-checks', 'cleanup-verified',
+    'sql-p99', 'http-p99', 'recall-at-10', 'rerank-recall', 'filtered-recall', 'benchmark-errors', 'benchmark-harness', 'rate-limit-checks', 'cleanup-verified',
   ]);
   assert.deepEqual(report.stages.map((s) => [s.stage, s.state]), LAUNCH_STAGES.map((s) => [s, 'succeeded']));
   assert.ok(report.stages.every((s) => s.workflowId === `${workflowId}/${s.stage}`), 'children are named after the parent');
