@@ -26,6 +26,7 @@ const config = testConfig();
 /** Thresholds nothing on a small, noisy test table can miss: these tests check the figures, not the machine. */
 const GENEROUS = {
   sqlP99Ms: 60_000, recallMean: 0, rerankRecallMean: 0, httpP99Ms: 60_000, errorRate: 0, maxSerialP99Ratio: 1e6, minQpsRatio: 0, minApiCeilingRatio: 0,
+  filteredRecallMean: 0,
 };
 const prodOf = (r: SearchBenchmarkResult['report']) => r.serial.find((s) => s.efSearch === r.method.productionEfSearch)!;
 const TAG = uniqueName('benchtest');
@@ -147,6 +148,14 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   assert.ok(wide.recall.mean >= 0.99, `index recall at ef_search 100: ${wide.recall.mean}`);
   assert.ok(wide.rerankRecall.mean >= 0.99, `re-rank recall at ef_search 100: ${wide.rerankRecall.mean}`);
   assert.equal(wide.uncertifiedShare, 0);
+  // The filtered phase: both capacity tags measured over every query, against their own exact answers.
+  assert.deepEqual(r.filtered?.selectivities.map((f) => f.tag), ['capacity-10pct', 'capacity-1pct']);
+  for (const f of r.filtered!.selectivities) {
+    assert.ok(f.rows > 0 && f.share === f.rows / traceCount, JSON.stringify(f));
+    assert.equal(f.pass?.latency.count, 120);
+    assert.equal(f.pass?.recall.queries, 120);
+    assert.match(f.groundTruth?.cacheKey ?? '', new RegExp(`:tag=${f.tag}:n${f.rows}$`));
+  }
   for (const s of r.serial) {
     assert.equal(s.latency.count, 120);
     assert.equal(s.rawLatency.count, 120, 'the raw floor statement ran for every query too');
