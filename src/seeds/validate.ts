@@ -7,7 +7,8 @@ import ts from 'typescript';
 import { normalizeTag, tagProblem } from '../tags.js';
 import { cosineSimilarity, traceEmbeddingText } from '../embeddings/embedder.js';
 import { embedLocal } from '../embeddings/local.js';
-import { checkBlocks, checkerFor, extractCodeBlocks, type Checker, type CheckOptions } from './code-blocks.js';
+import { checkBlocks, checkerFor, type Checker, type CheckOptions } from './code-blocks/registry.js';
+import { extractCodeBlocks } from './code-blocks/fences.js';
 import { seedTraceProblems, typeName } from './schema.js';
 
 export const CLUSTER_MIN_TRACES = 3;

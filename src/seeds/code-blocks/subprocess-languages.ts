@@ -1,0 +1,180 @@
+/**
+ * Python, bash, Go and Rust blocks, checked by the language's own tooling. Each language gets one
+ * process per validation, whatever its block count: a driver reads every block from stdin and prints
+ * one record per block, in order, each ended by a NUL. The checks are the per-block ones —
+ * `ast.parse`, `bash -n`, `gofmt -e` on stdin, `rustfmt --check` on stdin — so each block's message
+ * and line are what a process of its own would report.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { SyntaxProblem } from './problem.js';
+import { MissingToolError, runTool, type RunOptions, type RunResult, type Tool } from './runner.js';
+
+export const SUBPROCESS_CHECKERS = ['python', 'bash', 'go', 'rust'] as const;
+export type SubprocessChecker = (typeof SUBPROCESS_CHECKERS)[number];
+
+const TOOLS = {
+  python: { name: 'python3', candidates: ['python3'], install: 'Python 3 (apt-get install python3)' },
+  bash: { name: 'bash', candidates: ['bash', '/bin/bash'], install: 'bash (apt-get install bash)' },
+  go: { name: 'gofmt', candidates: ['gofmt', '/usr/local/go/bin/gofmt'], install: 'Go (https://go.dev/dl, or apt-get install golang-go)' },
+  // rustup installs into ~/.cargo/bin, which a non-login shell (CI, a service) may not have on PATH.
+  rust: { name: 'rustfmt', candidates: ['rustfmt', path.join(os.homedir(), '.cargo/bin/rustfmt'), '/usr/bin/rustfmt'], install: 'rustfmt (rustup component add rustfmt, or apt-get install rustfmt)' },
+} satisfies Record<SubprocessChecker, Tool>;
+
+/** Checks `sources` of one language in one process; results in input order. */
+export async function checkInSubprocess(checker: SubprocessChecker, sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
+  if (sources.length === 0) return [];
+  switch (checker) {
+    case 'python':
+      return checkPython(sources, options);
+    case 'bash':
+      return checkBash(sources, options);
+    case 'go':
+      return checkGo(sources, options);
+    case 'rust':
+      return checkRust(sources, options);
+  }
+}
+
+/** The NUL-ended records printed so far; a record cut off by a kill is dropped. */
+function records(stdout: string): string[] {
+  return stdout.split('\0').slice(0, -1);
+}
+
+/**
+ * Fills in the blocks a driver did not answer: after a timeout they fail with the limit, otherwise
+ * the driver itself broke and the validation cannot go on.
+ */
+function complete<T>(answered: T[], total: number, result: RunResult, what: string, options: RunOptions, timedOut: (ms: number) => T): T[] {
+  if (answered.length >= total) return answered.slice(0, total);
+  if (result.timedOut) return [...answered, ...Array.from({ length: total - answered.length }, () => timedOut(options.timeoutMs))];
+  throw new Error(`${what} stopped after ${answered.length} of ${total} blocks (exit ${result.code}): ${result.stderr.trim()}`);
+}
+
+function timeoutProblem(tool: Tool, timeoutMs: number): SyntaxProblem {
+  return { message: `${tool.name} did not finish within ${timeoutMs / 1000} s` };
+}
+
+/** Bash variables cannot hold NUL, the record separator; bash's parser skips NULs in a script anyway. */
+const shellRecord = (source: string) => `${source.replaceAll('\0', '')}\0`;
+
+/** Pairs (stderr, exit status) of a shell driver's records. */
+function shellResults(fields: string[]): { stderr: string; code: number }[] {
+  const out: { stderr: string; code: number }[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) out.push({ stderr: fields[i]!, code: Number(fields[i + 1]) });
+  return out;
+}
+
+// --- python --------------------------------------------------------------------------------------
+
+// ast.parse only compiles; nothing in the block runs.
+const PYTHON_DRIVER = `
+import ast, json, sys, warnings
+warnings.simplefilter("ignore")
+for src in json.load(sys.stdin):
+    try:
+        ast.parse(src)
+        result = None
+    except SyntaxError as e:
+        result = {"line": e.lineno, "message": type(e).__name__ + ": " + str(e.msg)}
+    except ValueError as e:
+        result = {"line": None, "message": str(e)}
+    sys.stdout.write(json.dumps(result) + "\\0")
+    sys.stdout.flush()
+`;
+
+async function checkPython(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
+  const result = await runTool(TOOLS.python, 'python', ['-c', PYTHON_DRIVER], JSON.stringify(sources), options);
+  const answered = records(result.stdout).map((record) => {
+    const p = JSON.parse(record) as { line: number | null; message: string } | null;
+    return p === null ? null : p.line === null ? { message: p.message } : { line: p.line, message: p.message };
+  });
+  return complete(answered, sources.length, result, 'python3', options, (ms) => timeoutProblem(TOOLS.python, ms));
+}
+
+// --- bash ----------------------------------------------------------------------------------------
+
+// `set -n` inside eval makes bash parse the rest of the string without running any of it, as
+// `bash -n` does; the subshell keeps it from applying to the next block. All on line 1: eval numbers
+// its lines from the line it is on, and `set -n` takes the string's first line, so bash reports
+// block line n as line n + 1.
+const BASH_DRIVER = `while IFS= read -r -d '' src; do ( eval $'set -n\\n'"$src" ) 2>&1; printf '\\0%d\\0' "$?"; done`;
+const BASH_LINE_OFFSET = 1;
+
+async function checkBash(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
+  const result = await runTool(TOOLS.bash, 'bash', ['-c', BASH_DRIVER], sources.map(shellRecord).join(''), options);
+  const answered = shellResults(records(result.stdout)).map(({ stderr, code }): SyntaxProblem | null => {
+    if (code === 0) return null;
+    const first = stderr.split('\n')[0] ?? '';
+    const m = /line (\d+): (.*)$/.exec(first);
+    return m ? { line: Number(m[1]) - BASH_LINE_OFFSET, message: m[2]! } : { message: first || `bash -n exited with ${code}` };
+  });
+  return complete(answered, sources.length, result, 'bash', options, (ms) => timeoutProblem(TOOLS.bash, ms));
+}
+
+// --- go and rust: one bash driver running the formatter on each block's stdin ----------------------
+
+// Arguments: the tool's argument count, its arguments, then its candidate paths. The first record
+// says whether a candidate exists; then one (stderr, exit status) pair per block.
+const TOOL_DRIVER = [
+  'n=$1; shift; args=("${@:1:n}"); shift "$n"; tool=',
+  'for c in "$@"; do if p=$(command -v -- "$c"); then tool=$p; break; fi; done',
+  `if [ -z "$tool" ]; then printf 'missing\\0'; exit 0; fi`,
+  `printf 'found\\0'`,
+  `while IFS= read -r -d '' src; do printf '%s' "$src" | "$tool" "\${args[@]}" 2>&1 >/dev/null; printf '\\0%d\\0' "$?"; done`,
+].join('\n');
+
+interface ToolRun {
+  results: { stderr: string; code: number }[];
+  result: RunResult;
+}
+
+/** Runs `tool` with `args` once per source, all inside one bash driver. */
+async function runPerSource(tool: Tool, language: string, args: readonly string[], sources: readonly string[], options: RunOptions): Promise<ToolRun> {
+  const driverArgs = ['-c', TOOL_DRIVER, `${language}-driver`, String(args.length), ...args, ...tool.candidates];
+  const result = await runTool(TOOLS.bash, language, driverArgs, sources.map(shellRecord).join(''), options);
+  const [status, ...fields] = records(result.stdout);
+  if (status === 'missing') throw new MissingToolError(tool, language);
+  if (status !== 'found' && !result.timedOut) throw new Error(`the ${language} driver failed (exit ${result.code}): ${result.stderr.trim()}`);
+  return { results: shellResults(fields), result };
+}
+
+async function checkGo(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
+  const { results, result } = await runPerSource(TOOLS.go, 'go', ['-e'], sources, options);
+  const answered = results.map(({ stderr, code }): SyntaxProblem | null => {
+    if (code === 0) return null;
+    const first = stderr.trim().split('\n')[0] ?? '';
+    const m = /^<standard input>:(\d+):\d+: (.*)$/.exec(first);
+    return m ? { line: Number(m[1]), message: m[2]! } : { message: first || `gofmt exited with ${code}` };
+  });
+  return complete(answered, sources.length, result, 'gofmt', options, (ms) => timeoutProblem(TOOLS.go, ms));
+}
+
+const RUSTFMT_ARGS = ['--check', '--edition', '2021', '--color', 'never'];
+const hasMain = (source: string) => /\bfn\s+main\s*\(/.test(source);
+// rustdoc wraps snippets without a main in one; statement-level fragments are accepted the same way.
+const wrapInMain = (source: string) => `fn main() {\n${source}\n}`;
+
+async function checkRust(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
+  // A block without a main is sent twice, as written and wrapped: it fails only if both fail.
+  const inputs = sources.flatMap((source) => (hasMain(source) ? [source] : [source, wrapInMain(source)]));
+  const { results, result } = await runPerSource(TOOLS.rust, 'rust', RUSTFMT_ARGS, inputs, options);
+  const problems = complete(results.map(rustProblem), inputs.length, result, 'rustfmt', options, (ms) => timeoutProblem(TOOLS.rust, ms));
+  let next = 0;
+  return sources.map((source) => {
+    const asWritten = problems[next++]!;
+    if (hasMain(source)) return asWritten;
+    const wrapped = problems[next++]!;
+    return asWritten && wrapped ? asWritten : null;
+  });
+}
+
+function rustProblem({ stderr, code }: { stderr: string; code: number }): SyntaxProblem | null {
+  // The rustup proxy exists without the component; that is a missing tool, not a bad block.
+  if (/rustfmt.* is not installed/.test(stderr)) throw new MissingToolError(TOOLS.rust, 'rust');
+  // --check exits non-zero for unformatted code too; only an "error" means it did not parse.
+  const error = /^error(?:\[\w+\])?: (.*)$/m.exec(stderr);
+  if (!error) return code === 0 || code === 1 ? null : { message: stderr.trim().split('\n')[0] ?? `rustfmt exited with ${code}` };
+  const at = /--> <stdin>:(\d+):/.exec(stderr);
+  return at ? { line: Number(at[1]), message: error[1]! } : { message: error[1]! };
+}
