@@ -28,7 +28,7 @@ async function readFixture(path: string): Promise<{ bytes: Buffer; hash: string 
   return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
 }
 
-export function createSeedActivities({ pool }: ActivityDeps) {
+export function createSeedActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
   return {
     /** Validation happens before any write; a bad fixture is bad on every retry, so it is non-retryable. */
     async validateSeedFixture(input: { path: string; corpus?: boolean }): Promise<ValidatedFixture> {

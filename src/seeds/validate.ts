@@ -142,7 +142,13 @@ export async function validateSeedData(raw: unknown, options: SeedValidationOpti
   const corpusProblems: SeedProblem[] = [];
 
   for (const entry of entries) checkTags(entry, raw[entry.index]);
-  const { languages, blocks } = await checkSolutions(entries, options);
+  const solutionsChecked = checkSolutions(entries, options);
+  solutionsChecked.catch(() => {}); // rethrown by the await below, not an unhandled rejection meanwhile
+  // The embeddings of the near-duplicate check are computed while the code-block checker processes
+  // run (a macrotask later, so they have started); their problems are added in the usual order.
+  await new Promise((resolve) => setImmediate(resolve));
+  const nearDuplicates = findNearDuplicates(entries, options.nearDuplicateSimilarity ?? DEFAULT_NEAR_DUPLICATE_SIMILARITY);
+  const { languages, blocks } = await solutionsChecked;
   checkUnique(entries, (e) => e.seedKey, 'seed_key', (key, first) => `duplicate seed_key "${key}", first used at ${pathOf(first)}`);
   checkUnique(
     entries,
@@ -150,7 +156,7 @@ export async function validateSeedData(raw: unknown, options: SeedValidationOpti
     'title',
     (_, first) => `duplicate title: same as ${describe(first)}, ignoring case and surrounding spaces`,
   );
-  checkNearDuplicates(entries, options.nearDuplicateSimilarity ?? DEFAULT_NEAR_DUPLICATE_SIMILARITY);
+  for (const { entry, message } of nearDuplicates) add(entry, [], message);
   const clusters = new Set(entries.flatMap((e) => (e.cluster === undefined ? [] : [e.cluster])));
   if (options.corpus ?? true) corpusProblems.push(...checkCorpus(entries, clusters.size, options));
 
@@ -272,7 +278,8 @@ function checkUnique(
   }
 }
 
-function checkNearDuplicates(entries: Entry[], threshold: number): void {
+function findNearDuplicates(entries: Entry[], threshold: number): { entry: Entry; message: string }[] {
+  const found: { entry: Entry; message: string }[] = [];
   const comparable = entries.filter((e) => e.title !== undefined && e.context !== undefined && e.solution !== undefined);
   const vectors = comparable.map((e) => embedLocal(traceEmbeddingText({ title: e.title!, contextText: e.context!, solutionText: e.solution!, tags: e.tags })));
   const solutions = comparable.map((e) => e.solution!.toLowerCase().replace(/\s+/g, ' ').trim());
@@ -283,10 +290,10 @@ function checkNearDuplicates(entries: Entry[], threshold: number): void {
       const similarity = cosineSimilarity(vectors[i]!, vectors[j]!);
       if (similarity > threshold) reasons.push(`local-embedding cosine similarity ${similarity.toFixed(4)} > ${threshold}`);
       if (reasons.length === 0) continue;
-      const first = comparable[i]!;
-      add(comparable[j]!, [], `near-duplicate of ${describe(first)}: ${reasons.join(', ')}`);
+      found.push({ entry: comparable[j]!, message: `near-duplicate of ${describe(comparable[i]!)}: ${reasons.join(', ')}` });
     }
   }
+  return found;
 }
 
 function checkCorpus(entries: Entry[], clusterCount: number, options: SeedValidationOptions): SeedProblem[] {

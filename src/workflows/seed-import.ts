@@ -22,7 +22,7 @@ export interface SeedImportResult {
 }
 
 const DEFAULT_PATH = 'fixtures/seed_traces.json';
-const DEFAULT_CHUNK_SIZE = 50;
+export const DEFAULT_CHUNK_SIZE = 50;
 
 const { validateSeedFixture, ensureSeedContributor, importSeedChunk } = proxyActivities<Activities>({
   // A chunk is one short transaction; a worker that dies mid-chunk is noticed within this bound.

@@ -41,6 +41,14 @@ export interface RunResult {
 // Which candidate path worked, so later runs do not retry the missing ones.
 const resolved = new Map<string, string>();
 
+/**
+ * Records the executable a candidate stands for (a version-manager shim's real interpreter), so later
+ * runs start it directly.
+ */
+export function rememberExecutable(tool: Tool, executable: string): void {
+  resolved.set(tool.name, executable);
+}
+
 /** Runs `tool` with `args`; throws MissingToolError when no candidate exists. */
 export async function runTool(tool: Tool, language: string, args: readonly string[], input: string, options: RunOptions): Promise<RunResult> {
   const known = resolved.get(tool.name);

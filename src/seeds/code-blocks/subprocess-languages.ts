@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { SyntaxProblem } from './problem.js';
-import { MissingToolError, runTool, type RunOptions, type RunResult, type Tool } from './runner.js';
+import { MissingToolError, rememberExecutable, runTool, type RunOptions, type RunResult, type Tool } from './runner.js';
 
 export const SUBPROCESS_CHECKERS = ['python', 'bash', 'go', 'rust'] as const;
 export type SubprocessChecker = (typeof SUBPROCESS_CHECKERS)[number];
@@ -67,10 +67,12 @@ function shellResults(fields: string[]): { stderr: string; code: number }[] {
 
 // --- python --------------------------------------------------------------------------------------
 
-// ast.parse only compiles; nothing in the block runs.
+// ast.parse only compiles; nothing in the block runs. The first record is the interpreter's own
+// path: a shim (pyenv, asdf) costs more to start than the interpreter, so later runs skip it.
 const PYTHON_DRIVER = `
 import ast, json, sys, warnings
 warnings.simplefilter("ignore")
+sys.stdout.write(sys.executable + "\\0")
 for src in json.load(sys.stdin):
     try:
         ast.parse(src)
@@ -85,7 +87,9 @@ for src in json.load(sys.stdin):
 
 async function checkPython(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
   const result = await runTool(TOOLS.python, 'python', ['-c', PYTHON_DRIVER], JSON.stringify(sources), options);
-  const answered = records(result.stdout).map((record) => {
+  const [executable, ...fields] = records(result.stdout);
+  if (executable) rememberExecutable(TOOLS.python, executable);
+  const answered = fields.map((record) => {
     const p = JSON.parse(record) as { line: number | null; message: string } | null;
     return p === null ? null : p.line === null ? { message: p.message } : { line: p.line, message: p.message };
   });

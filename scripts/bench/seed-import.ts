@@ -1,0 +1,119 @@
+/**
+ * bench:seed-import — how long a seed import takes when there is nothing new to write, split into
+ * validating the fixture and talking to the database.
+ *
+ *   npm run bench:seed-import -- [--path fixtures/seed_traces.json] [--chunk-size 50] [--target-seconds 3]
+ *
+ * Against DATABASE_URL (migrated first), the seedImport workflow's own activities run in its order
+ * — validateSeedFixture, ensureSeedContributor, then importSeedChunk per chunk — twice: the first run
+ * may insert, the second finds every seed unchanged and inserts nothing. The second run is judged
+ * against the target; the code-block checks are counted per language, with the checker processes
+ * each started.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { parseArgs } from 'node:util';
+import { createSeedActivities } from '../../src/activities/seeds.js';
+import { loadConfig, redactUrl } from '../../src/config.js';
+import { createPool } from '../../src/db/client.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { DEFAULT_SEED_FIXTURE } from '../../src/paths.js';
+import { CHECK_CHANNEL, type CheckSummary } from '../../src/seeds/code-blocks/registry.js';
+import type { ImportCounts } from '../../src/seeds/import.js';
+import { DEFAULT_CHUNK_SIZE } from '../../src/workflows/seed-import.js';
+import { textTable } from '../../src/cli/format.js';
+import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
+
+const { values: args } = parseArgs({
+  options: {
+    path: { type: 'string', default: DEFAULT_SEED_FIXTURE },
+    'chunk-size': { type: 'string', default: String(DEFAULT_CHUNK_SIZE) },
+    'target-seconds': { type: 'string', default: '3' },
+  },
+});
+const FIXTURE = args.path;
+const CHUNK_SIZE = scriptArgument(intOption('--chunk-size', CLI_RANGES.batchSize), args['chunk-size'], '--chunk-size');
+const TARGET_SECONDS = scriptArgument(intOption('--target-seconds', CLI_RANGES.seconds), args['target-seconds'], '--target-seconds');
+
+const log = (m: string) => console.error(`[bench:seed-import] ${m}`);
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+interface ImportRun {
+  validateMs: number;
+  databaseMs: number;
+  counts: ImportCounts;
+  checks: CheckSummary[];
+}
+
+async function importOnce(activities: ReturnType<typeof createSeedActivities>): Promise<ImportRun> {
+  const checks: CheckSummary[] = [];
+  const onCheck = (message: unknown) => checks.push(message as CheckSummary);
+  subscribe(CHECK_CHANNEL.name, onCheck);
+  const started = performance.now();
+  let validated: number;
+  const counts: ImportCounts = { inserted: 0, updated: 0, skipped: 0 };
+  try {
+    const fixture = await activities.validateSeedFixture({ path: FIXTURE, corpus: true });
+    validated = performance.now();
+    const contributorId = await activities.ensureSeedContributor();
+    for (let start = 0; start < fixture.count; start += CHUNK_SIZE) {
+      const end = Math.min(fixture.count, start + CHUNK_SIZE);
+      const chunk = await activities.importSeedChunk({ path: fixture.path, fileHash: fixture.fileHash, start, end, contributorId });
+      counts.inserted += chunk.inserted;
+      counts.updated += chunk.updated;
+      counts.skipped += chunk.skipped;
+    }
+  } finally {
+    unsubscribe(CHECK_CHANNEL.name, onCheck);
+  }
+  return { validateMs: validated - started, databaseMs: performance.now() - validated, counts, checks };
+}
+
+function languageRows(checks: CheckSummary[]): string[][] {
+  const blocks = new Map<string, number>();
+  const processes = new Map<string, number>();
+  for (const check of checks) {
+    for (const [language, n] of Object.entries(check.blocks)) blocks.set(language, (blocks.get(language) ?? 0) + n);
+    for (const [language, n] of Object.entries(check.processes)) processes.set(language, (processes.get(language) ?? 0) + n);
+  }
+  const rows = [...blocks].sort(([a], [b]) => a.localeCompare(b)).map(([language, n]) => [language, String(n), String(processes.get(language) ?? 0)]);
+  const total = (m: Map<string, number>) => String([...m.values()].reduce((a, b) => a + b, 0));
+  return [...rows, ['total', total(blocks), total(processes)]];
+}
+
+async function main(): Promise<void> {
+  const { databaseUrl } = loadConfig();
+  log(`database ${redactUrl(databaseUrl)}, fixture ${FIXTURE}, chunks of ${CHUNK_SIZE}`);
+  await migrateDatabase(databaseUrl);
+  const pool = createPool(databaseUrl, { max: 2 });
+  try {
+    const activities = createSeedActivities({ pool });
+    log('first import (may insert) …');
+    const first = await importOnce(activities);
+    log('second import (inserts nothing) …');
+    const second = await importOnce(activities);
+    if (second.counts.inserted + second.counts.updated > 0) {
+      throw new Error(`the second import wrote ${second.counts.inserted} inserted / ${second.counts.updated} updated seeds; the fixture changed between runs?`);
+    }
+    const totalMs = second.validateMs + second.databaseMs;
+    const ok = totalMs <= TARGET_SECONDS * 1000;
+    console.log(`\nbench:seed-import — ${FIXTURE}, imported twice through the seedImport activities\n`);
+    console.log(textTable(
+      ['run', 'validate (s)', 'database (s)', 'total (s)', 'inserted', 'updated', 'skipped'],
+      [first, second].map((run, i) => [
+        i === 0 ? 'first' : 'second', seconds(run.validateMs), seconds(run.databaseMs), seconds(run.validateMs + run.databaseMs),
+        String(run.counts.inserted), String(run.counts.updated), String(run.counts.skipped),
+      ]),
+    ));
+    console.log('\ncode blocks checked in the second run\n');
+    console.log(textTable(['language', 'blocks', 'processes'], languageRows(second.checks)));
+    console.log(`\nsecond import: ${seconds(totalMs)} s (validate ${seconds(second.validateMs)} s, database ${seconds(second.databaseMs)} s); target ≤ ${TARGET_SECONDS} s: ${ok ? 'PASS' : 'FAIL'}`);
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await pool.end();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`[bench:seed-import] ${err.stack ?? err.message}`);
+  process.exit(1);
+});
