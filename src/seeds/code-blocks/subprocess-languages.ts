@@ -5,6 +5,7 @@
  * `ast.parse`, `bash -n`, `gofmt -e` on stdin, `rustfmt --check` on stdin — so each block's message
  * and line are what a process of its own would report.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SyntaxProblem } from './problem.js';
@@ -116,26 +117,29 @@ async function checkBash(sources: readonly string[], options: RunOptions): Promi
   return complete(answered, sources.length, result, 'bash', options, (ms) => timeoutProblem(TOOLS.bash, ms));
 }
 
-// --- go and rust: one bash driver running the formatter on each block's stdin ----------------------
+// --- go and rust: one bash driver running the formatter ---------------------------------------------
 
-// Arguments: the tool's argument count, its arguments, then its candidate paths. The first record
-// says whether a candidate exists; then one (stderr, exit status) pair per block.
+// Arguments: the tool's argument count and arguments, a file count and the files, then the tool's
+// candidate paths. The first record says whether a candidate exists. When there are files, one run
+// over all of them prints the next (stderr, exit status) pair; then one pair per block read from stdin.
 const TOOL_DRIVER = [
-  'n=$1; shift; args=("${@:1:n}"); shift "$n"; tool=',
+  'n=$1; shift; args=("${@:1:n}"); shift "$n"; m=$1; shift; files=("${@:1:m}"); shift "$m"; tool=',
   'for c in "$@"; do if p=$(command -v -- "$c"); then tool=$p; break; fi; done',
   `if [ -z "$tool" ]; then printf 'missing\\0'; exit 0; fi`,
   `printf 'found\\0'`,
+  `if [ "$m" -gt 0 ]; then "$tool" "\${args[@]}" "\${files[@]}" 2>&1 >/dev/null; printf '\\0%d\\0' "$?"; fi`,
   `while IFS= read -r -d '' src; do printf '%s' "$src" | "$tool" "\${args[@]}" 2>&1 >/dev/null; printf '\\0%d\\0' "$?"; done`,
 ].join('\n');
 
 interface ToolRun {
+  /** The (stderr, exit status) of the run over the files, when there were files, then one per source. */
   results: { stderr: string; code: number }[];
   result: RunResult;
 }
 
-/** Runs `tool` with `args` once per source, all inside one bash driver. */
-async function runPerSource(tool: Tool, language: string, args: readonly string[], sources: readonly string[], options: RunOptions): Promise<ToolRun> {
-  const driverArgs = ['-c', TOOL_DRIVER, `${language}-driver`, String(args.length), ...args, ...tool.candidates];
+/** Runs `tool` once over `files` (if any), then once per source on stdin, all inside one bash driver. */
+async function runFormatter(tool: Tool, language: string, args: readonly string[], files: readonly string[], sources: readonly string[], options: RunOptions): Promise<ToolRun> {
+  const driverArgs = ['-c', TOOL_DRIVER, `${language}-driver`, String(args.length), ...args, String(files.length), ...files, ...tool.candidates];
   const result = await runTool(TOOLS.bash, language, driverArgs, sources.map(shellRecord).join(''), options);
   const [status, ...fields] = records(result.stdout);
   if (status === 'missing') throw new MissingToolError(tool, language);
@@ -143,15 +147,67 @@ async function runPerSource(tool: Tool, language: string, args: readonly string[
   return { results: shellResults(fields), result };
 }
 
+// gofmt tries a block as a fragment only when the whole-file parse says the package clause is
+// missing; a block that opens with its clause parses the same as a file as on stdin. Those go to one
+// gofmt run as files; the others are fed to it on stdin one by one.
+const OPENS_WITH_PACKAGE = /^(?:\s|\/\/[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*package\b/;
+const GOFMT_ARGS = ['-e', '-l'];
+
 async function checkGo(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
-  const { results, result } = await runPerSource(TOOLS.go, 'go', ['-e'], sources, options);
-  const answered = results.map(({ stderr, code }): SyntaxProblem | null => {
-    if (code === 0) return null;
-    const first = stderr.trim().split('\n')[0] ?? '';
-    const m = /^<standard input>:(\d+):\d+: (.*)$/.exec(first);
-    return m ? { line: Number(m[1]), message: m[2]! } : { message: first || `gofmt exited with ${code}` };
-  });
-  return complete(answered, sources.length, result, 'gofmt', options, (ms) => timeoutProblem(TOOLS.go, ms));
+  const asFile = sources.map((source) => OPENS_WITH_PACKAGE.test(source));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'go-blocks-'));
+  try {
+    const files = new Map<string, number>();
+    for (const [i, source] of sources.entries()) {
+      if (!asFile[i]) continue;
+      const file = path.join(dir, `block${i}.go`);
+      await writeFile(file, source);
+      files.set(file, i);
+    }
+    const onStdin = sources.filter((_, i) => !asFile[i]);
+    const { results, result } = await runFormatter(TOOLS.go, 'go', GOFMT_ARGS, [...files.keys()], onStdin, options);
+    const timedOut = (ms: number) => timeoutProblem(TOOLS.go, ms);
+    const fileRun = files.size > 0 ? results[0] : undefined;
+    if (files.size > 0 && !fileRun && !result.timedOut) throw new Error(`gofmt stopped before checking ${files.size} go blocks (exit ${result.code}): ${result.stderr.trim()}`);
+    const fileProblems = fileRun ? goFileProblems(fileRun.stderr, files) : undefined;
+    const stdinProblems = complete(results.slice(files.size > 0 ? 1 : 0).map(goProblem), onStdin.length, result, 'gofmt', options, timedOut);
+    let next = 0;
+    return sources.map((_, i) => {
+      if (!asFile[i]) return stdinProblems[next++]!;
+      return fileProblems ? (fileProblems.get(i) ?? null) : timedOut(options.timeoutMs);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function goProblem({ stderr, code }: { stderr: string; code: number }): SyntaxProblem | null {
+  if (code === 0) return null;
+  const first = stderr.trim().split('\n')[0] ?? '';
+  const m = /^<standard input>:(\d+):\d+: (.*)$/.exec(first);
+  return m ? { line: Number(m[1]), message: m[2]! } : { message: first || `gofmt exited with ${code}` };
+}
+
+/**
+ * Each file's first error, by block index. gofmt prints a file's errors in order, each starting
+ * `<file>:<line>:<column>: `; a message that quotes source runs on over the next lines, and only its
+ * first line is kept, as for a block read from stdin.
+ */
+function goFileProblems(stderr: string, files: ReadonlyMap<string, number>): Map<number, SyntaxProblem> {
+  const problems = new Map<number, SyntaxProblem>();
+  let inError = false;
+  for (const line of stderr.split('\n')) {
+    const file = [...files.keys()].find((f) => line.startsWith(`${f}:`));
+    const m = file === undefined ? null : /^(\d+):\d+: (.*)$/.exec(line.slice(file.length + 1));
+    if (!file || !m) {
+      if (inError || line.trim() === '') continue;
+      throw new Error(`gofmt printed a line about no block: ${line}`);
+    }
+    inError = true;
+    const index = files.get(file)!;
+    if (!problems.has(index)) problems.set(index, { line: Number(m[1]), message: m[2]! });
+  }
+  return problems;
 }
 
 const RUSTFMT_ARGS = ['--check', '--edition', '2021', '--color', 'never'];
@@ -162,7 +218,7 @@ const wrapInMain = (source: string) => `fn main() {\n${source}\n}`;
 async function checkRust(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
   // A block without a main is sent twice, as written and wrapped: it fails only if both fail.
   const inputs = sources.flatMap((source) => (hasMain(source) ? [source] : [source, wrapInMain(source)]));
-  const { results, result } = await runPerSource(TOOLS.rust, 'rust', RUSTFMT_ARGS, inputs, options);
+  const { results, result } = await runFormatter(TOOLS.rust, 'rust', RUSTFMT_ARGS, [], inputs, options);
   const problems = complete(results.map(rustProblem), inputs.length, result, 'rustfmt', options, (ms) => timeoutProblem(TOOLS.rust, ms));
   let next = 0;
   return sources.map((source) => {
