@@ -477,6 +477,9 @@ test('the subprocess languages: one process per language for all its blocks, eac
     { checker: 'bash', content: 'for f in *; do\n  echo "$f"\ndone' },
     { checker: 'go', content: 'package main\n\nfunc main() {\n\tx := \n}' },
     { checker: 'typescript', content: 'const x = ;' },
+    // Parsed as a string bash stops at the `((`; `bash -n` reading the block as a stream, as a
+    // process of its own would, reaches the end of the file. The stream's answer is the result.
+    { checker: 'bash', content: 'if ((n)' },
   ];
   assert.deepEqual(await checkBlocks(blocks, { spawn: countingSpawn }), [
     null,
@@ -487,6 +490,7 @@ test('the subprocess languages: one process per language for all its blocks, eac
     null,
     { line: 5, message: "expected operand, found '}'" },
     { line: 1, message: 'Expression expected.' },
+    { line: 3, message: 'syntax error: unexpected end of file' },
   ]);
   // python3 directly (or the interpreter it resolved to); bash for the bash driver and go's driver.
   assert.equal(started.length, 3);

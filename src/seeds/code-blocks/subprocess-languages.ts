@@ -99,12 +99,18 @@ async function checkPython(sources: readonly string[], options: RunOptions): Pro
 
 // --- bash ----------------------------------------------------------------------------------------
 
-// `set -n` inside eval makes bash parse the rest of the string without running any of it, as
-// `bash -n` does; the subshell keeps it from applying to the next block. All on line 1: eval numbers
-// its lines from the line it is on, and `set -n` takes the string's first line, so bash reports
-// block line n as line n + 1.
-const BASH_DRIVER = `while IFS= read -r -d '' src; do ( eval $'set -n\\n'"$src" ) 2>&1; printf '\\0%d\\0' "$?"; done`;
-const BASH_LINE_OFFSET = 1;
+// Per block, a fast pre-check: `set -n` inside eval makes bash parse the rest of the string without
+// running any of it, and the subshell keeps it from applying to the next block — a fork, no exec. A
+// block it rejects is checked again by `bash -n` on stdin — the same binary ($BASH) under the name
+// this shell was started by ($0, which begins its messages) — and that message and line are the
+// result: parsing a string differs from parsing a stream in a few corners (an unclosed `((`, some
+// `[[ ]]`), where eval is the stricter.
+const BASH_DRIVER = [
+  `while IFS= read -r -d '' src; do`,
+  `  if ( eval $'set -n\\n'"$src" ) 2>/dev/null; then printf '\\0%d\\0' 0`,
+  `  else printf '%s' "$src" | exec -a "$0" "$BASH" -n 2>&1; printf '\\0%d\\0' "$?"; fi`,
+  `done`,
+].join('\n');
 
 async function checkBash(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
   const result = await runTool(TOOLS.bash, 'bash', ['-c', BASH_DRIVER], sources.map(shellRecord).join(''), options);
@@ -112,7 +118,7 @@ async function checkBash(sources: readonly string[], options: RunOptions): Promi
     if (code === 0) return null;
     const first = stderr.split('\n')[0] ?? '';
     const m = /line (\d+): (.*)$/.exec(first);
-    return m ? { line: Number(m[1]) - BASH_LINE_OFFSET, message: m[2]! } : { message: first || `bash -n exited with ${code}` };
+    return m ? { line: Number(m[1]), message: m[2]! } : { message: first || `bash -n exited with ${code}` };
   });
   return complete(answered, sources.length, result, 'bash', options, (ms) => timeoutProblem(TOOLS.bash, ms));
 }
