@@ -127,26 +127,42 @@ async function checkBash(sources: readonly string[], options: RunOptions): Promi
 
 // Arguments: the tool's argument count and arguments, a file count and the files, then the tool's
 // candidate paths. The first record says whether a candidate exists. When there are files, one run
-// over all of them prints the next (stderr, exit status) pair; then one pair per block read from stdin.
+// over all of them prints the next (stderr, exit status) pair. Then stdin holds two records a block,
+// its source and a fallback ('' for none): one pair for the source and, when the tool rejected it
+// (non-zero status) and there is a fallback, one pair for the fallback.
 const TOOL_DRIVER = [
   'n=$1; shift; args=("${@:1:n}"); shift "$n"; m=$1; shift; files=("${@:1:m}"); shift "$m"; tool=',
   'for c in "$@"; do if p=$(command -v -- "$c"); then tool=$p; break; fi; done',
   `if [ -z "$tool" ]; then printf 'missing\\0'; exit 0; fi`,
   `printf 'found\\0'`,
   `if [ "$m" -gt 0 ]; then "$tool" "\${args[@]}" "\${files[@]}" 2>&1 >/dev/null; printf '\\0%d\\0' "$?"; fi`,
-  `while IFS= read -r -d '' src; do printf '%s' "$src" | "$tool" "\${args[@]}" 2>&1 >/dev/null; printf '\\0%d\\0' "$?"; done`,
+  `while IFS= read -r -d '' src && IFS= read -r -d '' fallback; do`,
+  `  printf '%s' "$src" | "$tool" "\${args[@]}" 2>&1 >/dev/null; code=$?; printf '\\0%d\\0' "$code"`,
+  `  if [ -n "$fallback" ] && [ "$code" -ne 0 ]; then printf '%s' "$fallback" | "$tool" "\${args[@]}" 2>&1 >/dev/null; printf '\\0%d\\0' "$?"; fi`,
+  `done`,
 ].join('\n');
 
 interface ToolRun {
-  /** The (stderr, exit status) of the run over the files, when there were files, then one per source. */
+  /** The (stderr, exit status) of the run over the files, if any, then of each source and fallback run. */
   results: { stderr: string; code: number }[];
   result: RunResult;
 }
 
-/** Runs `tool` once over `files` (if any), then once per source on stdin, all inside one bash driver. */
-async function runFormatter(tool: Tool, language: string, args: readonly string[], files: readonly string[], sources: readonly string[], options: RunOptions): Promise<ToolRun> {
+/**
+ * Runs `tool` once over `files` (if any), then on each source's stdin, and on its fallback's when the
+ * source was rejected, all inside one bash driver.
+ */
+async function runFormatter(
+  tool: Tool,
+  language: string,
+  args: readonly string[],
+  files: readonly string[],
+  sources: readonly { source: string; fallback?: string }[],
+  options: RunOptions,
+): Promise<ToolRun> {
   const driverArgs = ['-c', TOOL_DRIVER, `${language}-driver`, String(args.length), ...args, String(files.length), ...files, ...tool.candidates];
-  const result = await runTool(TOOLS.bash, language, driverArgs, sources.map(shellRecord).join(''), options);
+  const input = sources.map(({ source, fallback }) => shellRecord(source) + shellRecord(fallback ?? '')).join('');
+  const result = await runTool(TOOLS.bash, language, driverArgs, input, options);
   const [status, ...fields] = records(result.stdout);
   if (status === 'missing') throw new MissingToolError(tool, language);
   if (status !== 'found' && !result.timedOut) throw new Error(`the ${language} driver failed (exit ${result.code}): ${result.stderr.trim()}`);
@@ -171,7 +187,7 @@ async function checkGo(sources: readonly string[], options: RunOptions): Promise
       files.set(file, i);
     }
     const onStdin = sources.filter((_, i) => !asFile[i]);
-    const { results, result } = await runFormatter(TOOLS.go, 'go', GOFMT_ARGS, [...files.keys()], onStdin, options);
+    const { results, result } = await runFormatter(TOOLS.go, 'go', GOFMT_ARGS, [...files.keys()], onStdin.map((source) => ({ source })), options);
     const timedOut = (ms: number) => timeoutProblem(TOOLS.go, ms);
     const fileRun = files.size > 0 ? results[0] : undefined;
     if (files.size > 0 && !fileRun && !result.timedOut) throw new Error(`gofmt stopped before checking ${files.size} go blocks (exit ${result.code}): ${result.stderr.trim()}`);
@@ -222,17 +238,25 @@ const hasMain = (source: string) => /\bfn\s+main\s*\(/.test(source);
 const wrapInMain = (source: string) => `fn main() {\n${source}\n}`;
 
 async function checkRust(sources: readonly string[], options: RunOptions): Promise<(SyntaxProblem | null)[]> {
-  // A block without a main is sent twice, as written and wrapped: it fails only if both fail.
-  const inputs = sources.flatMap((source) => (hasMain(source) ? [source] : [source, wrapInMain(source)]));
-  const { results, result } = await runFormatter(TOOLS.rust, 'rust', RUSTFMT_ARGS, [], inputs, options);
-  const problems = complete(results.map(rustProblem), inputs.length, result, 'rustfmt', options, (ms) => timeoutProblem(TOOLS.rust, ms));
+  // A block without a main that rustfmt rejects is tried again wrapped: it fails only if both fail.
+  const runs = sources.map((source) => (hasMain(source) ? { source } : { source, fallback: wrapInMain(source) }));
+  const { results, result } = await runFormatter(TOOLS.rust, 'rust', RUSTFMT_ARGS, [], runs, options);
+  const answered: (SyntaxProblem | null)[] = [];
   let next = 0;
-  return sources.map((source) => {
-    const asWritten = problems[next++]!;
-    if (hasMain(source)) return asWritten;
-    const wrapped = problems[next++]!;
-    return asWritten && wrapped ? asWritten : null;
-  });
+  for (const { fallback } of runs) {
+    const asWritten = results[next++];
+    if (!asWritten) break;
+    const problem = rustProblem(asWritten);
+    // The driver ran the fallback exactly when the block has one and exited non-zero.
+    if (fallback === undefined || asWritten.code === 0) {
+      answered.push(problem);
+      continue;
+    }
+    const wrapped = results[next++];
+    if (!wrapped) break;
+    answered.push(problem && rustProblem(wrapped) ? problem : null);
+  }
+  return complete(answered, sources.length, result, 'rustfmt', options, (ms) => timeoutProblem(TOOLS.rust, ms));
 }
 
 function rustProblem({ stderr, code }: { stderr: string; code: number }): SyntaxProblem | null {
