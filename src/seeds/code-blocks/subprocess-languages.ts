@@ -1,9 +1,11 @@
 /**
  * Python, bash, Go and Rust blocks, checked by the language's own tooling. Each language gets one
  * process per validation, whatever its block count: a driver reads every block from stdin and prints
- * one record per block, in order, each ended by a NUL. The checks are the per-block ones —
- * `ast.parse`, `bash -n`, `gofmt -e` on stdin, `rustfmt --check` on stdin — so each block's message
- * and line are what a process of its own would report.
+ * NUL-ended records, in block order. Python parses every block itself (`ast.parse`); bash forks per
+ * block (eval under `set -n`, then `bash -n` for a block that fails); the Go and Rust drivers run
+ * gofmt / rustfmt from inside the one process (gofmt once over all blocks that open with their
+ * package clause). Each block's message and line are what `bash -n`, `gofmt -e` or `rustfmt --check`
+ * on that block's stdin alone would report.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
