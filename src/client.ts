@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { loadConfig, type Config } from './config.js';
 import { logger } from './logger.js';
 import { textTable } from './cli/format.js';
-import { CLI_RANGES, intOption, waitWorkerOption } from './cli/parse.js';
+import { CLI_RANGES, intOption, newProgram, waitWorkerOption } from './cli/parse.js';
 import { runWorkflowCommand } from './cli/run-workflow.js';
 import { registerColdStartCommands } from './cli/cold-start.js';
 import { registerCapacityCommands } from './cli/capacity.js';
@@ -27,20 +27,15 @@ export function formatPreflight(report: PreflightReport): string {
 }
 
 export function buildProgram(config: () => Config): Command {
-  const program = new Command()
-    .name('commontrace-launch')
-    .description('Launch-readiness workflows for CommonTrace, on Temporal')
-    .showHelpAfterError()
-    // A usage error (unknown option, a value out of range) exits 2, as a failed run's 1 means NO-GO.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  const program = newProgram('commontrace-launch').description('Launch-readiness workflows for CommonTrace, on Temporal');
 
   program
     .command('preflight')
     .description('check PostgreSQL/pgvector, Redis, the embedder and Temporal; exit 1 on any fail')
     .option('--json', 'print the report as JSON')
     .option('--traces <n>', 'capacity the memory checks size for (default 100000)', intOption('--traces', CLI_RANGES.traces))
-    .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', waitWorkerOption, 0)
-    .action(async (opts: { json?: boolean; traces?: number; waitWorker: number }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: preflight,
         idPrefix: 'preflight',

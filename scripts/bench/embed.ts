@@ -11,7 +11,6 @@
  *
  * Everything happens in a dedicated database (commontrace_bench_embed), dropped at the end.
  */
-import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
@@ -23,6 +22,7 @@ import type { SeedTrace } from '../../src/seeds/schema.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { textTable } from '../../src/cli/format.js';
+import { CLI_RANGES, intOption, newProgram, numberOption } from '../../src/cli/parse.js';
 import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/helpers/fake-openai.js';
 // Also installs the quiet (WARN) Temporal runtime logger the test harness uses.
@@ -33,21 +33,20 @@ const RESEARCH_BATCH = 10;
 const RESEARCH_POLL_SECONDS = 5;
 const TARGET_SECONDS = 15;
 
-const { values: args } = parseArgs({
-  options: {
-    traces: { type: 'string', default: '500' },
-    'latency-ms': { type: 'string', default: '200' },
-    'baseline-traces': { type: 'string', default: '50' },
-    'batch-size': { type: 'string', default: '256' },
-    lanes: { type: 'string', default: '2' },
-    'keep-db': { type: 'boolean', default: false },
-  },
-});
-const TRACES = Number(args.traces);
-const LATENCY_MS = Number(args['latency-ms']);
-const BASELINE_TRACES = Math.min(Number(args['baseline-traces']), TRACES);
-const BATCH_SIZE = Number(args['batch-size']);
-const LANES = Number(args.lanes);
+const args = newProgram('bench:embed')
+  .option('--traces <n>', 'seed-like traces to embed', intOption('--traces', CLI_RANGES.count), 500)
+  .option('--latency-ms <ms>', "the fake OpenAI server's time per request", numberOption('--latency-ms', CLI_RANGES.milliseconds), 200)
+  .option('--baseline-traces <n>', 'traces the research design runs for real (at most --traces)', intOption('--baseline-traces', CLI_RANGES.count), 50)
+  .option('--batch-size <n>', 'rows per claimed batch', intOption('--batch-size', CLI_RANGES.batchSize), 256)
+  .option('--lanes <n>', 'embedding lanes', intOption('--lanes', CLI_RANGES.clients), 2)
+  .option('--keep-db', 'keep the bench database')
+  .parse()
+  .opts();
+const TRACES = args.traces;
+const LATENCY_MS = args.latencyMs;
+const BASELINE_TRACES = Math.min(args.baselineTraces, TRACES);
+const BATCH_SIZE = args.batchSize;
+const LANES = args.lanes;
 
 const log = (m: string) => console.error(`[bench:embed] ${m}`);
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -178,7 +177,7 @@ async function main(): Promise<void> {
   } finally {
     await fake.close();
     await pool.end();
-    if (!args['keep-db']) await dropDatabase(config.databaseUrl);
+    if (!args.keepDb) await dropDatabase(config.databaseUrl);
   }
 }
 

@@ -9,7 +9,6 @@
  * (unit vectors, binary COPY, no HNSW index: the exact paths do not use it); later runs reuse them.
  * The cached ground truth is deleted first, so every run computes it.
  */
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import pLimit from 'p-limit';
 import { loadConfig, redactUrl } from '../../src/config.js';
@@ -21,7 +20,7 @@ import { ensureCapacityContributor, writeCapacityBatch } from '../../src/capacit
 import { computeGroundTruth, exactSqlNeighbours, GROUND_TRUTH_K, sampleQueries, searchableCount } from '../../src/benchmark/ground-truth.js';
 import { SWAP_TOLERANCE } from '../../src/benchmark/exact/compare.js';
 import { groundTruthKey, loadQuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.js';
-import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
+import { CLI_RANGES, intOption, newProgram } from '../../src/cli/parse.js';
 import { textTable } from '../../src/cli/format.js';
 
 const DATABASE = 'commontrace_bench_ground_truth';
@@ -32,20 +31,19 @@ const QUERY_SEED = 7;
 const BATCH_SIZE = 2_000;
 const TARGET_SECONDS = 90;
 
-const { values: args } = parseArgs({
-  options: {
-    total: { type: 'string', default: '100000' },
-    queries: { type: 'string', default: '1000' },
-    lanes: { type: 'string', default: '2' },
-    clusters: { type: 'string', default: '1000' },
-    'old-sample': { type: 'string', default: '5' },
-  },
-});
-const TOTAL = scriptArgument(intOption('--total', CLI_RANGES.traces), args.total, '--total');
-const QUERIES = scriptArgument(intOption('--queries', CLI_RANGES.count), args.queries, '--queries');
-const LANES = scriptArgument(intOption('--lanes', CLI_RANGES.clients), args.lanes, '--lanes');
-const CLUSTERS = scriptArgument(intOption('--clusters', CLI_RANGES.count), args.clusters, '--clusters');
-const OLD_SAMPLE = scriptArgument(intOption('--old-sample', CLI_RANGES.count), args['old-sample'], '--old-sample');
+const args = newProgram('bench:ground-truth')
+  .option('--total <n>', 'capacity rows', intOption('--total', CLI_RANGES.traces), 100_000)
+  .option('--queries <n>', 'held-out queries', intOption('--queries', CLI_RANGES.count), 1_000)
+  .option('--lanes <n>', 'parallel lanes of the exact scan', intOption('--lanes', CLI_RANGES.clients), 2)
+  .option('--clusters <n>', 'clusters of the synthetic data', intOption('--clusters', CLI_RANGES.count), 1_000)
+  .option('--old-sample <n>', 'queries the old path is timed on, then extrapolated', intOption('--old-sample', CLI_RANGES.count), 5)
+  .parse()
+  .opts();
+const TOTAL = args.total;
+const QUERIES = args.queries;
+const LANES = args.lanes;
+const CLUSTERS = args.clusters;
+const OLD_SAMPLE = args.oldSample;
 const RUN_KEY = `bench-ground-truth-${TOTAL}x${DIMENSIONS}-c${CLUSTERS}`;
 
 const log = (m: string) => console.error(`[bench:ground-truth] ${m}`);

@@ -19,7 +19,6 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
@@ -37,7 +36,7 @@ import { describeEnvironment } from '../../src/benchmark/environment.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { textTable } from '../../src/cli/format.js';
-import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
+import { CLI_RANGES, intOption, newProgram } from '../../src/cli/parse.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 // Also installs the quiet (WARN) Temporal runtime logger the test harness uses.
@@ -50,23 +49,22 @@ const RUN_KEY = 'bench-populate';
 const TARGET_LOAD_RATIO = 0.6;
 const TARGET_INDEX_RATIO = 1.1;
 
-const { values: args } = parseArgs({
-  options: {
-    total: { type: 'string', default: '100000' },
-    'batch-size': { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '2' },
-    clusters: { type: 'string', default: '1000' },
-    repeats: { type: 'string', default: '1' },
-    'keep-db': { type: 'boolean', default: false },
-  },
-});
-const TOTAL = scriptArgument(intOption('--total', CLI_RANGES.traces), args.total, '--total');
-const BATCH_SIZE = scriptArgument(intOption('--batch-size', CLI_RANGES.batchSize), args['batch-size'], '--batch-size');
-const CONCURRENCY = scriptArgument(intOption('--concurrency', CLI_RANGES.concurrency), args.concurrency, '--concurrency');
-const CLUSTERS = scriptArgument(intOption('--clusters', CLI_RANGES.count), args.clusters, '--clusters');
+const args = newProgram('bench:populate')
+  .option('--total <n>', 'rows to load', intOption('--total', CLI_RANGES.traces), 100_000)
+  .option('--batch-size <n>', 'rows per batch', intOption('--batch-size', CLI_RANGES.batchSize), 1_000)
+  .option('--concurrency <n>', 'batch activities in flight', intOption('--concurrency', CLI_RANGES.concurrency), 2)
+  .option('--clusters <n>', 'clusters of the synthetic data', intOption('--clusters', CLI_RANGES.count), 1_000)
+  .option('--repeats <n>', 'interleaved repetitions of each measurement; the best counts', intOption('--repeats', CLI_RANGES.count), 1)
+  .option('--keep-db', 'keep the bench database')
+  .parse()
+  .opts();
+const TOTAL = args.total;
+const BATCH_SIZE = args.batchSize;
+const CONCURRENCY = args.concurrency;
+const CLUSTERS = args.clusters;
 const BATCHES = Math.ceil(TOTAL / BATCH_SIZE);
 /** Interleaved repetitions of (a)/(b) and of the two index builds; the best of each is compared. */
-const REPEATS = scriptArgument(intOption('--repeats', CLI_RANGES.count), args.repeats, '--repeats');
+const REPEATS = args.repeats;
 
 const log = (m: string) => console.error(`[bench:populate] ${m}`);
 const mb = (bytes: number) => bytes / 1e6;
@@ -337,7 +335,7 @@ async function main(): Promise<void> {
     await running.close();
     await pool.end();
     rmSync(dir, { recursive: true, force: true });
-    if (args['keep-db']) log(`kept ${redactUrl(config.databaseUrl)}`);
+    if (args.keepDb) log(`kept ${redactUrl(config.databaseUrl)}`);
     else await dropDatabase(config.databaseUrl);
   }
 }

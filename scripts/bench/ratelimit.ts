@@ -16,7 +16,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
@@ -34,6 +33,7 @@ import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { runHttpLoad } from '../../src/benchmark/http-load.js';
 import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';
 import { textTable } from '../../src/cli/format.js';
+import { CLI_RANGES, intOption, newProgram } from '../../src/cli/parse.js';
 import { dropDatabase } from '../../test/helpers/env.js';
 import { loadSeeds } from '../../test/helpers/seeds.js';
 import { startChildApi, type ChildApi } from '../../src/api/child.js';
@@ -42,15 +42,14 @@ const BENCH_DATABASE = 'commontrace_bench_ratelimit';
 /** Far above what N users can send in the run, so the limiter is exercised but never refuses. */
 const BENCH_READ_LIMIT = 1_000_000;
 
-const { values: args } = parseArgs({
-  options: {
-    users: { type: 'string', default: '20' },
-    seconds: { type: 'string', default: '15' },
-    checks: { type: 'string', default: '20000' },
-    'in-flight': { type: 'string', default: '64' },
-    'keep-db': { type: 'boolean', default: false },
-  },
-});
+const args = newProgram('bench:ratelimit')
+  .option('--users <n>', 'API users, each with its own key and connection', intOption('--users', { min: 1, max: 1_000 }), 20)
+  .option('--seconds <n>', 'seconds of API load', intOption('--seconds', CLI_RANGES.seconds), 15)
+  .option('--checks <n>', 'token-bucket checks per limiter pass', intOption('--checks', CLI_RANGES.count), 20_000)
+  .option('--in-flight <n>', 'limiter checks in flight', intOption('--in-flight', { min: 1, max: 10_000 }), 64)
+  .option('--keep-db', 'keep the bench database')
+  .parse()
+  .opts();
 
 const log = (m: string) => console.error(`[bench:ratelimit] ${m}`);
 const fmt = (x: number, d = 2) => x.toFixed(d);
@@ -122,10 +121,10 @@ async function main(): Promise<void> {
   const base = loadConfig();
   if (base.appEnv === 'production') throw new Error('bench:ratelimit loads its own database and Redis keys; run it against a local stack, not APP_ENV=production');
   const config = benchConfig(base);
-  const users = Number(args.users);
-  const seconds = Number(args.seconds);
-  const takes = Number(args.checks);
-  const inFlight = Number(args['in-flight']);
+  const users = args.users;
+  const seconds = args.seconds;
+  const takes = args.checks;
+  const inFlight = args.inFlight;
 
   log(`database ${redactUrl(config.databaseUrl)}; Redis ${redactUrl(config.redisUrl)}`);
   await migrateDatabase(config.databaseUrl);
@@ -185,9 +184,9 @@ async function main(): Promise<void> {
     const redis = new Redis(config.redisUrl);
     await new TokenBucket(redis).reset(rows.map((r) => r.id)).catch(() => 0);
     redis.disconnect();
-    if (args['keep-db']) await pool.query("DELETE FROM users WHERE email LIKE 'bench-%@loadtest.commontrace.invalid'");
+    if (args.keepDb) await pool.query("DELETE FROM users WHERE email LIKE 'bench-%@loadtest.commontrace.invalid'");
     await pool.end();
-    if (!args['keep-db']) await dropDatabase(config.databaseUrl);
+    if (!args.keepDb) await dropDatabase(config.databaseUrl);
   }
 }
 

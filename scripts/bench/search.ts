@@ -16,13 +16,11 @@
  *   npm run bench:search -- [--total 100000] [--queries 1000] [--ef-search 40,64,100,128,200]
  *     [--concurrency 1,2,4,8] [--concurrency-seconds 10] [--k 10] [--http-users 20] [--http-seconds 20]
  *     [--http-rate 3 (0 = closed loop)] [--ceiling-seconds 10 (0 = skip)] [--http-url URL | --no-http]
- *     [--mixed [--writes-per-minute 60]] [--json]
+ *     [--mixed [--writes-per-minute 60]] [--index-type vector|halfvec|vector,halfvec] [--json]
  *
  * --mixed adds, after the HTTP phases, search while writing: the same HTTP load with contributions
  * through the write endpoint and the embedding backfill alongside (the API's write quota is its
- * default, 20 per minute per user; the writers stay within it). --http is accepted and changes
- * nothing: the HTTP phase runs unless --no-http.
- *     [--index-type vector|halfvec|vector,halfvec] [--json]
+ * default, 20 per minute per user; the writers stay within it). The HTTP phase runs unless --no-http.
  *
  * --index-type: the HNSW index every phase measures (the first listed); two also compare them side
  * by side (the report's "Index type" section: each rebuilt and timed, then size, p50/p99, recall@10
@@ -31,12 +29,11 @@
  * The data stays for the next run (re-runs reuse it and the cached ground truth); drop the database
  * to start over. Capacity data of another --total in that database is cleaned up first.
  */
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { formatBytes } from '../../src/bytes.js';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
-import { choiceListOption, CLI_RANGES, intListOption, intOption, numberOption, scriptArgument } from '../../src/cli/parse.js';
+import { choiceListOption, CLI_RANGES, intListOption, intOption, newProgram, numberOption } from '../../src/cli/parse.js';
 import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../../src/db/hnsw.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createWorker } from '../../src/worker.js';
@@ -56,49 +53,31 @@ const BENCH_DATABASE = 'commontrace_bench_search';
 /** Far above what the users can send in the run (and the config's ceiling): every request pays the limiter, none is refused. */
 const BENCH_READ_LIMIT = 1_000_000;
 
-const { values: args } = parseArgs({
-  options: {
-    total: { type: 'string', default: '100000' },
-    database: { type: 'string', default: BENCH_DATABASE },
-    queries: { type: 'string', default: '1000' },
-    'ef-search': { type: 'string', default: '40,64,100,128,200' },
-    concurrency: { type: 'string', default: '1,2,4,8' },
-    'concurrency-seconds': { type: 'string', default: '10' },
-    k: { type: 'string' },
-    'ceiling-seconds': { type: 'string', default: '10' },
-    'http-users': { type: 'string', default: '20' },
-    'http-seconds': { type: 'string', default: '20' },
-    'http-rate': { type: 'string', default: '3' },
-    'http-url': { type: 'string' },
-    'no-http': { type: 'boolean', default: false },
-    http: { type: 'boolean', default: false },
-    mixed: { type: 'boolean', default: false },
-    'writes-per-minute': { type: 'string' },
-    'index-type': { type: 'string', default: DEFAULT_INDEX_TYPE },
-    json: { type: 'boolean', default: false },
-  },
-});
-
 const log = (m: string) => console.error(`[bench:search] ${m}`);
 
-const arg = <T>(parse: (value: string) => T, flag: string) => scriptArgument(parse, args[flag.slice(2) as keyof typeof args] as string | undefined, flag);
-/** Every flag checked before anything starts: a bad value exits 2 with its range. */
-const options = {
-  total: arg(intOption('--total', CLI_RANGES.traces), '--total'),
-  queries: arg(intOption('--queries', CLI_RANGES.count), '--queries'),
-  efSearch: arg(intListOption('--ef-search', CLI_RANGES.efSearch), '--ef-search'),
-  concurrency: arg(intListOption('--concurrency', CLI_RANGES.clients), '--concurrency'),
-  concurrencySeconds: arg(intOption('--concurrency-seconds', CLI_RANGES.seconds), '--concurrency-seconds'),
-  k: args.k === undefined ? undefined : arg(intOption('--k', CLI_RANGES.benchmarkK), '--k'),
-  ceilingSeconds: arg(intOption('--ceiling-seconds', CLI_RANGES.waitWorkerSeconds), '--ceiling-seconds'),
-  httpUsers: arg(intOption('--http-users', { min: 1, max: 1_000 }), '--http-users'),
-  httpSeconds: arg(intOption('--http-seconds', CLI_RANGES.seconds), '--http-seconds'),
-  httpRate: arg(numberOption('--http-rate', CLI_RANGES.requestsPerSecond), '--http-rate'),
-  writesPerMinute: args['writes-per-minute'] === undefined ? undefined : arg(numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE), '--writes-per-minute'),
-  indexTypes: arg(choiceListOption('--index-type', INDEX_TYPES), '--index-type'),
-};
-const wantsMixed = args.mixed === true || options.writesPerMinute !== undefined;
-if (wantsMixed && args['no-http']) {
+/** Every flag is checked before anything starts: a bad value exits 2 with its range. */
+const options = newProgram('bench:search')
+  .option('--total <n>', 'capacity rows', intOption('--total', CLI_RANGES.traces), 100_000)
+  .option('--database <name>', 'the bench database', BENCH_DATABASE)
+  .option('--queries <n>', 'held-out queries', intOption('--queries', CLI_RANGES.count), 1_000)
+  .option('--ef-search <list>', 'ef_search values, comma-separated', intListOption('--ef-search', CLI_RANGES.efSearch), [40, 64, 100, 128, 200])
+  .option('--concurrency <list>', 'client counts, comma-separated', intListOption('--concurrency', CLI_RANGES.clients), [1, 2, 4, 8])
+  .option('--concurrency-seconds <n>', 'seconds per concurrency level', intOption('--concurrency-seconds', CLI_RANGES.seconds), 10)
+  .option('--k <n>', "results per search (default: the workflow's)", intOption('--k', CLI_RANGES.benchmarkK))
+  .option('--ceiling-seconds <n>', 'seconds of the closed-loop API ceiling; 0 skips it', intOption('--ceiling-seconds', CLI_RANGES.waitWorkerSeconds), 10)
+  .option('--http-users <n>', 'HTTP users, each with its own key', intOption('--http-users', { min: 1, max: 1_000 }), 20)
+  .option('--http-seconds <n>', 'seconds of HTTP load', intOption('--http-seconds', CLI_RANGES.seconds), 20)
+  .option('--http-rate <r>', 'requests/s per user; 0 = closed loop', numberOption('--http-rate', CLI_RANGES.requestsPerSecond), 3)
+  .option('--http-url <url>', 'load the search API at this base URL instead of a child API')
+  .option('--no-http', 'skip the HTTP load')
+  .option('--mixed', 'after the HTTP phases, search while writing (HTTP load plus contributions and the embedding backfill)')
+  .option('--writes-per-minute <n>', 'contributions per minute in the mixed phase (implies --mixed)', numberOption('--writes-per-minute', WRITES_PER_MINUTE_RANGE))
+  .option('--index-type <list>', 'HNSW index to measure: vector or halfvec; two, comma-separated, compare them side by side', choiceListOption('--index-type', INDEX_TYPES), [DEFAULT_INDEX_TYPE])
+  .option('--json', 'print the result as JSON')
+  .parse()
+  .opts();
+const wantsMixed = options.mixed === true || options.writesPerMinute !== undefined;
+if (wantsMixed && !options.http) {
   console.error('[bench:search] --mixed runs the HTTP load with writes: it cannot go with --no-http');
   process.exit(2);
 }
@@ -124,7 +103,7 @@ async function execute<I, R>(client: Client, config: Config, workflow: (input: I
 async function main(): Promise<void> {
   const base = loadConfig();
   if (base.appEnv === 'production') throw new Error('bench:search loads synthetic data into its own database; run it on a local stack, not APP_ENV=production');
-  const config = benchConfig(base, args.database!);
+  const config = benchConfig(base, options.database);
   const total = options.total;
   // As many clusters as the launch uses at this scale, so both measure the same data.
   const clusters = clustersFor(total);
@@ -152,15 +131,15 @@ async function main(): Promise<void> {
     // Reused data keeps its index: dropping it would only force a rebuild of the same graph.
     const population = await execute(client, config, capacityPopulation, { total, clusters, runKey, dropIndex: !complete });
     log(`capacity: ${population.rowsInserted} inserted, ${population.rowsAlreadyPresent} reused (${population.rowsPerSecond} rows/s)`);
-    const [indexType, ...others] = options.indexTypes as [IndexType, ...IndexType[]];
+    const [indexType, ...others] = options.indexType as [IndexType, ...IndexType[]];
     // A comparison builds (and times) every type inside the benchmark itself.
     const index = others.length > 0 ? null : await execute(client, config, indexBuild, { prewarm: true, indexType });
     if (index) log(`${indexType} index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${formatBytes(index.indexBytes)}, planner uses it: ${index.usedByPlanner}`);
 
     let http: SearchBenchmarkInput['http'] = null;
-    if (args['http-url']) {
-      http = { baseUrl: args['http-url'] };
-    } else if (!args['no-http']) {
+    if (options.httpUrl) {
+      http = { baseUrl: options.httpUrl };
+    } else if (options.http) {
       api = await startChildApi({ DATABASE_URL: config.capacityDatabaseUrl, CAPACITY_DATABASE_URL: '', EMBEDDING_PROVIDER: 'local', SEARCH_INDEX_TYPE: indexType, RATE_LIMIT_READ_PER_MINUTE: String(BENCH_READ_LIMIT), RATE_LIMIT_REGISTER_PER_MINUTE: '1000' });
       log(`search API in child process ${api.pid} on ${api.url} (read quota ${BENCH_READ_LIMIT}/min per user)`);
       http = { baseUrl: api.url };
@@ -177,7 +156,7 @@ async function main(): Promise<void> {
     const input: SearchBenchmarkInput = {
       dataset: { runKey, total, clusters },
       indexType,
-      ...(others.length > 0 && { compareIndexTypes: options.indexTypes }),
+      ...(others.length > 0 && { compareIndexTypes: options.indexType }),
       queryCount: options.queries,
       efSearch: options.efSearch,
       concurrency: options.concurrency,
@@ -196,7 +175,7 @@ async function main(): Promise<void> {
     api = undefined;
 
     const { report, files } = result;
-    if (args.json) {
+    if (options.json) {
       console.log(JSON.stringify({ ...report, files }, null, 2));
     } else {
       console.log(`\n${renderText(report)}`);

@@ -11,7 +11,6 @@
  * each started.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { parseArgs } from 'node:util';
 import { createSeedActivities } from '../../src/activities/seeds.js';
 import { loadConfig, redactUrl } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
@@ -21,18 +20,17 @@ import { CHECK_CHANNEL, type CheckSummary } from '../../src/seeds/code-blocks/re
 import type { ImportCounts } from '../../src/seeds/import.js';
 import { DEFAULT_CHUNK_SIZE } from '../../src/workflows/seed-import.js';
 import { textTable } from '../../src/cli/format.js';
-import { CLI_RANGES, intOption, scriptArgument } from '../../src/cli/parse.js';
+import { CLI_RANGES, intOption, newProgram } from '../../src/cli/parse.js';
 
-const { values: args } = parseArgs({
-  options: {
-    path: { type: 'string', default: DEFAULT_SEED_FIXTURE },
-    'chunk-size': { type: 'string', default: String(DEFAULT_CHUNK_SIZE) },
-    'target-seconds': { type: 'string', default: '3' },
-  },
-});
+const args = newProgram('bench:seed-import')
+  .option('--path <file>', 'the seed fixture', DEFAULT_SEED_FIXTURE)
+  .option('--chunk-size <n>', 'seeds per import chunk', intOption('--chunk-size', CLI_RANGES.batchSize), DEFAULT_CHUNK_SIZE)
+  .option('--target-seconds <n>', 'the second import passes at or under this', intOption('--target-seconds', CLI_RANGES.seconds), 3)
+  .parse()
+  .opts();
 const FIXTURE = args.path;
-const CHUNK_SIZE = scriptArgument(intOption('--chunk-size', CLI_RANGES.batchSize), args['chunk-size'], '--chunk-size');
-const TARGET_SECONDS = scriptArgument(intOption('--target-seconds', CLI_RANGES.seconds), args['target-seconds'], '--target-seconds');
+const CHUNK_SIZE = args.chunkSize;
+const TARGET_SECONDS = args.targetSeconds;
 
 const log = (m: string) => console.error(`[bench:seed-import] ${m}`);
 const seconds = (ms: number) => (ms / 1000).toFixed(2);

@@ -1,11 +1,11 @@
 /** CLI commands for the search API under test: serve it, and validate its rate limiter. */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { startApiServer } from '../api/server.js';
 import { logger } from '../logger.js';
 import { RATE_LIMIT_VALIDATION_FAST, rateLimitValidation, type RateLimitValidationInput, type RateLimitValidationResult } from '../workflows/rate-limit-validation.js';
 import { textTable } from './format.js';
-import { CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
+import { CLI_RANGES, commandGroup, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 
 export function formatRateLimitValidation(r: RateLimitValidationResult): string {
@@ -30,13 +30,13 @@ export function formatRateLimitValidation(r: RateLimitValidationResult): string 
   ].join('\n');
 }
 
-export function registerApiCommands(program: Command, config: () => Config): void {
+export function registerApiCommands(program: CommandUnknownOpts, config: () => Config): void {
   program
     .command('api')
     .description('serve the CommonTrace search API (register, search, contribute, /healthz, /metrics) until Ctrl-C')
     .option('--host <host>', 'interface to listen on (default API_HOST)')
     .option('--port <n>', 'port to listen on (default API_PORT)', intOption('--port', CLI_RANGES.port))
-    .action(async (opts: { host?: string; port?: number }) => {
+    .action(async (opts) => {
       const cfg = config();
       // Served on its own, the API logs at LOG_LEVEL (request lines at info).
       const log = logger.child({ component: 'api' });
@@ -53,7 +53,7 @@ export function registerApiCommands(program: Command, config: () => Config): voi
       });
     });
 
-  const ratelimit = program.commands.find((c) => c.name() === 'ratelimit') ?? program.command('ratelimit').description('the Redis token-bucket rate limiter');
+  const ratelimit = commandGroup(program, 'ratelimit', 'the Redis token-bucket rate limiter');
   ratelimit
     .command('validate')
     .description('burst, exhaustion, refill, independence, write-bucket, agent-pattern and many-user checks (rateLimitValidation workflow); exit 1 if any fails')
@@ -63,8 +63,8 @@ export function registerApiCommands(program: Command, config: () => Config): voi
     .option('--write-limit <n>', 'writes per minute the API should allow (default RATE_LIMIT_WRITE_PER_MINUTE)', intOption('--write-limit', CLI_RANGES.rateLimitPerMinute))
     .option('--no-cleanup', 'keep the test users and their contributions')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: { baseUrl?: string; fast?: boolean; readLimit?: number; writeLimit?: number; cleanup: boolean; json?: boolean; waitWorker: number }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       const cfg = config();
       if (opts.baseUrl !== undefined) {
         try {

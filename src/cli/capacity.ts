@@ -1,5 +1,5 @@
 /** CLI commands for the capacity track: populate synthetic traces, build the HNSW index, clean up. */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { formatBytes } from '../bytes.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
@@ -10,11 +10,6 @@ import { textTable } from './format.js';
 import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
 import { choiceOption, CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
-
-interface CommonOptions {
-  json?: boolean;
-  waitWorker: number;
-}
 
 export function formatPopulation(r: CapacityPopulationResult): string {
   const lines = [
@@ -52,7 +47,7 @@ export function formatCleanup(r: CapacityCleanupResult): string {
   ].join('\n');
 }
 
-export function registerCapacityCommands(program: Command, config: () => Config): void {
+export function registerCapacityCommands(program: CommandUnknownOpts, config: () => Config): void {
   const capacity = program.command('capacity').description('synthetic capacity data: populate, index, clean up');
 
   capacity
@@ -64,8 +59,8 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .option('--run-key <key>', 'idempotency key of the run (default derived from the settings); the same key again inserts 0')
     .option('--allow-production', 'run even when the capacity database is a production one (APP_ENV=production or listed in PRODUCTION_DATABASES)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: CommonOptions & { total: number; batchSize: number; concurrency: number; runKey?: string; allowProduction?: boolean }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: capacityPopulation,
         idPrefix: 'capacity-population',
@@ -90,8 +85,8 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .option('--rebuild', 'drop and rebuild (CONCURRENTLY) even when a valid index exists')
     .option('--allow-production', 'allow --rebuild on a production capacity database (APP_ENV=production or PRODUCTION_DATABASES)')
     .option('--json', 'print the report as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: CommonOptions & { rebuild?: boolean; allowProduction?: boolean; indexType?: IndexType }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: indexBuild,
         idPrefix: 'index-build',
@@ -109,8 +104,8 @@ export function registerCapacityCommands(program: Command, config: () => Config)
     .description("delete only the capacity contributor's traces in bounded batches, and prove it by counting (capacityCleanup workflow)")
     .option('--allow-production', 'run even when the capacity database is a production one (APP_ENV=production or listed in PRODUCTION_DATABASES)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: CommonOptions & { allowProduction?: boolean }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: capacityCleanup,
         idPrefix: 'capacity-cleanup',

@@ -1,5 +1,5 @@
 /** CLI commands for the cold-start track: seed import, embedding readiness, search and the smoke check. */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { createPool } from '../db/client.js';
 import { createEmbedder } from '../embeddings/index.js';
@@ -11,18 +11,18 @@ import { firstQuerySmoke, type FirstQuerySmokeResult } from '../workflows/first-
 import { seedImport } from '../workflows/seed-import.js';
 import { textTable } from './format.js';
 import { runWorkflowCommand } from './run-workflow.js';
-import { CLI_RANGES, intOption, numberOption, waitWorkerOption } from './parse.js';
+import { CLI_RANGES, commandGroup, intOption, numberOption, waitWorkerOption } from './parse.js';
 
-export function registerColdStartCommands(program: Command, config: () => Config): void {
-  const seeds = program.commands.find((c) => c.name() === 'seeds') ?? program.command('seeds').description('curated seed traces');
+export function registerColdStartCommands(program: CommandUnknownOpts, config: () => Config): void {
+  const seeds = commandGroup(program, 'seeds', 'curated seed traces');
   seeds
     .command('import [path]')
     .description('validate, then import a seed fixture (idempotent by seed_key) through the seedImport workflow')
     .option('--chunk-size <n>', 'seeds per transaction', intOption('--chunk-size', CLI_RANGES.batchSize), 50)
     .option('--sample', 'small fixture: skip the corpus-size rules (automatic for sample_traces.json)')
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (path: string | undefined, opts: { chunkSize: number; sample?: boolean; json?: boolean; waitWorker: number }) => {
+    .addOption(waitWorkerOption())
+    .action(async (path, opts) => {
       // Same rule as `seeds validate`, so a file that validates also imports.
       const corpus = !(opts.sample || (path !== undefined && isSampleFixture(path)));
       process.exitCode = await runWorkflowCommand(config(), {
@@ -43,8 +43,8 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .option('--deadline <seconds>', 'fail if not ready by then', intOption('--deadline', CLI_RANGES.deadlineSeconds), 900)
     .option('--batch-size <n>', 'rows per claimed batch', intOption('--batch-size', CLI_RANGES.batchSize), 256)
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: { target: string; deadline: number; batchSize: number; json?: boolean; waitWorker: number }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       if (opts.target !== 'seeds' && opts.target !== 'all') throw new Error(`--target expects seeds or all, got "${opts.target}"`);
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: embeddingReadiness,
@@ -63,7 +63,7 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .option('--k <n>', 'results to return (max 50)', intOption('--k', CLI_RANGES.searchK), 5)
     .option('--tags <list>', 'comma-separated tags; results must carry at least one')
     .option('--json', 'print the hits as JSON')
-    .action(async (query: string, opts: { k: number; tags?: string; json?: boolean }) => {
+    .action(async (query, opts) => {
       const cfg = config();
       const pool = createPool(cfg.databaseUrl, { max: 2 });
       try {
@@ -90,8 +90,8 @@ export function registerColdStartCommands(program: Command, config: () => Config
     .description('first-query relevance over the golden queries (firstQuerySmoke workflow); exit 1 below the threshold')
     .option('--min-hit5 <ratio>', 'pass threshold for hit@5', numberOption('--min-hit5', CLI_RANGES.ratio), 0.9)
     .option('--json', 'print the result as JSON')
-    .option('--wait-worker <seconds>', 'wait this long for a worker', waitWorkerOption, 0)
-    .action(async (opts: { minHit5: number; json?: boolean; waitWorker: number }) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       process.exitCode = await runWorkflowCommand(config(), {
         workflow: firstQuerySmoke,
         idPrefix: 'first-query-smoke',

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
 import { resolveProjectPath } from '../paths.js';
@@ -22,22 +22,6 @@ export class UnknownRunError extends Error {
     super(`No workflow run "${id}" in this namespace. List runs with \`.tools/bin/temporal workflow list\` or open the Web UI.`);
     this.name = 'UnknownRunError';
   }
-}
-
-interface LaunchOptions {
-  traces?: number;
-  scale: 'demo' | 'full';
-  skip?: string;
-  cleanup: boolean;
-  apiBaseUrl?: string;
-  capacityApiBaseUrl?: string;
-  follow?: boolean;
-  json?: boolean;
-  waitWorker: number;
-  allowProduction?: boolean;
-  minHit5?: number;
-  fastRateLimit?: boolean;
-  indexType?: IndexType;
 }
 
 export function parseSkip(value: string | undefined): LaunchStage[] {
@@ -87,7 +71,7 @@ async function finish(client: Client, config: Config, id: string, json: boolean 
   return report.verdict === 'GO' ? 0 : 1;
 }
 
-export function registerLaunchCommands(program: Command, config: () => Config): void {
+export function registerLaunchCommands(program: CommandUnknownOpts, config: () => Config): void {
   program
     .command('launch')
     .description('start launchReadiness: preflight, then cold start and hardening in parallel; GO or NO-GO')
@@ -103,8 +87,8 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
     .option('--allow-production', 'permit capacity jobs on a production capacity database (APP_ENV=production or PRODUCTION_DATABASES)')
     .option('--follow', 'follow the run with live progress and print the report')
     .option('--json', 'print the final report as JSON (with --follow)')
-    .option('--wait-worker <seconds>', 'wait this long for a worker to start polling', waitWorkerOption, 0)
-    .action(async (opts: LaunchOptions) => {
+    .addOption(waitWorkerOption())
+    .action(async (opts) => {
       const cfg = config();
       const input: LaunchReadinessInput = {
         scale: opts.scale,
@@ -147,7 +131,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
     .command('status <id>')
     .description('stage-by-stage state of a launch run')
     .option('--json', 'print the progress as JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (id, opts) => {
       const cfg = config();
       await withTemporalClient(cfg, async (client) => {
         const handle = await getHandleOrFail(client, id);
@@ -175,7 +159,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
     .command('follow <id>')
     .description('follow a launch run until it ends; exit 0 on GO, 1 on NO-GO')
     .option('--json', 'print the final report as JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (id, opts) => {
       const cfg = config();
       process.exitCode = await withTemporalClient(cfg, async (client) => {
         await getHandleOrFail(client, id);
@@ -191,7 +175,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
   program
     .command('cancel <id>')
     .description('cancel a launch run (its running stages are cancelled too)')
-    .action(async (id: string) => {
+    .action(async (id) => {
       await withTemporalClient(config(), async (client) => {
         const handle = await getHandleOrFail(client, id);
         await handle.cancel();
@@ -203,7 +187,7 @@ export function registerLaunchCommands(program: Command, config: () => Config): 
     .command('report <id>')
     .description('the go/no-go report of a finished launch run (waits if it is still running)')
     .option('--json', 'print the report as JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (id, opts) => {
       const cfg = config();
       process.exitCode = await withTemporalClient(cfg, async (client) => {
         await getHandleOrFail(client, id);

@@ -1,9 +1,9 @@
 /**
  * Option parsers for the CLI. Each names the flag, the value it got and the range it allows; a
- * rejected value ends the command with exit code 2 (see `buildProgram`'s exitOverride) before
+ * rejected value ends the command with exit code 2 (see `newProgram`) before
  * anything starts.
  */
-import { InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { CAPACITY_LIMITS } from '../workflows/capacity-input.js';
 
 export interface Range {
@@ -80,19 +80,21 @@ export function choiceListOption<T extends string>(flag: string, choices: readon
   };
 }
 
-/** The --wait-worker option every workflow command has. */
-export const waitWorkerOption = intOption('--wait-worker', CLI_RANGES.waitWorkerSeconds);
+/** The --wait-worker option every workflow command has (a new Option each time: commander keeps one per command). */
+export const waitWorkerOption = () =>
+  new Option('--wait-worker <seconds>', 'wait this long for a worker to start polling')
+    .argParser(intOption('--wait-worker', CLI_RANGES.waitWorkerSeconds))
+    .default(0);
 
 /**
- * For the bench scripts, which read their flags with node:util parseArgs: runs a parser and, when
- * it rejects the value, prints the reason and exits 2 as the CLI does.
+ * A program whose usage errors (an unknown option, a value out of range) exit 2, as a failed run's
+ * 1 means NO-GO: the CLI and the bench scripts.
  */
-export function scriptArgument<T>(parse: (value: string) => T, value: string | undefined, flag: string): T {
-  try {
-    if (value === undefined) throw new InvalidArgumentError(`${flag} needs a value.`);
-    return parse(value);
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}`);
-    process.exit(2);
-  }
+export function newProgram(name: string): Command {
+  return new Command(name).showHelpAfterError().exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+}
+
+/** The `name` command group of `program`, created by the first module that adds a command to it. */
+export function commandGroup(program: CommandUnknownOpts, name: string, description: string): CommandUnknownOpts {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }

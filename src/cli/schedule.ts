@@ -3,7 +3,7 @@
  * skipping a night whose predecessor is still running, and catching up only recent misses.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { capacityRecheck, type CapacityRecheckInput } from '../workflows/capacity-recheck.js';
 import { LAUNCH_SCALES } from '../workflows/launch-readiness.js';
@@ -72,7 +72,7 @@ async function withSchedule<T>(config: Config, id: string, fn: (client: Client) 
   });
 }
 
-export function registerScheduleCommands(program: Command, config: () => Config): void {
+export function registerScheduleCommands(program: CommandUnknownOpts, config: () => Config): void {
   const schedule = program.command('schedule').description('the nightly capacity re-check schedule');
   const idOption = ['--id <id>', 'schedule id', DEFAULT_SCHEDULE_ID] as const;
 
@@ -82,7 +82,7 @@ export function registerScheduleCommands(program: Command, config: () => Config)
     .option(...idOption)
     .option('--cron <expr>', 'cron expression, UTC', DEFAULT_CRON)
     .option('--traces <n>', 'capacity traces to re-check', intOption('--traces', CLI_RANGES.traces), LAUNCH_SCALES.full)
-    .action(async (opts: ScheduleCreateOptions) => {
+    .action(async (opts) => {
       const cfg = config();
       const outcome = await withTemporalClient(cfg, (client) => createOrUpdateSchedule(client, recheckScheduleOptions(cfg, opts)));
       console.log(`schedule ${opts.id} ${outcome}: capacityRecheck at "${opts.cron}" UTC, overlap SKIP, catch-up window ${CATCHUP_WINDOW}`);
@@ -93,7 +93,7 @@ export function registerScheduleCommands(program: Command, config: () => Config)
     .description('show the schedule, its next runs and recent actions')
     .option(...idOption)
     .option('--json', 'print as JSON')
-    .action(async (opts: { id: string; json?: boolean }) => {
+    .action(async (opts) => {
       const cfg = config();
       await withSchedule(cfg, opts.id, async (client) => {
         const d = await client.schedule.getHandle(opts.id).describe();
@@ -126,7 +126,7 @@ export function registerScheduleCommands(program: Command, config: () => Config)
       .description(description)
       .option(...idOption)
       .option('--note <text>', 'why (shown in the Web UI)')
-      .action(async (opts: { id: string; note?: string }) => {
+      .action(async (opts) => {
         await withSchedule(config(), opts.id, async (client) => {
           const handle = client.schedule.getHandle(opts.id);
           await (name === 'pause' ? handle.pause(opts.note) : handle.unpause(opts.note));
@@ -139,7 +139,7 @@ export function registerScheduleCommands(program: Command, config: () => Config)
     .command('trigger')
     .description('start a re-check now (outside the cron)')
     .option(...idOption)
-    .action(async (opts: { id: string }) => {
+    .action(async (opts) => {
       await withSchedule(config(), opts.id, async (client) => {
         await client.schedule.getHandle(opts.id).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
         console.log(`schedule ${opts.id} triggered`);
@@ -150,7 +150,7 @@ export function registerScheduleCommands(program: Command, config: () => Config)
     .command('delete')
     .description('delete the schedule (runs it started are not affected)')
     .option(...idOption)
-    .action(async (opts: { id: string }) => {
+    .action(async (opts) => {
       await withSchedule(config(), opts.id, async (client) => {
         await client.schedule.getHandle(opts.id).delete();
         console.log(`schedule ${opts.id} deleted`);

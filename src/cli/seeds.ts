@@ -1,17 +1,9 @@
 /** `seeds validate`: checks a seed-traces file offline, before anything touches the database. */
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { textTable } from './format.js';
-import { CLI_RANGES, intOption } from './parse.js';
+import { CLI_RANGES, commandGroup, intOption } from './parse.js';
 import { DEFAULT_SEED_FIXTURE, isSampleFixture, resolveProjectPath } from '../paths.js';
 import type { SeedValidationReport } from '../seeds/validate.js';
-
-
-interface ValidateOptions {
-  json?: boolean;
-  sample?: boolean;
-  minClusters?: number;
-  minTraces?: number;
-}
 
 export function formatSeedReport(file: string, report: SeedValidationReport): string {
   const { blocks } = report;
@@ -38,8 +30,8 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
-export function registerSeedCommands(program: Command): void {
-  const seeds = program.commands.find((c) => c.name() === 'seeds') ?? program.command('seeds').description('curated seed traces');
+export function registerSeedCommands(program: CommandUnknownOpts): void {
+  const seeds = commandGroup(program, 'seeds', 'curated seed traces');
   seeds
     .command('validate [path]')
     .description(`check a seed-traces file (schema, tags, duplicates, clusters, code blocks parse); exit 1 on any problem`)
@@ -47,7 +39,7 @@ export function registerSeedCommands(program: Command): void {
     .option('--sample', `small fixture: skip the corpus-size rules (automatic for sample_traces.json)`)
     .option('--min-clusters <n>', 'clusters the corpus needs (default 60)', intOption('--min-clusters', CLI_RANGES.count))
     .option('--min-traces <n>', 'traces the corpus needs (default 0)', intOption('--min-traces', CLI_RANGES.count))
-    .action(async (file: string | undefined, opts: ValidateOptions) => {
+    .action(async (file, opts) => {
       const given = file ?? DEFAULT_SEED_FIXTURE;
       const resolved = resolveProjectPath(given);
       // Loaded on use: the TypeScript compiler and the PostgreSQL parser are heavy for other commands.

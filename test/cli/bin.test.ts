@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { buildProgram } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
 import { run, runCli } from '../helpers/cli.js';
 
-function allCommands(cmd: Command, prefix = ''): [string, Command][] {
-  return cmd.commands.flatMap((c) => {
+function allCommands(cmd: CommandUnknownOpts, prefix = ''): [string, CommandUnknownOpts][] {
+  return cmd.commands.flatMap((c): [string, CommandUnknownOpts][] => {
     const name = `${prefix}${c.name()}`;
-    return [[name, c] as [string, Command], ...allCommands(c, `${name} `)];
+    return [[name, c], ...allCommands(c, `${name} `)];
   });
 }
 

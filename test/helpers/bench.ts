@@ -1,6 +1,6 @@
 /** Benchmark test helpers: a valid report with plausible figures, and the `bench …` CLI in-process. */
 import { randomUUID } from 'node:crypto';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import type { Config } from '../../src/config.js';
 import { registerBenchmarkCommands } from '../../src/cli/benchmark.js';
 import type { BenchmarkReport } from '../../src/report/schema.js';

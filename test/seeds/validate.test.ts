@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { cosineSimilarity, traceEmbeddingText } from '../../src/embeddings/embedder.js';
 import { embedLocal } from '../../src/embeddings/local.js';
 import { normalizeTag } from '../../src/tags.js';
