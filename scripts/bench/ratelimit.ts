@@ -28,7 +28,7 @@ import type { SeedTrace } from '../../src/seeds/schema.js';
 import { loadGoldenQueries } from '../../src/search/golden.js';
 import { DEFAULT_GOLDEN_QUERIES, DEFAULT_SEED_FIXTURE, resolveProjectPath } from '../../src/paths.js';
 import pLimit from 'p-limit';
-import { ApiClient } from '../../src/api/client.js';
+import { ApiClient } from '../../src/api/api-client.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { runHttpLoad } from '../../src/benchmark/http-load.js';
 import { createLatencyHistogram, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';

@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import pLimit from 'p-limit';
-import { ApiClient, describe, type ApiResponse, type RegisteredUser } from '../api/client.js';
+import { ApiClient, describe, type ApiResponse, type RegisteredUser } from '../api/api-client.js';
 import { ApiPortBusyError, ensureLocalApiServer, type LocalApiSource } from '../api/local.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import type { ActivityDeps } from './deps.js';

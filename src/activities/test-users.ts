@@ -9,7 +9,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import pLimit from 'p-limit';
-import { ApiClient, ApiRequestError, type RegisteredUser } from '../api/client.js';
+import { ApiClient, ApiRequestError, type RegisteredUser } from '../api/api-client.js';
 import { LOAD_TEST_EMAIL_DOMAIN } from '../benchmark/http-load.js';
 import type { TokenBucket } from '../ratelimit/token-bucket.js';
 import type { KeyEscrow, SealedKey } from './key-escrow.js';

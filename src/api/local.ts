@@ -4,7 +4,7 @@
  * healthy CommonTrace API (another worker in this process, or `npm run cli -- api`), that one is used.
  */
 import type { Config } from '../config.js';
-import { ApiClient } from './client.js';
+import { ApiClient } from './api-client.js';
 import { SERVICE_NAME } from './routes.js';
 import { startApiServer, type ApiDeps, type RunningApi } from './server.js';
 

@@ -18,7 +18,7 @@
  * into per-stage latencies, and the result says whether the harness itself kept up (`harness`).
  */
 import pLimit from 'p-limit';
-import { ApiClient, type RegisteredUser } from '../api/client.js';
+import { ApiClient, type RegisteredUser } from '../api/api-client.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
 import { httpLoadJob, type HttpLoopInput } from './harness/http-loops.js';

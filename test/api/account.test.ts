@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ApiClient } from '../../src/api/client.js';
+import { ApiClient } from '../../src/api/api-client.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { baseConfig, uniqueName } from '../helpers/env.js';

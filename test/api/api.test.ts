@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ApiClient, type ApiResponse } from '../../src/api/client.js';
+import { ApiClient, type ApiResponse } from '../../src/api/api-client.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { baseConfig, uniqueName } from '../helpers/env.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { Redis } from 'ioredis';
 import { createApiKeyCache, hashApiKey } from '../../src/api/auth.js';
-import { ApiClient } from '../../src/api/client.js';
+import { ApiClient } from '../../src/api/api-client.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { baseConfig, uniqueName } from '../helpers/env.js';

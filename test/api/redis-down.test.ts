@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
-import { ApiClient } from '../../src/api/client.js';
+import { ApiClient } from '../../src/api/api-client.js';
 import { createLogger } from '../../src/logger.js';
 import { uniqueName } from '../helpers/env.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';

@@ -9,7 +9,7 @@
  *   send time (no coordinated omission), and the harness's lateness against the schedule recorded.
  */
 import autocannon from 'autocannon';
-import { ApiClient } from '../../api/client.js';
+import { ApiClient } from '../../api/api-client.js';
 import { defineJob, type JobContext } from './job.js';
 import { HttpTally, type HttpTallySnapshot } from './http-tally.js';
 import { WindowRecorder } from './windows.js';
