@@ -4,7 +4,8 @@
  * so API keys never appear in activity inputs or results, and so never in Temporal history. Only
  * check 3's user outlives its activity (its bucket must refill across a durable workflow timer): its
  * key crosses over sealed (key-escrow.ts). Activities return raw measurements; the workflow judges
- * them (src/workflows/rate-limit-checks.ts), so the verdict is replay-safe and unit-testable.
+ * them (src/workflows/rate-limit-checks.ts), so the verdict is replay-safe and unit-testable. What
+ * each check sends, and how responses become measurements, is src/ratelimit/validation-scenarios.ts.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
@@ -12,108 +13,30 @@ import pLimit from 'p-limit';
 import { ApiClient, describe, type ApiResponse, type RegisteredUser } from '../api/api-client.js';
 import { ApiPortBusyError, ensureLocalApiServer, type LocalApiSource } from '../api/local.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
+import {
+  agentQuery,
+  agentSessionPlan,
+  limitedSample,
+  MAX_IN_FLIGHT,
+  refillProbePlan,
+  spanSeconds,
+  tally,
+  userAdmission,
+  writeProbeTrace,
+  type AgentSessionMeasurement,
+  type BurstMeasurement,
+  type ManyUsersMeasurement,
+  type RefillMeasurement,
+  type WriteMeasurement,
+} from '../ratelimit/validation-scenarios.js';
 import type { ActivityDeps } from './deps.js';
 import { KeyEscrow } from './key-escrow.js';
 import { releaseHeldUsers, withTestUsers, type HeldUser, type TestUsersInput, type TestUsersReport } from './test-users.js';
 
 export type { HeldUser, TestUsersReport } from './test-users.js';
 
-/** Queries an agent might send; rotated so the API does real, varied searches. */
-const AGENT_QUERIES = [
-  'docker compose healthcheck for postgres service',
-  'useEffect runs twice in development strict mode',
-  'alembic autogenerate misses server default change',
-  'redis connection refused in docker network',
-  'github actions cache node modules between jobs',
-  'pgvector hnsw index not used by the planner',
-  'fastapi dependency injection for database session',
-  'typescript cannot find module after path alias',
-];
-const query = (i: number) => AGENT_QUERIES[i % AGENT_QUERIES.length]!;
-
-/** Sockets in flight for one user's burst: a burst of 60 is a single wave. */
-const MAX_IN_FLIGHT = 64;
-
-export interface StatusTally {
-  total: number;
-  ok: number;
-  limited: number;
-  other: number;
-  statuses: Record<string, number>;
-  firstOther?: string;
-}
-
-export interface LimitedSample {
-  retryAfter: string | null;
-  rateLimit: string | null;
-  rateLimitPolicy: string | null;
-}
-
-export interface BurstMeasurement {
-  tally: StatusTally;
-  /** First request sent to last response received. */
-  seconds: number;
-  /** Requests after the burst, one at a time, until the first 429 (or the cap). */
-  followUpsAllowed: number;
-  followUpsSent: number;
-  limited: boolean;
-  limitedSample?: LimitedSample;
-  /** Burst start to the 429 (or the last follow-up): tokens may refill during it. */
-  secondsToLimit: number;
-  /** Wall-clock ms of the 429: the bucket was empty then. */
-  exhaustedAt: number;
-  /** Status of the other user's request just before this burst (the independence check). */
-  otherUserStatus?: number;
-}
-
-export interface RefillMeasurement {
-  elapsedSeconds: number;
-  expectedTokens: number;
-  tally: StatusTally;
-  limitedSample?: LimitedSample;
-}
-
-export interface WriteMeasurement {
-  tally: StatusTally;
-  seconds: number;
-  readAfterStatus: number;
-}
-
-export interface AgentSessionMeasurement {
-  tally: StatusTally;
-  seconds: number;
-}
-
 /** Check 1–2's burst, with its user held (sealed) for check 3's probe after the workflow's timer. */
 export type ExhaustMeasurement = BurstMeasurement & { held: HeldUser; testUsers: TestUsersReport };
-
-export interface ManyUsersMeasurement {
-  /** `seconds`: the user's admission window (first request to last 429). */
-  perUser: { allowed: number; limited: number; other: number; seconds: number }[];
-  tally: StatusTally;
-  seconds: number;
-}
-
-export function tally(responses: readonly ApiResponse[], okStatus = 200): StatusTally {
-  const t: StatusTally = { total: responses.length, ok: 0, limited: 0, other: 0, statuses: {} };
-  for (const r of responses) {
-    const key = r.status === 0 ? 'error' : String(r.status);
-    t.statuses[key] = (t.statuses[key] ?? 0) + 1;
-    if (r.status === okStatus) t.ok++;
-    else if (r.status === 429) t.limited++;
-    else {
-      t.other++;
-      t.firstOther ??= describe(r);
-    }
-  }
-  return t;
-}
-
-const sample = (r: ApiResponse | undefined): LimitedSample | undefined =>
-  r && { retryAfter: r.retryAfter, rateLimit: r.rateLimit, rateLimitPolicy: r.rateLimitPolicy };
-
-const spanSeconds = (responses: readonly ApiResponse[]) =>
-  responses.length === 0 ? 0 : (Math.max(...responses.map((r) => r.receivedAt)) - Math.min(...responses.map((r) => r.sentAt))) / 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -139,14 +62,14 @@ function assertReachable(responses: readonly ApiResponse[], baseUrl: string): vo
  * `maxFollowUps`). With `otherUser`, one request of that user goes first (the independence probe).
  */
 async function burst(client: ApiClient, user: RegisteredUser, count: number, maxFollowUps: number, otherUser?: RegisteredUser): Promise<BurstMeasurement> {
-  const otherUserStatus = otherUser ? (await client.search(otherUser.apiKey, query(0), { limit: 1 })).status : undefined;
-  const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: count }), (_, i) => client.search(user.apiKey, query(i), { limit: 3 }));
+  const otherUserStatus = otherUser ? (await client.search(otherUser.apiKey, agentQuery(0), { limit: 1 })).status : undefined;
+  const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: count }), (_, i) => client.search(user.apiKey, agentQuery(i), { limit: 3 }));
   assertReachable(responses, client.baseUrl);
   const startedAt = Math.min(...responses.map((r) => r.sentAt));
   let followUpsAllowed = 0;
   let last: ApiResponse | undefined;
   for (let i = 0; i < maxFollowUps; i++) {
-    last = await client.search(user.apiKey, query(i), { limit: 3 });
+    last = await client.search(user.apiKey, agentQuery(i), { limit: 3 });
     if (last.status === 429) break;
     if (last.status === 200) followUpsAllowed++;
   }
@@ -158,7 +81,7 @@ async function burst(client: ApiClient, user: RegisteredUser, count: number, max
     followUpsAllowed,
     followUpsSent: followUpsAllowed + (limited ? 1 : 0),
     limited,
-    ...(limited && { limitedSample: sample(last) }),
+    ...(limited && { limitedSample: limitedSample(last) }),
     secondsToLimit: (endedAt - startedAt) / 1000,
     exhaustedAt: endedAt,
     ...(otherUserStatus !== undefined && { otherUserStatus }),
@@ -170,15 +93,13 @@ async function burst(client: ApiClient, user: RegisteredUser, count: number, max
  * then reads and edits) spread evenly over `windowSeconds`.
  */
 async function agentSession(client: ApiClient, user: RegisteredUser, input: { searches: number; windowSeconds: number; clusterSize: number }): Promise<AgentSessionMeasurement> {
-  const clusters = Math.ceil(input.searches / input.clusterSize);
-  const gapMs = (input.windowSeconds * 1000) / clusters;
   const responses: ApiResponse[] = [];
   const started = Date.now();
-  for (let c = 0; c < clusters; c++) {
-    const due = started + c * gapMs;
+  for (const cluster of agentSessionPlan(input.searches, input.windowSeconds, input.clusterSize)) {
+    const due = started + cluster.atMs;
     if (due > Date.now()) await pause(due - Date.now());
-    const size = Math.min(input.clusterSize, input.searches - c * input.clusterSize);
-    responses.push(...(await Promise.all(Array.from({ length: size }, (_, i) => client.search(user.apiKey, query(c * input.clusterSize + i), { limit: 5 })))));
+    const first = responses.length;
+    responses.push(...(await Promise.all(Array.from({ length: cluster.size }, (_, i) => client.search(user.apiKey, agentQuery(first + i), { limit: 5 })))));
     Context.current().heartbeat({ sent: responses.length });
   }
   // The session lasts its full window even when the last cluster comes early.
@@ -246,15 +167,14 @@ export function createRateLimitActivities(deps: ActivityDeps) {
       }
       const client = new ApiClient(input.baseUrl);
       const elapsedSeconds = (Date.now() - input.exhaustedAt) / 1000;
-      const expectedTokens = Math.min(input.perMinute, (elapsedSeconds * input.perMinute) / 60);
-      const sent = Math.round(expectedTokens) + input.extra;
-      const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: sent }), (_, i) => client.search(apiKey, query(i), { limit: 3 }));
+      const { expectedTokens, send } = refillProbePlan(elapsedSeconds, input.perMinute, input.extra);
+      const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: send }), (_, i) => client.search(apiKey, agentQuery(i), { limit: 3 }));
       assertReachable(responses, input.baseUrl);
       return {
         elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
         expectedTokens: Math.round(expectedTokens * 100) / 100,
         tally: tally(responses),
-        limitedSample: sample(responses.find((r) => r.status === 429)),
+        limitedSample: limitedSample(responses.find((r) => r.status === 429)),
       };
     },
 
@@ -280,17 +200,9 @@ export function createRateLimitActivities(deps: ActivityDeps) {
     async rateLimitWriteBurst(input: TestUsersInput & { count: number }): Promise<WriteMeasurement & { testUsers: TestUsersReport }> {
       const { value, testUsers } = await withTestUsers(tools, input, ['writer'], async ({ writer }) => {
         const client = new ApiClient(input.baseUrl);
-        const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: input.count }), (_, i) =>
-          client.contribute(writer.apiKey, {
-            title: `Rate-limit validation contribution ${i + 1}`,
-            context: 'Written by the rateLimitValidation workflow to exercise the write bucket; deleted with its test user.',
-            solution: 'No solution: this trace only measures the write limit.',
-            agent_model: 'commontrace-launch',
-            agent_version: 'rate-limit-validation',
-          }),
-        );
+        const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: input.count }), (_, i) => client.contribute(writer.apiKey, writeProbeTrace(i)));
         assertReachable(responses, input.baseUrl);
-        const read = await client.search(writer.apiKey, query(0), { limit: 1 });
+        const read = await client.search(writer.apiKey, agentQuery(0), { limit: 1 });
         return { tally: tally(responses, 201), seconds: spanSeconds(responses), readAfterStatus: read.status };
       });
       return { ...value, testUsers };
@@ -315,28 +227,17 @@ export function createRateLimitActivities(deps: ActivityDeps) {
       return { sessions: value, testUsers };
     },
 
-    /**
-     * Check 7: every user's `perUser` searches in flight at the same moment. A user's admission window
-     * runs from its first request to its last 429: refused requests are answered the moment the bucket
-     * decides, while allowed ones go on to search, so their completion says nothing about when they
-     * were admitted. Tokens refilled inside that window are the only legitimate extra admissions.
-     */
+    /** Check 7: every user's `perUser` searches in flight at the same moment; each user's admission window is userAdmission's. */
     async rateLimitManyUsers(input: TestUsersInput & { users: number; perUser: number }): Promise<ManyUsersMeasurement & { testUsers: TestUsersReport }> {
       const roles = Array.from({ length: input.users }, (_, i) => `crowd${i + 1}`);
       const { value, testUsers } = await withTestUsers(tools, input, roles, async (users) => {
         const client = new ApiClient(input.baseUrl);
         const byUser = await Promise.all(
-          roles.map((role) => Promise.all(Array.from({ length: input.perUser }, (_, i) => client.search(users[role]!.apiKey, query(i), { limit: 1 })))),
+          roles.map((role) => Promise.all(Array.from({ length: input.perUser }, (_, i) => client.search(users[role]!.apiKey, agentQuery(i), { limit: 1 })))),
         );
         const all = byUser.flat();
         assertReachable(all, input.baseUrl);
-        const perUser = byUser.map((mine) => {
-          const t = tally(mine);
-          const refused = mine.filter((r) => r.status === 429);
-          const first = Math.min(...mine.map((r) => r.sentAt));
-          const last = Math.max(...(refused.length > 0 ? refused : mine).map((r) => r.receivedAt));
-          return { allowed: t.ok, limited: t.limited, other: t.other, seconds: Math.round(last - first) / 1000 };
-        });
+        const perUser = byUser.map(userAdmission);
         return { perUser, tally: tally(all), seconds: spanSeconds(all) };
       });
       return { ...value, testUsers };

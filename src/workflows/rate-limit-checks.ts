@@ -14,7 +14,7 @@ import type {
   RefillMeasurement,
   StatusTally,
   WriteMeasurement,
-} from '../activities/rate-limit.js';
+} from '../ratelimit/validation-scenarios.js';
 import type { RateLimitCheck } from './rate-limit-validation.js';
 
 /** Check 3's tolerance: the research's 8–12 around 10 expected. */
