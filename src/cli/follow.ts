@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { progressQuery, type StageProgress, type StageRecord } from '../workflows/messages.js';
+import { liveFigures, progressQuery, type StageProgress, type StageRecord } from '../workflows/messages.js';
 
 const POLL_MS = 1_000;
 
@@ -43,12 +43,8 @@ export async function followLaunch(client: Client, workflowId: string, isTTY: bo
         const done = s.state === 'succeeded' || s.state === 'failed' || s.state === 'skipped';
         const total = done ? 1 : Math.max(1, s.live?.total ?? 1);
         const value = done ? 1 : Math.min(total, s.live?.done ?? 0);
-        const payload = {
-          stage: s.stage.padEnd(20),
-          unit: done ? '' : (s.live?.unit ?? ''),
-          eta_s: !done && s.live?.etaSeconds !== undefined ? `ETA ${s.live.etaSeconds}s` : '',
-          label: stageLabel(s),
-        };
+        const { eta } = liveFigures(s);
+        const payload = { stage: s.stage.padEnd(20), unit: done ? '' : (s.live?.unit ?? ''), eta_s: eta && `ETA ${eta}`, label: stageLabel(s) };
         if (multibar) {
           const bar = bars.get(s.stage) ?? multibar.create(total, value, payload);
           bars.set(s.stage, bar);

@@ -8,7 +8,7 @@ import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
 import { resolveProjectPath } from '../paths.js';
 import { rootCauseMessage, workflowUiUrl } from '../temporal.js';
 import { LAUNCH_SCALES, launchReadiness, type LaunchReadinessInput, type LaunchReport } from '../workflows/launch-readiness.js';
-import { LAUNCH_STAGES, progressQuery, type LaunchStage } from '../workflows/messages.js';
+import { LAUNCH_STAGES, liveFigures, progressQuery, type LaunchStage } from '../workflows/messages.js';
 import { RATE_LIMIT_VALIDATION_FAST } from '../workflows/rate-limit-validation.js';
 import { followLaunch } from './follow.js';
 import { textTable } from './format.js';
@@ -145,11 +145,10 @@ export function registerLaunchCommands(program: CommandUnknownOpts, config: () =
         if (progress.stages) {
           console.log(textTable(
             ['stage', 'state', 'time', 'progress', 'figures'],
-            progress.stages.map((s) => [
-              s.stage, s.state, s.seconds !== undefined ? `${s.seconds} s` : '',
-              s.state === 'running' && s.live ? `${s.live.done}/${s.live.total} ${s.live.unit}${s.live.etaSeconds !== undefined ? `, ETA ${s.live.etaSeconds} s` : ''}` : '',
-              s.error ?? s.summary ?? '',
-            ]),
+            progress.stages.map((s) => {
+              const { count, eta } = liveFigures(s);
+              return [s.stage, s.state, s.seconds !== undefined ? `${s.seconds} s` : '', eta ? `${count}, ETA ${eta}` : count, s.error ?? s.summary ?? ''];
+            }),
           ));
         }
       });

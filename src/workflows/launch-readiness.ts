@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import {
   LAUNCH_STAGES,
+  liveFigures,
   progressQuery,
   stageProgressSignal,
   type LaunchStage,
@@ -184,8 +185,7 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
 
   function publish(): void {
     const rows = stages.map((s) => {
-      const live = s.state === 'running' && s.live ? `${s.live.done}/${s.live.total} ${s.live.unit}` : '';
-      const eta = s.state === 'running' && s.live?.etaSeconds !== undefined ? `${s.live.etaSeconds} s` : '';
+      const { count: live, eta } = liveFigures(s);
       const time = s.seconds !== undefined ? `${s.seconds} s` : '';
       const note = (s.error ?? s.summary ?? live).replace(/\|/g, '\\|').replace(/\n/g, ' ');
       return `| ${s.stage} | ${s.track} | ${s.state} | ${time} | ${eta} | ${note} |`;

@@ -59,3 +59,13 @@ export interface StageRecord {
   /** Latest progress the child reported (done/total/ETA). */
   live?: StageProgress;
 }
+
+/**
+ * A stage's live figures as every progress view shows them (the Web UI's details, `status`,
+ * `follow`): "1200/5000 rows" and the ETA "42 s", both '' unless the stage is running and has
+ * reported.
+ */
+export function liveFigures(s: StageRecord): { count: string; eta: string } {
+  if (s.state !== 'running' || !s.live) return { count: '', eta: '' };
+  return { count: `${s.live.done}/${s.live.total} ${s.live.unit}`, eta: s.live.etaSeconds !== undefined ? `${s.live.etaSeconds} s` : '' };
+}
