@@ -1,6 +1,6 @@
 /**
  * bench:ground-truth — how long the benchmark's exact ground truth (top-10 by similarity and by
- * re-rank score) takes in process, against an estimate of the old path (one exact SQL scan per query).
+ * re-rank score) takes in process, against an estimate of one exact SQL scan per query (the SQL path).
  *
  *   npm run bench:ground-truth -- [--total 100000] [--queries 1000] [--lanes 2] [--clusters 1000] [--old-sample 5]
  *
@@ -36,7 +36,7 @@ const args = newProgram('bench:ground-truth')
   .option('--queries <n>', 'held-out queries', intOption('--queries', CLI_RANGES.count), 1_000)
   .option('--lanes <n>', 'parallel lanes of the exact scan', intOption('--lanes', CLI_RANGES.clients), 2)
   .option('--clusters <n>', 'clusters of the synthetic data', intOption('--clusters', CLI_RANGES.count), 1_000)
-  .option('--old-sample <n>', 'queries the old path is timed on, then extrapolated', intOption('--old-sample', CLI_RANGES.count), 5)
+  .option('--old-sample <n>', 'queries the SQL path is timed on, then extrapolated', intOption('--old-sample', CLI_RANGES.count), 5)
   .parse()
   .opts();
 const TOTAL = args.total;
@@ -109,8 +109,8 @@ async function main(): Promise<void> {
       },
     });
 
-    // The old path: one exact scan per query, `lanes` at a time. Timed on a few queries, extrapolated.
-    log(`timing ${OLD_SAMPLE} exact SQL scans (the old path) for the estimate`);
+    // The SQL path: one exact scan per query, `lanes` at a time. Timed on a few queries, extrapolated.
+    log(`timing ${OLD_SAMPLE} exact SQL scans (the SQL path) for the estimate`);
     const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench:ground-truth old path' });
     await client.connect();
     const sqlSeconds: number[] = [];

@@ -37,7 +37,7 @@ export const CLI_RANGES = {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-export function parseIntInRange(value: string, flag: string, range: Range): number {
+function parseIntInRange(value: string, flag: string, range: Range): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < range.min || n > range.max) {
     throw new InvalidArgumentError(`${flag} takes an integer from ${fmt(range.min)} to ${fmt(range.max)}, got "${value}".`);
@@ -45,7 +45,7 @@ export function parseIntInRange(value: string, flag: string, range: Range): numb
   return n;
 }
 
-export function parseNumberInRange(value: string, flag: string, range: Range): number {
+function parseNumberInRange(value: string, flag: string, range: Range): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < range.min || n > range.max) {
     throw new InvalidArgumentError(`${flag} takes a number from ${fmt(range.min)} to ${fmt(range.max)}, got "${value}".`);

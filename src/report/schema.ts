@@ -62,7 +62,7 @@ export const datasetSchema = z.object({
   clusters: count,
   sigma: z.number().nonnegative(),
   generatorSeed: z.number().int(),
-  centres: z.object({ kind: z.enum(['seeds', 'random']), seedCount: count }),
+  centres: z.object({ kind: z.literal('random'), seedCount: count }),
   modelId: z.string(),
   queryCount: count,
   querySeed: z.number().int(),
@@ -340,7 +340,6 @@ export type SerialFigures = z.infer<typeof serialSchema>;
 export type ConcurrencyFigures = z.infer<typeof concurrencySchema>;
 export type HttpFigures = z.infer<typeof httpSchema>;
 export type WindowFigures = z.infer<typeof windowSchema>;
-export type RawFloorFigures = z.infer<typeof rawFloorSchema>;
 export type MixedFigures = z.infer<typeof mixedSchema>;
 export type IndexTypeComparison = z.infer<typeof indexTypeComparisonSchema>;
 export type FilteredReport = z.infer<typeof filteredSchema>;

@@ -306,7 +306,7 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       ['host', `${e.cpuModel}, ${e.cpuCores} cores, ${formatBytes(e.ramBytes)} RAM, ${e.platform}, Node ${e.node}`],
       ['shared_buffers / maintenance_work_mem / effective_cache_size', `${formatBytes(e.sharedBuffersBytes)} / ${formatBytes(e.maintenanceWorkMemBytes)} / ${formatBytes(e.effectiveCacheSizeBytes)}`],
       ['workers (processes / parallel / per gather / maintenance)', `${e.maxWorkerProcesses} / ${e.maxParallelWorkers} / ${e.maxParallelWorkersPerGather} / ${e.maxParallelMaintenanceWorkers}`],
-      ['dataset', `${d.traceCount} searchable vectors (${d.capacityRows} from ${d.runKey}), ${d.dimensions} dims, ${d.clusters} clusters, sigma ${d.sigma}, generator seed ${d.generatorSeed}, centres ${d.centres.kind}${d.centres.kind === 'seeds' ? ` (${d.centres.seedCount} seeds)` : ''}, model ${d.modelId}`],
+      ['dataset', `${d.traceCount} searchable vectors (${d.capacityRows} from ${d.runKey}), ${d.dimensions} dims, ${d.clusters} clusters, sigma ${d.sigma}, generator seed ${d.generatorSeed}, centres ${d.centres.kind}, model ${d.modelId}`],
       ['load throughput', d.loadRowsPerSecond === null ? 'not measured in this run' : `${d.loadRowsPerSecond} rows/s`],
       ['queries', `${d.queryCount} held-out noisy centre copies, query seed ${d.querySeed}`],
       ['index', i.present ? `${i.name} (${i.indexType ?? 'vector'}): m ${i.m ?? 'default'}, ef_construction ${i.efConstruction ?? 'default'}, ${formatBytes(i.bytes)}${i.fitsInSharedBuffers ? ', fits in shared_buffers' : ', does NOT fit in shared_buffers'}` : 'missing'],

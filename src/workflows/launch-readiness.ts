@@ -272,7 +272,7 @@ export async function launchReadiness(input: LaunchReadinessInput = {}): Promise
             record('searchBenchmark').summary = `not run: ${failedLoad} failed`;
           }
         } else {
-          // Runs started before that change replay the order they were recorded with.
+          // Histories without the patch marker ran the tracks one after the other; they replay that order.
           await runTrack(['capacityPopulation', 'indexBuild', 'searchBenchmark']);
           await runTrack(['rateLimitValidation']);
         }

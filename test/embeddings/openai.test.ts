@@ -45,7 +45,7 @@ test('requests stay within the token budget, and long inputs are truncated to th
 
 test('requests are planned by real token counts, not a characters-per-token guess', async () => {
   // 20,000 characters but ~4,000 tokens each: 60 of them (240K tokens) are one request, uncut.
-  // The old 2-characters-per-token bound cut each to 16,382 characters and sent [36, 24].
+  // A 2-characters-per-token guess would cut each to 16,382 characters and send [36, 24].
   const texts = Array.from({ length: 60 }, (_, i) => `${i}${' word'.repeat(4_000)}`);
   await embedder.embed(texts);
   assert.deepEqual(fake.requests.map((r) => [r.inputs, r.maxInputChars]), [[60, texts[59]!.length]]);

@@ -1,6 +1,6 @@
 /**
  * Bad inputs of the capacity workflows fail the workflow at once, before any activity, with a
- * non-retryable InvalidCapacityInput naming the field (a batch size of 0 used to loop forever).
+ * non-retryable InvalidCapacityInput naming the field (a batch size of 0 would loop forever).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
