@@ -71,6 +71,16 @@ async function finish(client: Client, config: Config, id: string, json: boolean 
   return report.verdict === 'GO' ? 0 : 1;
 }
 
+/** Follows `id` until it ends, then prints its report; Ctrl-C stops following (exit 130) while the run goes on. */
+async function followToEnd(client: Client, config: Config, id: string, json: boolean | undefined): Promise<number> {
+  const outcome = await followLaunch(client, id, Boolean(process.stdout.isTTY) && !json);
+  if (outcome === 'interrupted') {
+    console.error(`stopped following; ${id} keeps running — follow again with \`npm run cli -- follow ${id}\``);
+    return 130;
+  }
+  return finish(client, config, id, json);
+}
+
 export function registerLaunchCommands(program: CommandUnknownOpts, config: () => Config): void {
   program
     .command('launch')
@@ -118,12 +128,7 @@ export function registerLaunchCommands(program: CommandUnknownOpts, config: () =
           console.log(workflowId);
           return 0;
         }
-        const outcome = await followLaunch(client, workflowId, Boolean(process.stdout.isTTY) && !opts.json);
-        if (outcome === 'interrupted') {
-          console.error(`stopped following; ${workflowId} keeps running — follow again with \`npm run cli -- follow ${workflowId}\``);
-          return 130;
-        }
-        return finish(client, cfg, workflowId, opts.json);
+        return followToEnd(client, cfg, workflowId, opts.json);
       });
     });
 
@@ -162,12 +167,7 @@ export function registerLaunchCommands(program: CommandUnknownOpts, config: () =
       const cfg = config();
       process.exitCode = await withTemporalClient(cfg, async (client) => {
         await getHandleOrFail(client, id);
-        const outcome = await followLaunch(client, id, Boolean(process.stdout.isTTY) && !opts.json);
-        if (outcome === 'interrupted') {
-          console.error(`stopped following; ${id} keeps running`);
-          return 130;
-        }
-        return finish(client, cfg, id, opts.json);
+        return followToEnd(client, cfg, id, opts.json);
       });
     });
 

@@ -1,6 +1,7 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { CAPACITY_LIMITS, intInRange } from './capacity-input.js';
+import { BUILD_INDEX_ACTIVITY } from './index-build.js';
 import { ProgressTracker } from './progress.js';
 import { ReadinessAttributes } from './readiness-attributes.js';
 
@@ -42,12 +43,7 @@ const { capacityTraceCounts, prepareCapacityCleanup, deleteCapacityBatch, finish
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
-// The same options as indexBuild's: a build over a large table takes long and heartbeats its progress.
-const { buildIndex } = proxyActivities<Activities>({
-  startToCloseTimeout: '3 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
-});
+const { buildIndex } = proxyActivities<Activities>(BUILD_INDEX_ACTIVITY);
 
 /**
  * Deletes only the capacity contributor's rows, in bounded transactions, and proves it by counting.

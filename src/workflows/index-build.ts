@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import { formatBytes } from '../bytes.js';
@@ -19,12 +19,15 @@ export interface IndexBuildInput {
   allowProduction?: boolean;
 }
 
-const { buildIndex } = proxyActivities<Activities>({
+/** The HNSW build's activity options, for every workflow that builds the index: it takes long and heartbeats. */
+export const BUILD_INDEX_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '3 hours',
   // The activity heartbeats pg_stat_progress_create_index; a dead worker is noticed in 30 s.
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
-});
+};
+
+const { buildIndex } = proxyActivities<Activities>(BUILD_INDEX_ACTIVITY);
 
 /**
  * Builds (or verifies) the HNSW index and reports its size against shared_buffers. The build runs
