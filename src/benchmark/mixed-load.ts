@@ -19,7 +19,7 @@
  */
 import type pg from 'pg';
 import pLimit from 'p-limit';
-import { ApiClient, type RegisteredUser } from '../api/client.js';
+import { ApiClient, type RegisteredUser } from '../api/api-client.js';
 import { embedNextBatch } from '../embeddings/backfill.js';
 import { traceEmbeddingText, type Embedder } from '../embeddings/embedder.js';
 import { epochMs } from './harness/windows.js';

@@ -9,7 +9,7 @@ import { compareReports, DEFAULT_COMPARE_LIMITS, type Comparison, type Compariso
 import { loadBenchmarkRun } from '../benchmark/store.js';
 import { WRITES_PER_MINUTE_RANGE } from '../benchmark/mixed-plan.js';
 import { createPool } from '../db/client.js';
-import { DEFAULT_EF_SEARCH, DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
+import { DEFAULT_EF_SEARCH, DEFAULT_INDEX_TYPE, INDEX_TYPES } from '../db/hnsw.js';
 import { renderText } from '../report/markdown.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { SEARCH_BENCHMARK_DEFAULTS, searchBenchmark, type SearchBenchmarkInput } from '../workflows/search-benchmark.js';

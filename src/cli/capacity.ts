@@ -7,7 +7,7 @@ import { capacityCleanup, type CapacityCleanupResult } from '../workflows/capaci
 import { capacityPopulation, type CapacityPopulationResult } from '../workflows/capacity-population.js';
 import { indexBuild } from '../workflows/index-build.js';
 import { textTable } from './format.js';
-import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES } from '../db/hnsw.js';
 import { choiceOption, CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
 import { runWorkflowCommand } from './run-workflow.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
-import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES } from '../db/hnsw.js';
 import { resolveProjectPath } from '../paths.js';
 import { rootCauseMessage, workflowUiUrl } from '../temporal.js';
 import { LAUNCH_SCALES, launchReadiness, type LaunchReadinessInput, type LaunchReport } from '../workflows/launch-readiness.js';
