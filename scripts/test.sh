@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against the real stack: brings the stack up (idempotent), migrates the test
 # database templates, then every test file through node's test runner (TEST_CONCURRENCY files at a
-# time, default 3, each on its own database copy) with typecheck and lint alongside.
+# time, default 2, each on its own database copy) with typecheck and lint alongside.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,11 +27,16 @@ trap 'npx --no-install tsx scripts/test-databases.ts drop-copies "$TEST_DATABASE
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "[test] no test files found" >&2; exit 1; }
-# These files stop or restart a shared service (PostgreSQL, the Temporal dev server), which would
-# fail whatever else runs at that moment: they run alone, after the rest.
+# Files that run alone, after the rest: these stop or restart a shared service (PostgreSQL, the
+# Temporal dev server), which would fail whatever else runs at that moment ...
 exclusive=(test/capacity/faults.test.ts test/capacity/durability.test.ts)
+# ... and these judge latencies, token-bucket timing or their own load generator's saturation, which
+# other test files on the same 2 cores would distort.
+timing=(test/benchmark/search-benchmark.test.ts test/workflows/launch-readiness.test.ts test/benchmark/http-load.test.ts
+  test/workflows/rate-limit-validation.test.ts)
+alone=("${timing[@]}" "${exclusive[@]}")
 shared=()
-for f in "${files[@]}"; do [[ " ${exclusive[*]} " == *" $f "* ]] || shared+=("$f"); done
+for f in "${files[@]}"; do [[ " ${alone[*]} " == *" $f "* ]] || shared+=("$f"); done
 
 run_tests() {
   local concurrency=$1; shift
@@ -45,10 +50,10 @@ checks_log=$(mktemp)
 checks=$!
 
 status=0
-echo "[test] ${#shared[@]} files, ${TEST_CONCURRENCY:-3} at a time"
-run_tests "${TEST_CONCURRENCY:-3}" "${shared[@]}" || status=1
-echo "[test] ${#exclusive[@]} files that restart services, one at a time"
-run_tests 1 "${exclusive[@]}" || status=1
+echo "[test] ${#shared[@]} files, ${TEST_CONCURRENCY:-2} at a time"
+run_tests "${TEST_CONCURRENCY:-2}" "${shared[@]}" || status=1
+echo "[test] ${#alone[@]} files that time things or restart services, one at a time"
+run_tests 1 "${alone[@]}" || status=1
 
 wait "$checks" || status=1
 cat "$checks_log"
