@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { describeCentreSource, loadCentres, type CentreSource } from '../capacity/centres.js';
 import { batchRange, type BatchSpec } from '../capacity/generator.js';
 import { countRunRows, ensureCapacityContributor, writeCapacityBatch, type BatchWrite } from '../capacity/population.js';
-import { buildHnswIndex, dropHnswIndexes, type IndexBuildReport } from '../capacity/index-build.js';
+import { buildHnswIndex, dropHnswIndex, dropHnswIndexes, type IndexBuildReport } from '../capacity/index-build.js';
 import { DEFAULT_INDEX_TYPE, type IndexType } from '../db/hnsw.js';
 import {
   deleteCapacityStep, finishCapacityCleanup, prepareCleanupIndex, traceCounts, type DeletionStep, type PreparedCleanupIndex, type TraceCounts,
@@ -135,6 +135,13 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
         indexType, built: report.built, rows: report.rows, buildSeconds: report.buildSeconds, indexBytes: report.indexBytes, usedByPlanner: report.usedByPlanner,
       });
       return report;
+    },
+
+    /** Drops the HNSW index of `indexType` in the capacity database; false when there was none. */
+    async dropCapacityIndex(input: { indexType: IndexType; allowProduction?: boolean }): Promise<boolean> {
+      await ensureCapacitySchema(config);
+      await guard(input.allowProduction, `drop the ${input.indexType} HNSW index`);
+      return dropHnswIndex(pool, input.indexType);
     },
 
     async capacityTraceCounts(): Promise<TraceCounts> {

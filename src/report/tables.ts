@@ -144,7 +144,7 @@ export function indexTypeTable(c: IndexTypeComparison, queries: number): ReportT
   return {
     title: 'Index type',
     note:
-      `Each index built on the same rows (m and ef_construction as production, one after the other; both exist during the measurements), then ${queries} ` +
+      `Each index built on the same rows (m and ef_construction as production, one after the other; both exist during these measurements, and the other types' indexes are dropped before the later phases), then ${queries} ` +
       `queries one at a time at ef_search ${c.efSearch} through the search statement written for it. halfvec: an expression index on embedding::halfvec(1536); ` +
       `its candidates come in half-precision order and are re-ranked with the full-precision distance. recall@${c.k} is the index's own order ` +
       `against the exact neighbours; re-rank recall the search path's top ${c.k} against the exact re-ranked top ${c.k} (same ground truth for every type). ` +

@@ -143,7 +143,7 @@ const { prepareBenchmarkGroundTruth, prepareFilteredBenchmark } = proxyActivitie
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
 });
 
-const { buildIndex } = proxyActivities<Activities>({
+const { buildIndex, dropCapacityIndex } = proxyActivities<Activities>({
   startToCloseTimeout: '3 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
@@ -267,6 +267,11 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     ]);
   }
   const indexTypeComparison: IndexTypeComparison | null = comparisonRows.length > 0 ? { efSearch: productionEf, k, rows: comparisonRows } : null;
+  // The other types' indexes go once compared: the remaining phases measure the index the search
+  // path uses alone in shared_buffers, as in production.
+  for (const type of comparedTypes.filter((t) => t !== indexType)) {
+    await dropCapacityIndex.executeWithOptions({ summary: `drop the compared ${type} index` }, [{ indexType: type }]);
+  }
 
   const warmup = await warmUpSearch.executeWithOptions({ summary: `warm-up, ${warmupQueries} queries` }, [
     { queries, efSearch: productionEf, k, count: warmupQueries, prewarm: input.prewarm ?? true, indexType },

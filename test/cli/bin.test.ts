@@ -41,12 +41,16 @@ test('a malformed or out-of-range option exits 2 naming the value and the allowe
     [['capacity', 'populate', '--batch-size', '0'], /--batch-size takes an integer from 1 to 100,000, got "0"/],
     [['bench', 'search', '--ef-search', '64,5000'], /--ef-search takes an integer from 1 to 1,000, got "5000"/],
   ];
-  for (const [args, message] of cases) {
-    const result = await runCli(args);
+  // The processes are independent: started together, the test takes about as long as the slowest.
+  const [bench, ...results] = await Promise.all([
+    run(process.execPath, ['--import', 'tsx', 'scripts/bench/search.ts', '--total', 'abc']),
+    ...cases.map(([args]) => runCli(args)),
+  ]);
+  cases.forEach(([args, message], i) => {
+    const result = results[i]!;
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, message, args.join(' '));
-  }
-  const bench = await run(process.execPath, ['--import', 'tsx', 'scripts/bench/search.ts', '--total', 'abc']);
+  });
   assert.equal(bench.code, 2, bench.stderr);
   assert.match(bench.stderr, /--total takes an integer from 1 to 10,000,000, got "abc"/);
 });
