@@ -33,7 +33,7 @@ test('migrations create the schema on an empty database and are a no-op the seco
     const tables = await client.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
     );
-    assert.deepEqual(tables.rows.map((r) => r.table_name), ['benchmark_ground_truth', 'benchmark_runs', 'capacity_batches', 'tags', 'trace_tags', 'traces', 'users']);
+    assert.deepEqual(tables.rows.map((r) => r.table_name), ['benchmark_ground_truth', 'benchmark_runs', 'capacity_batches', 'capacity_runway_samples', 'tags', 'trace_tags', 'traces', 'users']);
 
     const column = await client.query<{ t: string }>(
       `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'traces'::regclass AND attname = 'embedding'`,
