@@ -4,6 +4,7 @@
  * the schema), `drop-copies` drops the copies test/helpers/file-database.ts made.
  */
 import pg from 'pg';
+import { withDatabase } from '../src/db/database-url.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 
 const [command, templateUrl] = process.argv.slice(2);
@@ -14,7 +15,7 @@ if (!templateUrl || (command !== 'reset' && command !== 'drop-copies')) {
 
 const template = new URL(templateUrl);
 const templateName = template.pathname.slice(1);
-const urlOf = (database: string) => Object.assign(new URL(template), { pathname: `/${database}` }).toString();
+const urlOf = (database: string) => withDatabase(template, database);
 
 const admin = new pg.Client({ connectionString: urlOf('postgres') });
 await admin.connect();

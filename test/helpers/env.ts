@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
+import { withDatabase } from '../../src/db/database-url.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { withTemporalClient } from '../../src/cli/run-workflow.js';
 import { createWorker, WORKFLOWS_PATH, type RunningWorker } from '../../src/worker.js';
@@ -84,11 +85,7 @@ export function startWorkflow<TInput, TResult>(
   return withClient(config, (client) => client.workflow.start(workflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }));
 }
 
-export function adminUrl(databaseUrl: string, database: string): string {
-  const u = new URL(databaseUrl);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
+export const adminUrl = withDatabase;
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1);

@@ -8,6 +8,7 @@
  * scripts/test.sh drops the copies when the run ends.
  */
 import pg from 'pg';
+import { withDatabase } from '../../src/db/database-url.js';
 
 const template = process.env.TEST_DATABASE_TEMPLATE;
 // node --test loads --import modules into the runner too; only the test-file processes need a copy.
@@ -31,10 +32,4 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   process.env.CAPACITY_DATABASE_URL = withDatabase(templateUrl, `${name}_capacity`);
   // Marks the copy as made, so processes the file spawns (CLI, workers) use it instead of copying again.
   process.env.TEST_FILE_DATABASE = name;
-}
-
-function withDatabase(url: URL, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
