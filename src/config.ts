@@ -132,6 +132,7 @@ const envSchema = z.object({
   API_TRUST_PROXY: booleanFlag.optional(),
   API_KEY_CACHE_TTL_MS: intInRange(0, 300_000, 10_000),
   API_KEY_CACHE_MAX: intInRange(1, 1_000_000, 10_000),
+  API_DB_POOL_SIZE: intInRange(1, 200, 10),
 
   PREFLIGHT_TARGET_TRACES: positiveInt.default(100_000),
 
@@ -195,7 +196,11 @@ export interface Config {
    * trustProxy: take the client address from X-Forwarded-For (Fastify trustProxy). Only behind a
    * proxy that sets that header itself; otherwise every client could pick its own address.
    */
-  api: { host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number; trustProxy: boolean };
+  api: {
+    host: string; port: number; bodyLimitBytes: number; keyCacheTtlMs: number; keyCacheMax: number; trustProxy: boolean;
+    /** Database connections the API opens, warms (one search each) before listening, and keeps open. */
+    dbPoolSize: number;
+  };
   preflight: { targetTraces: number };
   /**
    * indexType: the HNSW index the search statement is written for (SEARCH_INDEX_TYPE); null (auto)
@@ -298,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
       keyCacheMax: e.API_KEY_CACHE_MAX,
       trustProxy: e.API_TRUST_PROXY ?? false,
+      dbPoolSize: e.API_DB_POOL_SIZE,
     },
     preflight: { targetTraces: e.PREFLIGHT_TARGET_TRACES },
     search: { indexType: e.SEARCH_INDEX_TYPE === 'auto' ? null : e.SEARCH_INDEX_TYPE },

@@ -95,6 +95,8 @@ export interface HttpBenchmarkInput {
   runTag: string;
   /** The index type the worker-served API searches with (ignored with baseUrl); unset: SEARCH_INDEX_TYPE. */
   indexType?: IndexType;
+  /** Unmeasured load before the measured window (http-load.ts; default HTTP_WARMUP_SECONDS). */
+  warmupSeconds?: number;
 }
 
 /** The mixed phase: the HTTP load's search users and rate, plus writers, the embedding backfill and the delay tracking (benchmark/mixed-load.ts). */
@@ -156,6 +158,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           users: input.users,
           seconds: input.seconds,
           ratePerUser: input.ratePerUser,
+          warmupSeconds: input.warmupSeconds,
           limit: input.limit,
           // Per attempt: a retry never collides with users an interrupted attempt could not delete.
           runTag: `${input.runTag}-a${Context.current().info.attempt}`,

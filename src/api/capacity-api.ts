@@ -28,6 +28,7 @@ export function capacityApiEnv(config: Config, indexType: IndexType | null = con
     API_BODY_LIMIT_BYTES: String(api.bodyLimitBytes),
     API_KEY_CACHE_TTL_MS: String(api.keyCacheTtlMs),
     API_KEY_CACHE_MAX: String(api.keyCacheMax),
+    API_DB_POOL_SIZE: String(api.dbPoolSize),
     // The benchmark's index type when it names one: the capacity database may hold both indexes.
     SEARCH_INDEX_TYPE: indexType ?? 'auto',
   };

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createPool } from '../db/client.js';
 import { servingSessionOptions } from '../db/hnsw.js';
+import { warmSearchPool } from '../search/warm-pool.js';
 import { createEmbedder, type Embedder } from '../embeddings/index.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import { createApiKeyCache, type ApiKeyCache } from './auth.js';
@@ -21,6 +22,9 @@ declare module 'fastify' {
     apiKeys: ApiKeyCache;
   }
 }
+
+/** The API's database connections, as pg_stat_activity shows them. */
+export const API_APPLICATION_NAME = 'commontrace-api';
 
 export interface ApiDeps {
   config: Config;
@@ -95,7 +99,9 @@ export interface StartApiOptions extends ApiOptions {
 /** Starts an API on host:port (config.api by default; port 0 picks a free one). */
 export async function startApiServer(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const owned: (() => Promise<unknown>)[] = [];
-  const pool = options.deps?.pool ?? createPool(config.databaseUrl, { max: 20, options: servingSessionOptions() });
+  // A fixed-size pool (min = max): its connections are opened and warmed below, and never closed for idling.
+  const size = config.api.dbPoolSize;
+  const pool = options.deps?.pool ?? createPool(config.databaseUrl, { max: size, min: size, application_name: API_APPLICATION_NAME, options: servingSessionOptions() });
   if (!options.deps?.pool) owned.push(() => pool.end());
   let redis = options.deps?.redis;
   if (!redis) {
@@ -108,7 +114,13 @@ export async function startApiServer(config: Config, options: StartApiOptions = 
     owned.push(async () => own.disconnect());
     redis = own;
   }
-  const app = createApiServer({ config, pool, redis, embedder: options.deps?.embedder ?? createEmbedder(config) }, options);
+  const embedder = options.deps?.embedder ?? createEmbedder(config);
+  const app = createApiServer({ config, pool, redis, embedder }, options);
+  if (!options.deps?.pool) {
+    // Not fatal: a database that is down now is the first searches' problem (they answer 503), not startup's.
+    await warmSearchPool(pool, { size, modelId: embedder.modelId, ...(config.search.indexType && { indexType: config.search.indexType }) }).catch((err: unknown) =>
+      (options.logger || rootLogger).warn({ err, component: 'api' }, 'could not warm the database pool; connections open on first use'));
+  }
   const close = async () => {
     await app.close();
     await Promise.allSettled(owned.map((fn) => fn()));

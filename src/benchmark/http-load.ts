@@ -60,6 +60,25 @@ export interface HttpLoadOptions {
   processes?: number;
   /** Told when the measured load starts (epoch ms, the start its time windows count from), after registration and warm-up. */
   onLoadStart?: (startedAt: number) => void;
+  /**
+   * Seconds of unmeasured open-loop load just before the measured window (default
+   * HTTP_WARMUP_SECONDS; 0: none), sent by as many other users at the same per-user rate (the
+   * open loop's, or HTTP_WARMUP_RATE for a closed loop), so the measured users' quota stays whole.
+   */
+  warmupSeconds?: number;
+}
+
+export const HTTP_WARMUP_SECONDS = 5;
+/** Per-user rate of a closed loop's warm-up (it has no rate of its own): the API's read quota allows a 60-request burst. */
+export const HTTP_WARMUP_RATE = 3;
+
+/** The warm-up before the measured window: who sent it and what came back (never in the measured figures). */
+export interface HttpWarmup {
+  users: number;
+  seconds: number;
+  ratePerUser: number;
+  requests: number;
+  ok: number;
 }
 
 export interface HttpLoadResult {
@@ -94,6 +113,8 @@ export interface HttpLoadResult {
   windows: TimeWindow[];
   /** Whether p99 rose across the windows (a growing queue). */
   drift: Drift;
+  /** null: no warm-up ran. */
+  warmup: HttpWarmup | null;
 }
 
 export class HttpTargetError extends Error {
@@ -112,7 +133,7 @@ type BenchUser = RegisteredUser & { email: string };
  * search per user. Every registration is awaited before a failure is thrown, so `users` then holds
  * (with holes where registration failed) every user that exists, for the caller to delete.
  */
-async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: BenchUser[]): Promise<{ policy: string | null }> {
+async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: BenchUser[], count: number): Promise<{ policy: string | null }> {
   const health = await api.health();
   if (health.status !== 200) {
     throw new HttpTargetError(
@@ -120,7 +141,7 @@ async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: Ben
     );
   }
   const tag = options.runTag.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(-40);
-  const failures = await pLimit(4).map(Array.from({ length: options.users }, (_, i) => i), async (i) => {
+  const failures = await pLimit(4).map(Array.from({ length: count }, (_, i) => i), async (i) => {
     const email = `bench-${tag}-${i}@${LOAD_TEST_EMAIL_DOMAIN}`;
     try {
       const user = { ...(await api.register(email)), email };
@@ -175,13 +196,18 @@ export async function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadRes
 }
 
 async function loadWith(api: ApiClient, options: HttpLoadOptions, users: BenchUser[], timeoutSeconds: number): Promise<HttpLoadResult> {
-  const { policy } = await prepareUsers(api, options, users);
-  const keys = users.map((u) => u.apiKey);
+  const warmupSeconds = options.warmupSeconds ?? HTTP_WARMUP_SECONDS;
+  // The measured users are 0 … users-1; with a warm-up, as many more follow them for it.
+  const { policy } = await prepareUsers(api, options, users, warmupSeconds > 0 ? 2 * options.users : options.users);
+  const keys = users.slice(0, options.users).map((u) => u.apiKey);
+  const warmupKeys = users.slice(options.users).map((u) => u.apiKey);
+  const warmupRate = options.ratePerUser ?? HTTP_WARMUP_RATE;
   const mode = options.ratePerUser === undefined ? 'closed-loop' : 'open-loop';
 
   const inputs: HttpLoopInput[] = spreadLanes(keys.length, harnessProcesses(keys.length, options.processes)).map((lanes) => ({
     baseUrl: options.baseUrl,
     users: lanes.map((index) => ({ index, key: keys[index]! })),
+    warmup: warmupKeys.length === 0 ? null : { users: lanes.map((index) => ({ index, key: warmupKeys[index]! })), seconds: warmupSeconds, ratePerUser: warmupRate },
     totalUsers: keys.length,
     seconds: options.seconds,
     queries: [...options.queries],
@@ -231,5 +257,10 @@ async function loadWith(api: ApiClient, options: HttpLoadOptions, users: BenchUs
     harness: harnessReport(loads, scheduleLag),
     windows: tally.windows,
     drift: detectDrift(tally.windows),
+    warmup: warmupKeys.length === 0 ? null : {
+      users: warmupKeys.length, seconds: warmupSeconds, ratePerUser: warmupRate,
+      requests: runs.reduce((n, r) => n + (r.result.warmup?.requests ?? 0), 0),
+      ok: runs.reduce((n, r) => n + (r.result.warmup?.ok ?? 0), 0),
+    },
   };
 }

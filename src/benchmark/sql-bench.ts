@@ -127,6 +127,8 @@ export interface TimedQuery {
   ids: string[];
   widened: boolean;
   certified: boolean;
+  /** The search statement took its exact route (selective tags); false for the raw floor. */
+  exact: boolean;
 }
 
 /** One search through the search statement (with `tags`, filtered as the API filters); returns the elapsed milliseconds and the ids in result order. */
@@ -134,16 +136,16 @@ export async function timedSearch(
   client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType, tags: readonly string[] = [],
 ): Promise<TimedQuery> {
   const t0 = performance.now();
-  const { rows } = await client.query<{ id: string; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch, indexType, tags }));
+  const { rows } = await client.query<{ id: string; exact: boolean; widened: boolean; certified: boolean }>(searchQuery(param, { modelId, k, efSearch, indexType, tags }));
   const ms = performance.now() - t0;
-  return { ms, ids: rows.map((r) => r.id), widened: rows[0]?.widened ?? false, certified: rows[0]?.certified ?? true };
+  return { ms, ids: rows.map((r) => r.id), exact: rows[0]?.exact ?? false, widened: rows[0]?.widened ?? false, certified: rows[0]?.certified ?? true };
 }
 
 /** One raw floor query; relaxed orderings never apply here (no iterative scan), so ids are nearest first. */
 export async function timedRaw(client: pg.ClientBase, param: Buffer, k: number, indexType: IndexType): Promise<TimedQuery> {
   const t0 = performance.now();
   const { rows } = await client.query<{ id: string }>({ name: RAW_FLOOR_STATEMENTS[indexType], text: rawFloorSql(indexType), values: [param, k] });
-  return { ms: performance.now() - t0, ids: rows.map((r) => r.id), widened: false, certified: true };
+  return { ms: performance.now() - t0, ids: rows.map((r) => r.id), exact: false, widened: false, certified: true };
 }
 
 export function timedStatement(kind: SqlStatementKind, client: pg.ClientBase, set: QuerySet, q: number, options: Pick<SqlRunOptions, 'efSearch' | 'k' | 'indexType'>): Promise<TimedQuery> {
@@ -157,7 +159,7 @@ export function timedStatement(kind: SqlStatementKind, client: pg.ClientBase, se
 export async function explainSearch(
   client: pg.ClientBase, param: Buffer, modelId: string, efSearch: number, k: number, indexType: IndexType, tags: readonly string[] = [],
 ): Promise<{ plan: string; usesIndex: boolean }> {
-  const { nodes, outline } = await explain(client, searchSql(indexType), [param, modelId, tags, firstCandidates(k, efSearch), k, wideCandidates(k)]);
+  const { nodes, outline } = await explain(client, searchSql(indexType), searchQuery(param, { modelId, k, efSearch, indexType, tags }).values!);
   return { plan: outline, usesIndex: nodes.some((n) => n['Index Name'] === hnswIndexName(indexType)) };
 }
 
@@ -269,6 +271,8 @@ export interface FilteredPassResult {
   recall: RecallSummary;
   /** Share of searches that returned fewer than k rows (the iterative scan gave up, or the tag has fewer rows). */
   shortShare: number;
+  /** Share of searches that took the exact route (the tag is on at most EXACT_FILTER_MAX_ROWS rows). */
+  exactShare: number;
   widenedShare: number;
   uncertifiedShare: number;
 }
@@ -285,6 +289,7 @@ export async function measureFiltered(set: QuerySet, reranked: readonly string[]
     const histogram = createLatencyHistogram();
     const recalls: number[] = [];
     let short = 0;
+    let exact = 0;
     let widened = 0;
     let uncertified = 0;
     const count = set.params.length;
@@ -294,6 +299,7 @@ export async function measureFiltered(set: QuerySet, reranked: readonly string[]
       recordMs(histogram, r.ms);
       recalls.push(recallAtK(r.ids, reranked[q]!, Math.min(options.k, GROUND_TRUTH_K)));
       if (r.ids.length < options.k) short++;
+      if (r.exact) exact++;
       if (r.widened) widened++;
       if (!r.certified) uncertified++;
       options.onProgress?.(q + 1, count);
@@ -301,7 +307,7 @@ export async function measureFiltered(set: QuerySet, reranked: readonly string[]
     const n = Math.max(1, count);
     return {
       tag, efSearch: options.efSearch, ...plan, latency: summarizeLatency(histogram), recall: summarizeRecall(recalls),
-      shortShare: short / n, widenedShare: widened / n, uncertifiedShare: uncertified / n,
+      shortShare: short / n, exactShare: exact / n, widenedShare: widened / n, uncertifiedShare: uncertified / n,
     };
   } finally {
     await client.end().catch(() => undefined);

@@ -25,8 +25,6 @@ export function hnswCreateConcurrentlySql(type: IndexType): string {
   return concurrently;
 }
 
-/** The migration's index definition, built without blocking writes. */
-export const HNSW_CREATE_CONCURRENTLY_SQL = hnswCreateConcurrentlySql('vector');
 
 export interface BuildProgress {
   phase: string;

@@ -101,6 +101,8 @@ export const methodSchema = z.object({
   wideCandidates: count,
   productionEfSearch: count,
   iterativeScan: z.string(),
+  /** Tags on at most this many rows take the statement's exact route (0 in reports from before it). */
+  exactFilterMaxRows: count.default(0),
   latencyUnit: z.string(),
   warmupQueries: count,
   concurrencySeconds: z.number().positive(),
@@ -217,6 +219,8 @@ export const httpSchema = z.object({
   harness: harnessSchema,
   windows: z.array(windowSchema),
   drift: driftSchema,
+  /** The unmeasured load just before the measured window, by other users; null: none (or a report from before it). */
+  warmup: z.object({ users: count, seconds: z.number().nonnegative(), ratePerUser: z.number().positive(), requests: count, ok: count }).nullable().default(null),
 });
 
 /** Search while writing (benchmark/mixed-load.ts): the HTTP search load with contributions and the embedding backfill alongside. */
@@ -283,6 +287,8 @@ export const filteredPassSchema = z.object({
   recall: recallSchema,
   /** Searches that returned fewer than k rows. */
   shortShare: ratio,
+  /** Searches that took the exact route (a selective tag); reports from before that route have none. */
+  exactShare: ratio.default(0),
   widenedShare: ratio,
   uncertifiedShare: ratio,
 });

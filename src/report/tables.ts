@@ -168,23 +168,31 @@ function filteredTables(r: BenchmarkReport): ReportTable[] {
     title: 'Filtered search',
     note:
       `${r.dataset.queryCount} held-out queries, one at a time, through the search statement with a tag filter (tags: [tag]) on a connection with the ` +
-      `production settings (ef_search ${r.method.productionEfSearch}, iterative scan ${r.method.iterativeScan}), top ${r.method.k}. recall@${r.method.k} is its ` +
+      `production settings (ef_search ${r.method.productionEfSearch}, iterative scan ${r.method.iterativeScan}), top ${r.method.k}. Route: a tag on at most ` +
+      `${r.method.exactFilterMaxRows} rows is searched exactly (every row carrying it); others through the HNSW index. recall@${r.method.k} is its ` +
       `top ${r.method.k} against the exact re-ranked top ${r.method.k} among the searchable rows with the tag (computed in process, verified on a sample ` +
       `against PostgreSQL's exact scan). Selectivity is the share of searchable rows carrying the tag (the generator assigns it independently of the cluster). ` +
       `Capacity tags: ${backfill.expected} tag rows for the run's ledger batches, ${backfill.inserted === 0 ? 'all present' : `${backfill.inserted} backfilled`}.` +
       (pass ? ` Plan: ${pass.plan}.` : ''),
-    header: ['tag', 'selectivity', 'rows', 'recall mean', 'recall = 0', '< k rows', 'widened', 'uncertified', 'p50', 'p95', 'p99', 'max', 'ground truth'],
+    header: ['tag', 'selectivity', 'rows', 'route', 'recall mean', 'recall = 0', '< k rows', 'widened', 'uncertified', 'p50', 'p95', 'p99', 'max', 'ground truth'],
     rows: f.selectivities.map((s) => [
       s.tag, pct(s.share), String(s.rows),
       ...(s.pass
         ? [
-          fmtRecall(s.pass.recall.mean), pct(s.pass.recall.zeroShare), pct(s.pass.shortShare), pct(s.pass.widenedShare), pct(s.pass.uncertifiedShare),
+          routeLabel(s.pass.exactShare), fmtRecall(s.pass.recall.mean), pct(s.pass.recall.zeroShare), pct(s.pass.shortShare), pct(s.pass.widenedShare), pct(s.pass.uncertifiedShare),
           fmtMs(s.pass.latency.p50), fmtMs(s.pass.latency.p95), fmtMs(s.pass.latency.p99), fmtMs(s.pass.latency.max),
         ]
-        : ['not measured: no searchable row has the tag', '', '', '', '', '', '', '', '']),
+        : ['not measured: no searchable row has the tag', '', '', '', '', '', '', '', '', '']),
       s.groundTruth ? `${s.groundTruth.cached ? 'cached' : `computed in ${s.groundTruth.seconds} s`}` : '—',
     ]),
   }];
+}
+
+/** Which route of the search statement served a filtered pass: exact (selective tag), HNSW, or a mix. */
+function routeLabel(exactShare: number): string {
+  if (exactShare === 1) return 'exact';
+  if (exactShare === 0) return 'HNSW';
+  return `exact ${pct(exactShare)}`;
 }
 
 export function reportTables(r: BenchmarkReport): ReportTable[] {
@@ -260,6 +268,9 @@ export function reportTables(r: BenchmarkReport): ReportTable[] {
       title,
       note: `${h.users} users, each with its own API key, for ${h.seconds} s against ${h.baseUrl}, ` +
         (h.ratePerUser ? `open loop at ${h.ratePerUser} requests/s per user (latency from the scheduled send time)` : 'closed loop (one connection per user, back to back)') +
+        (h.warmup
+          ? `, after an unmeasured ${h.warmup.seconds} s warm-up by ${h.warmup.users} other users at ${h.warmup.ratePerUser} requests/s each (${h.warmup.requests} requests, ${h.warmup.ok} 2xx)`
+          : '') +
         `. API quota: ${h.rateLimitPolicy ?? 'none announced'}. Latencies are of 2xx responses only; other statuses and transport errors are counted apart. ` +
         `Load generator: ${h.harness.processes} process(es) outside the worker, CPU ${pct(h.harness.cpuShare)} of a core, ` +
         `event-loop delay p99 ${fmtMs(h.harness.eventLoopDelayP99Ms)} ms${h.harness.scheduleLagP99Ms === null ? '' : `, schedule lag p99 ${fmtMs(h.harness.scheduleLagP99Ms)} ms`}: ${harnessStatus(h.harness)}.`,

@@ -5,6 +5,11 @@
  */
 export const TRUST_WEIGHT = 0.1;
 export const MAX_K = 50;
+/**
+ * Tags carried by at most this many rows are searched exactly (every tagged row's distance) instead
+ * of through the HNSW index. MEASURED_BELOW
+ */
+export const EXACT_FILTER_MAX_ROWS = 5000;
 /** Most rows the widened fetch asks for, whatever k is. */
 export const MAX_WIDE_CANDIDATES = 400;
 

@@ -2,8 +2,9 @@
  * Semantic search over traces: the one implementation behind the API, the CLI and the smoke check.
  *
  * 1. Embed the query with the active embedder.
- * 2. One statement, one round trip (SEARCH_SQL): the HNSW approximate nearest candidates, their
- *    trust re-ranking, the final k rows' tags, and a certificate that the re-ranking lost nothing.
+ * 2. One statement, one round trip (SEARCH_SQL): the HNSW approximate nearest candidates (or, for
+ *    tags on few rows, every row carrying them: the exact route), their trust re-ranking, the final
+ *    k rows' tags, and a certificate that the re-ranking lost nothing.
  *    Session settings (ef_search, iterative scans) come with the connection (searchSessionOptions),
  *    the vector travels in pgvector's binary form, and the statement is a named prepared statement.
  * 3. Re-rank by  score = (1 - TRUST_WEIGHT) · similarity + TRUST_WEIGHT · trust_score,
@@ -31,10 +32,10 @@ import type pg from 'pg';
 import { annDistance, DEFAULT_EF_SEARCH, HALFVEC_DISTANCE_SLACK, searchSessionOptions, type IndexType } from '../db/hnsw.js';
 import { searchIndexType } from './index-type.js';
 import { encodeVector } from '../db/vector-binary.js';
-import { firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES } from './candidates.js';
+import { EXACT_FILTER_MAX_ROWS, firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES } from './candidates.js';
 import type { Embedder } from '../embeddings/embedder.js';
 
-export { DEFAULT_EF_SEARCH, searchSessionOptions, firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES };
+export { EXACT_FILTER_MAX_ROWS, DEFAULT_EF_SEARCH, searchSessionOptions, firstCandidates, MAX_K, rerankScore, scoreCeiling, TRUST_WEIGHT, wideCandidates, MAX_WIDE_CANDIDATES };
 export interface SearchOptions {
   k?: number;
   tags?: string[];
@@ -63,28 +64,39 @@ export interface SearchResult {
   widened: boolean;
   /** The bound holds: no row beyond the candidates could have entered the top k. */
   certified: boolean;
+  /** The exact route ran: the tags were selective enough to read every row carrying them. */
+  exact: boolean;
 }
 
 const W = TRUST_WEIGHT;
 const SCORE = `(${1 - W})::float8 * (1 - c.distance) + ${W}::float8 * least(1, greatest(0, c.trust_score))`;
-const CANDIDATE_FILTERS = `t.embedding_model_id = $2
+const TAGGED = `SELECT tt.trace_id FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id WHERE tg.name = ANY($3::text[])`;
+/** Searchable: embedded by the active model, not flagged, not rejected. */
+const SEARCHABLE = `t.embedding_model_id = $2
            AND NOT t.is_flagged
-           AND t.status <> 'rejected'
+           AND t.status <> 'rejected'`;
+const CANDIDATE_FILTERS = `${SEARCHABLE}
            AND (cardinality($3::text[]) = 0 OR EXISTS (
                  SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
                   WHERE tt.trace_id = t.id AND tg.name = ANY($3::text[])))`;
+const candidateColumns = (type: IndexType) =>
+  `t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance${type === 'halfvec' ? `, ${annDistance(type, 't.embedding', '$1')} AS ann_distance` : ''}`;
 /**
  * The candidates in index order. `distance` is always the full-precision cosine distance (the
  * re-ranking's); on the halfvec index `ann_distance` is the half-precision one the index orders by.
  */
-const candidateScan = (type: IndexType, limit: string, gate = '') => {
-  const ann = type === 'halfvec' ? `, ${annDistance(type, 't.embedding', '$1')} AS ann_distance` : '';
-  return `SELECT t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance${ann}
+const candidateScan = (type: IndexType, limit: string, gate: string) => `SELECT ${candidateColumns(type)}
           FROM traces t
-         WHERE ${gate}${CANDIDATE_FILTERS}
+         WHERE ${gate} AND ${CANDIDATE_FILTERS}
          ORDER BY ${type === 'halfvec' ? 'ann_distance' : 'distance'}
          LIMIT ${limit}`;
-};
+/**
+ * Every searchable row carrying one of the tags, with its exact distance: the candidates when the
+ * tags are selective. Reached through ix_trace_tags_tag, not the HNSW index, so it cannot lose a row.
+ */
+const exactScan = (type: IndexType) => `SELECT ${candidateColumns(type)}
+          FROM traces t
+         WHERE (SELECT exact FROM route) AND t.id IN (${TAGGED}) AND ${SEARCHABLE}`;
 /**
  * The least distance a row outside a candidate set can have: the set's farthest distance in the
  * index's own order, less the half-precision slack on the halfvec index.
@@ -101,18 +113,31 @@ const certifiedOver = (type: IndexType, set: string) => `(SELECT coalesce((SELEC
 
 /**
  * The search statement for the index of `type`. $1 query vector (binary `vector`), $2 model id,
- * $3 tags (any of), $4 first fetch, $5 k, $6 widened fetch. The widened scan sits behind a one-time
- * filter on the first fetch's certificate, so it runs only when that certificate fails. Benchmarks
- * time this exact text.
+ * $3 tags (any of), $4 first fetch, $5 k, $6 widened fetch, $7 the most tagged rows searched exactly.
+ *
+ * Two routes, each behind a one-time filter so only one runs:
+ * - exact: the tags are on at most $7 rows (counted through ix_trace_tags_tag, and never more than
+ *   $7 + 1 of them): every searchable row with the tags is a candidate, with its exact distance.
+ *   An HNSW scan filtered to a small share of the rows loses recall (its graph neighbours mostly
+ *   fail the filter; pgvector issues 259, 719, 721) and costs more than reading those few rows.
+ * - HNSW: the first fetch, and the widened one only when the first fetch's certificate fails.
+ * Benchmarks time this exact text.
  */
 export function searchSql(type: IndexType): string {
-  return `WITH first AS MATERIALIZED (
-        ${candidateScan(type, '$4')}
+  return `WITH route AS MATERIALIZED (
+        SELECT cardinality($3::text[]) > 0
+               AND (SELECT count(*) FROM (${TAGGED} LIMIT $7::int + 1) tagged) <= $7::int AS exact
+     ), exact AS MATERIALIZED (
+        ${exactScan(type)}
+     ), first AS MATERIALIZED (
+        ${candidateScan(type, '$4', 'NOT (SELECT exact FROM route)')}
      ), first_ok AS MATERIALIZED (
-        SELECT ${certifiedOver(type, 'first')} AS ok
+        SELECT (SELECT exact FROM route) OR ${certifiedOver(type, 'first')} AS ok
      ), wide AS MATERIALIZED (
-        ${candidateScan(type, '$6', 'NOT (SELECT ok FROM first_ok) AND ')}
+        ${candidateScan(type, '$6', 'NOT (SELECT ok FROM first_ok)')}
      ), candidates AS (
+        SELECT * FROM exact
+        UNION ALL
         SELECT * FROM first WHERE (SELECT ok FROM first_ok)
         UNION ALL
         SELECT * FROM wide
@@ -123,6 +148,7 @@ export function searchSql(type: IndexType): string {
             coalesce((SELECT array_agg(tg.name ORDER BY tg.name) FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
                        WHERE tt.trace_id = top.id), '{}') AS tags,
             (SELECT count(*) FROM candidates)::int AS candidates,
+            (SELECT exact FROM route) AS exact,
             NOT (SELECT ok FROM first_ok) AS widened,
             (SELECT ok FROM first_ok) OR (SELECT ${certifiedOver(type, 'wide')}) AS certified
        FROM top
@@ -139,7 +165,7 @@ const STATEMENTS: Record<IndexType, string> = { vector: SEARCH_SQL, halfvec: sea
 
 interface SearchRow {
   id: string; title: string; seed_key: string | null; status: string; trust_score: number; similarity: number; score: number;
-  tags: string[]; candidates: number; widened: boolean; certified: boolean;
+  tags: string[]; candidates: number; exact: boolean; widened: boolean; certified: boolean;
 }
 
 export interface SearchParams {
@@ -149,6 +175,8 @@ export interface SearchParams {
   tags?: readonly string[];
   /** The index the statement is written for (default vector, the migration's). */
   indexType?: IndexType;
+  /** Tags on at most this many rows are searched exactly (default EXACT_FILTER_MAX_ROWS; 0: always HNSW). */
+  exactFilterMaxRows?: number;
 }
 
 /** The prepared-statement config of one search, for callers that time or count the raw query. */
@@ -157,7 +185,7 @@ export function searchQuery(vector: Buffer, p: SearchParams): pg.QueryConfig {
   return {
     name: STATEMENT_NAMES[type],
     text: STATEMENTS[type],
-    values: [vector, p.modelId, p.tags ?? [], firstCandidates(p.k, p.efSearch), p.k, wideCandidates(p.k)],
+    values: [vector, p.modelId, p.tags ?? [], firstCandidates(p.k, p.efSearch), p.k, wideCandidates(p.k), p.exactFilterMaxRows ?? EXACT_FILTER_MAX_ROWS],
   };
 }
 
@@ -175,6 +203,7 @@ export function toSearchResult(rows: readonly SearchRow[]): SearchResult {
       tags: r.tags,
     })),
     candidates: first?.candidates ?? 0,
+    exact: first?.exact ?? false,
     widened: first?.widened ?? false,
     // No rows: nothing matched the filters at all, so nothing was lost either.
     certified: first?.certified ?? true,
@@ -228,7 +257,7 @@ export async function searchTracesTimed(pool: pg.Pool, embedder: Embedder, query
   const [vector] = await embedder.embed([query]);
   const t1 = performance.now();
   if (!hasDirection(vector)) {
-    return { hits: [], candidates: 0, widened: false, certified: true, timing: { embedMs: t1 - t0, dbMs: 0, rerankMs: 0 } };
+    return { hits: [], candidates: 0, exact: false, widened: false, certified: true, timing: { embedMs: t1 - t0, dbMs: 0, rerankMs: 0 } };
   }
   const { rows } = await pool.query<SearchRow>(searchQuery(encodeVector(vector), params));
   const t2 = performance.now();

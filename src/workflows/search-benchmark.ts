@@ -5,7 +5,7 @@ import type { HttpLoadResult } from '../benchmark/http-load.js';
 import type { MixedLoadResult } from '../benchmark/mixed-load.js';
 import type { DatasetSpec } from '../benchmark/query-set.js';
 import { DEFAULT_THRESHOLDS, judgeBenchmark, summarizeRawFloor, type BenchmarkCheck, type BenchmarkThresholds } from './benchmark-verdict.js';
-import { firstCandidates, wideCandidates } from '../search/candidates.js';
+import { EXACT_FILTER_MAX_ROWS, firstCandidates, wideCandidates } from '../search/candidates.js';
 import type { BenchmarkReport, FilteredReport, IndexTypeComparison } from '../report/schema.js';
 import { INDEX_TYPES, isIndexType, type IndexType } from '../db/index-types.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from './capacity-population.js';
@@ -61,8 +61,9 @@ export interface SearchBenchmarkInput {
    * The HTTP phase; skipped when absent. Without baseUrl it loads the API the worker serves. Without
    * ratePerUser it is an open loop of 20 users at 3 req/s for 20 s (within the default read quota);
    * ratePerUser null makes it a closed loop (mind the per-user quota: 429s count as errors).
+   * warmupSeconds: unmeasured load by other users just before it (default HTTP_WARMUP_SECONDS).
    */
-  http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number | null; limit?: number } | null;
+  http?: { baseUrl?: string; users?: number; seconds?: number; ratePerUser?: number | null; limit?: number; warmupSeconds?: number } | null;
   /**
    * After the HTTP load, a closed loop on `users` connections that finds the API's throughput
    * ceiling; skipped when absent. Needs a read quota far above what it sends (429s count as errors).
@@ -332,7 +333,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     }
   }
 
-  const runHttp = async (phase: string, load: { users: number; seconds: number; ratePerUser: number | null }): Promise<HttpLoadResult> => {
+  const runHttp = async (phase: string, load: { users: number; seconds: number; ratePerUser: number | null; warmupSeconds?: number }): Promise<HttpLoadResult> => {
     const { runHttpBenchmark } = proxyActivities<Activities>({
       startToCloseTimeout: `${Math.ceil(load.seconds) + 300} seconds`,
       heartbeatTimeout: '1 minute',
@@ -340,13 +341,14 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     });
     const mode = load.ratePerUser === null ? 'closed loop' : `open loop at ${load.ratePerUser}/s per user`;
     const r = await runHttpBenchmark.executeWithOptions({ summary: `${phase}: ${load.users} users, ${mode}, ${load.seconds} s on ${http?.baseUrl ?? 'the worker-served API'}` }, [
-      { baseUrl: http?.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: http?.limit ?? k, runTag: `${name}-${phase}`, indexType },
+      { baseUrl: http?.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: http?.limit ?? k, runTag: `${name}-${phase}`, indexType, warmupSeconds: load.warmupSeconds },
     ]);
     step(`${phase} done`, [phase, `${r.qps} QPS, p99 ${r.latency.p99} ms, ${r.non2xx} non-2xx, ${r.errors} errors`]);
     return r;
   };
-  const httpResult = http ? await runHttp('HTTP load', { users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser ?? null }) : null;
-  const httpCeiling = ceiling ? await runHttp('HTTP ceiling', { users: ceiling.users, seconds: ceiling.seconds, ratePerUser: null }) : null;
+  const httpResult = http ? await runHttp('HTTP load', { users: http.users, seconds: http.seconds, ratePerUser: http.ratePerUser ?? null, warmupSeconds: http.warmupSeconds }) : null;
+  // The ceiling and the mixed phase follow the HTTP load on a warm API: no warm-up of their own.
+  const httpCeiling = ceiling ? await runHttp('HTTP ceiling', { users: ceiling.users, seconds: ceiling.seconds, ratePerUser: null, warmupSeconds: http ? 0 : undefined }) : null;
   async function runMixed(load: NonNullable<typeof http>, m: MixedSettings): Promise<MixedLoadResult> {
     const { runMixedBenchmark } = proxyActivities<Activities>({
       startToCloseTimeout: `${Math.ceil(load.seconds + m.graceSeconds) + 300} seconds`,
@@ -355,7 +357,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
     });
     const r = await runMixedBenchmark.executeWithOptions(
       { summary: `search while writing: ${load.users} users searching, ${m.writesPerMinute} writes/min, backfill in batches of ${m.backfillBatchSize}` },
-      [{ baseUrl: load.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: load.limit ?? k, runTag: `${name}-mixed`, indexType, ...m }],
+      [{ baseUrl: load.baseUrl, users: load.users, seconds: load.seconds, ratePerUser: load.ratePerUser ?? undefined, limit: load.limit ?? k, runTag: `${name}-mixed`, indexType, warmupSeconds: 0, ...m }],
     );
     step('search while writing done', [
       'search while writing', `read p99 ${r.read.latency.p99} ms, ${r.writes.ok} contributions, searchable after p50 ${r.delay.p50Ms ?? '—'} / max ${r.delay.maxMs ?? '—'} ms, ${r.delay.neverSearchable} never`,
@@ -396,6 +398,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
       wideCandidates: wideCandidates(k),
       productionEfSearch: productionEf,
       iterativeScan: 'relaxed_order',
+      exactFilterMaxRows: EXACT_FILTER_MAX_ROWS,
       latencyUnit: 'microseconds in an HDR histogram (3 significant digits), reported in ms',
       warmupQueries,
       concurrencySeconds,

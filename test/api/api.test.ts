@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ApiClient, type ApiResponse } from '../../src/api/api-client.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
-import type { RunningApi } from '../../src/api/server.js';
+import { API_APPLICATION_NAME, type RunningApi } from '../../src/api/server.js';
 import { baseConfig, uniqueName } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, insertSearchableTraces, startTestApi } from '../helpers/api.js';
@@ -278,5 +278,17 @@ test('two APIs in one process keep separate metrics', async () => {
     assert.deepEqual(stageCounts(text), { auth: 0, limit: 0, embed: 0, db: 0, rerank: 0 }, 'every stage series exists from the start');
   } finally {
     await second.close();
+  }
+});
+
+test('an API with its own pool opens API_DB_POOL_SIZE connections and searches once on each before it listens', async () => {
+  const own = await startTestApi(configWithLimits({}, { dbPoolSize: 3 }), { deps: { redis } });
+  try {
+    const { rows } = await testPool().query<{ query: string }>(
+      'SELECT query FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [API_APPLICATION_NAME]);
+    assert.equal(rows.length, 3, 'every connection is open before any request');
+    assert.ok(rows.every((r) => r.query.startsWith('WITH route AS MATERIALIZED')), 'each last ran the search statement');
+  } finally {
+    await own.close();
   }
 });

@@ -133,7 +133,38 @@ test('the filtered ground truth equals a brute-force SQL ranking over the tag\'s
   const mean = recalls.reduce((a, b) => a + b, 0) / recalls.length;
   assert.ok(Math.abs(pass.recall.mean - mean) < 1e-4, `measured ${pass.recall.mean}, independently ${mean}`);
   assert.equal(pass.shortShare, short / set.vectors.length);
-  assert.ok(pass.recall.mean >= 0.9, `filtered recall@10 ${pass.recall.mean} at ${tagged} tagged rows`);
+  // ~50 tagged rows: far below EXACT_FILTER_MAX_ROWS, so every search read all of them.
+  assert.equal(pass.exactShare, 1);
+  assert.equal(pass.recall.mean, 1, `the exact route's filtered recall@10 at ${tagged} tagged rows`);
+});
+
+test('the exact route serves a tag on at most exactFilterMaxRows rows, the HNSW route one on more; both return the tag\'s rows only', async () => {
+  const tag = 'capacity-10pct';
+  const { rows: [counted] } = await pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id WHERE tg.name = $1', [tag]);
+  const rowsWithTag = counted!.n;
+  const search = new pg.Client({ connectionString: databaseUrl, options: searchSessionOptions(128) });
+  await search.connect();
+  try {
+    const tagged = new Set((await pool.query<{ id: string }>(
+      'SELECT tt.trace_id AS id FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id WHERE tg.name = $1', [tag])).rows.map((r) => r.id));
+    const run = (exactFilterMaxRows: number) =>
+      searchByEncodedVector(search, set.params[0]!, { modelId: LOCAL_MODEL_ID, k: 10, efSearch: 128, tags: [tag], exactFilterMaxRows });
+    const atLimit = await run(rowsWithTag);
+    const belowLimit = await run(rowsWithTag - 1);
+    assert.deepEqual([atLimit.exact, belowLimit.exact], [true, false]);
+    assert.equal(atLimit.candidates, rowsWithTag, 'the exact route ranks every tagged row');
+    assert.ok(atLimit.certified && !atLimit.widened);
+    for (const r of [atLimit, belowLimit]) {
+      assert.equal(r.hits.length, 10);
+      assert.ok(r.hits.every((h) => tagged.has(h.id) && h.tags.includes(tag)), 'only rows carrying the tag');
+    }
+    assertRanking(atLimit.hits.map((h) => h.id), (await bruteForce(0, tag)).reranked, 'the exact route\'s ranking');
+    const unfiltered = await searchByEncodedVector(search, set.params[0]!, { modelId: LOCAL_MODEL_ID, k: 10, efSearch: 128, exactFilterMaxRows: ROWS });
+    assert.equal(unfiltered.exact, false, 'a search without tags always takes the HNSW route');
+  } finally {
+    await search.end();
+  }
 });
 
 test('cleanup deletes the capacity rows\' trace_tags with them', async () => {

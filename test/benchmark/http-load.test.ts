@@ -32,8 +32,9 @@ after(async () => {
   await closeTestPool();
 });
 
+/** No warm-up unless a test asks for one: the user counts below are the measured users'. */
 function options(baseUrl: string, extra: Partial<HttpLoadOptions> = {}): HttpLoadOptions {
-  return { baseUrl, users: 2, seconds: 1, queries: ['docker compose healthcheck', 'react useEffect twice'], limit: 5, runTag: `${TAG}-${runs++}`, ...extra };
+  return { baseUrl, users: 2, seconds: 1, queries: ['docker compose healthcheck', 'react useEffect twice'], limit: 5, runTag: `${TAG}-${runs++}`, warmupSeconds: 0, ...extra };
 }
 
 /** Options that record the users the run reports as it registers them. */
@@ -96,6 +97,18 @@ test('open loop: each user sends on its own schedule, staggered, for the whole d
   assert.equal(r.harness.processes, Math.min(2, availableParallelism()));
   assert.equal(typeof r.harness.scheduleLagP99Ms, 'number');
   assert.equal(r.stages?.server?.count, 20);
+});
+
+test('a warm-up runs first by as many other users at the same rate, stays out of the measured figures, and its users are deleted too', async () => {
+  const run = tracked(roomy.url, { users: 2, seconds: 2, ratePerUser: 5, warmupSeconds: 1 });
+  const r = await runHttpLoad(run.options);
+  // 2 warm-up users × 5/s × 1 s before, 2 measured users × 5/s × 2 s in the window.
+  assert.deepEqual(r.warmup, { users: 2, seconds: 1, ratePerUser: 5, requests: 10, ok: 10 });
+  assert.equal(r.requests, 20);
+  assert.equal(r.latency.count, 20);
+  assert.equal(r.users, 2);
+  assert.deepEqual(run.users.map((u) => u.email).sort(), [0, 1, 2, 3].map((i) => `bench-${run.options.runTag}-${i}@loadtest.commontrace.invalid`));
+  assert.equal(await remaining(run.users), 0);
 });
 
 /**

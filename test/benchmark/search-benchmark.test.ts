@@ -18,7 +18,7 @@ import { indexBuild } from '../../src/workflows/index-build.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { searchBenchmark } from '../../src/workflows/search-benchmark.js';
 import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
-import { capacityScalar, capacityTestPool, closeTestPool, scalar, testPool } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, scalar, testPool, CAPACITY_INDEX } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
 import { runBenchCli } from '../helpers/bench.js';
 
@@ -127,7 +127,7 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
     efSearch: [10, 40, 100],
     productionEfSearch: 40,
     concurrency: [1, 2],
-    http: { baseUrl: api.url, users: 2, seconds: 1 },
+    http: { baseUrl: api.url, users: 2, seconds: 1, warmupSeconds: 1 },
     httpCeiling: { seconds: 1 },
     rawFloorRounds: 2,
     rawFloorRoundSeconds: 1,
@@ -182,6 +182,7 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
   assert.equal(r.http.ratePerUser, 3);
   assert.equal(r.http.non2xx, 0);
   assert.equal(r.http.errors, 0);
+  assert.equal(r.http.warmup?.users, 2, 'two other users warmed the API first');
   assert.equal(r.http.statusCodes['200'], r.http.ok);
   assert.equal(r.http.latency.count, r.http.ok);
   assert.equal(r.warmup.queries, 120);
@@ -281,6 +282,6 @@ test('recall and re-rank recall against a constructed ground truth with known ov
 });
 
 test('the HNSW index is in place after the benchmark runs, in the capacity database and the live one', async () => {
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
   assert.equal(await scalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
 });

@@ -15,9 +15,8 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { CapacityPopulationInput } from '../../src/workflows/capacity-population.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
-import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
-import { capacityScalar, capacityTestPool, closeTestPool, waitFor } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, waitFor, CAPACITY_INDEX } from '../helpers/db.js';
 import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
@@ -45,7 +44,7 @@ after(async () => {
       }),
     );
     assert.equal(report.usedByPlanner, true);
-    assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+    assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
   } finally {
     await inProcessWorker.stop();
     await closeTestPool();

@@ -10,7 +10,6 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { traceCounts } from '../../src/capacity/cleanup.js';
-import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
 import { baseConfig, startWorkflow, testConfig, uniqueName, withClient } from '../helpers/env.js';
@@ -19,7 +18,7 @@ import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 import { seedImport } from '../../src/workflows/seed-import.js';
-import { capacityScalar, capacityTestPool, closeTestPool, scalar, waitFor } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, scalar, waitFor, CAPACITY_INDEX } from '../helpers/db.js';
 import { run } from '../helpers/cli.js';
 import { deleteSeeds, SEED_COUNT, seedStats } from '../helpers/seeds.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
@@ -60,7 +59,7 @@ async function capacityState() {
     ...(await traceCounts(capacityTestPool())),
     ledgerBatches: await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'),
     hnswIndexes: await capacityScalar<number>(`SELECT count(*)::int FROM pg_indexes WHERE tablename = 'traces' AND indexdef ILIKE '%USING hnsw%'`),
-    indexValid: await capacityScalar<boolean | null>('SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)) AS valid', [HNSW_INDEX_NAME]),
+    indexValid: await capacityScalar<boolean | null>('SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)) AS valid', [CAPACITY_INDEX]),
   };
 }
 

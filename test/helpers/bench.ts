@@ -82,7 +82,7 @@ export function sampleReport(name: string, overrides: Partial<BenchmarkReport> =
     index: { name: 'ix_traces_embedding_hnsw', present: true, valid: true, bytes: 820 * 1024 ** 2, m: 16, efConstruction: 64, fitsInSharedBuffers: true, buildSeconds: 310 },
     groundTruth: { cacheKey: 'k', cached: true, k: 10, planNode: 'Limit > Sort > Seq Scan on traces', seconds: 512, exactP50Ms: 498 },
     method: {
-      k: 10, firstCandidates: 20, wideCandidates: 100, productionEfSearch: 64, iterativeScan: 'relaxed_order', latencyUnit: 'microseconds', warmupQueries: 1000, concurrencySeconds: 10,
+      k: 10, firstCandidates: 20, wideCandidates: 100, productionEfSearch: 64, iterativeScan: 'relaxed_order', exactFilterMaxRows: 5000, latencyUnit: 'microseconds', warmupQueries: 1000, concurrencySeconds: 10,
     },
     warmup: {
       queries: 1000, prewarmed: true, prewarmNote: 'pg_prewarm loaded 104960 index blocks', plan: 'Limit > Index Scan on traces (ix_traces_embedding_hnsw)',
@@ -107,7 +107,7 @@ export function sampleReport(name: string, overrides: Partial<BenchmarkReport> =
       baseUrl: 'http://127.0.0.1:8787', mode: 'closed-loop', users: 10, seconds: 30, ratePerUser: null, rateLimitPolicy: '"read";q=60;w=60',
       requests: 9000, ok: 9000, non2xx: 0, errors: 0, timeouts: 0, errorRate: 0, qps: 300, latency: latency(15, 24.5, 9000), statusCodes: { '200': 9000 },
       stages: { db: latency(5, 11, 9000), server: latency(6, 13, 9000), outside: latency(8, 12, 9000) }, harness: { ...HARNESS, scheduleLagP99Ms: null },
-      windows: steadyWindows(30, 9000, 15, 24.5), drift: STEADY,
+      windows: steadyWindows(30, 9000, 15, 24.5), drift: STEADY, warmup: { users: 10, seconds: 5, ratePerUser: 3, requests: 150, ok: 150 },
     },
     httpSkippedReason: null,
     httpCeiling: null,

@@ -1,9 +1,13 @@
 import type pg from 'pg';
 import { createPool } from '../../src/db/client.js';
+import { DEFAULT_INDEX_TYPE, hnswIndexName } from '../../src/db/hnsw.js';
 import { baseConfig } from './env.js';
 
 let pool: pg.Pool | undefined;
 /** One shared pool per test file, for assertions that read the database directly (with the search session settings). */
+/** The HNSW index capacity index builds make in the capacity database: the default type's. */
+export const CAPACITY_INDEX = hnswIndexName(DEFAULT_INDEX_TYPE);
+
 export function testPool(): pg.Pool {
   pool ??= createPool(baseConfig.databaseUrl, { max: 4, application_name: 'commontrace-launch:test' });
   return pool;

@@ -5,16 +5,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HNSW_CREATE_CONCURRENTLY_SQL } from '../../src/capacity/index-build.js';
+import { hnswCreateConcurrentlySql } from '../../src/capacity/index-build.js';
+import { DEFAULT_INDEX_TYPE } from '../../src/db/hnsw.js';
 import { capacityRowId } from '../../src/capacity/generator.js';
 import { deleteCapacityStep } from '../../src/capacity/cleanup.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
-import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { executeWorkflow, startWorker, testConfig, uniqueName } from '../helpers/env.js';
 import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
-import { capacityScalar, capacityTestPool, closeTestPool } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, CAPACITY_INDEX } from '../helpers/db.js';
 
 const TOTAL = 2_000;
 const BATCH = 500;
@@ -103,20 +103,20 @@ test('indexBuild on pgvector 0.8.0 builds without parallel workers and says why;
 
   // A concurrent build that fails (here: cancelled by a statement timeout) leaves an INVALID index.
   const pool = capacityTestPool();
-  await pool.query(`DROP INDEX CONCURRENTLY ${HNSW_INDEX_NAME}`);
+  await pool.query(`DROP INDEX CONCURRENTLY ${CAPACITY_INDEX}`);
   const client = await pool.connect();
   try {
     await client.query(`SET statement_timeout = '200ms'`);
-    await assert.rejects(client.query(HNSW_CREATE_CONCURRENTLY_SQL), /statement timeout/);
+    await assert.rejects(client.query(hnswCreateConcurrentlySql(DEFAULT_INDEX_TYPE)), /statement timeout/);
   } finally {
     client.release(true);
   }
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), false);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), false);
 
   const repaired = await executeWorkflow(config, indexBuild, { prewarm: false });
   assert.equal(repaired.replaced, 'invalid');
   assert.equal(repaired.built, true);
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
 });
 
 test('a cleanup stopped between transactions never leaves a ledger entry over missing rows', async () => {
@@ -148,7 +148,7 @@ test('a cleanup stopped between transactions never leaves a ledger entry over mi
   assert.equal(cleanup.index.droppedBeforeDelete, true);
   assert.match(cleanup.index.reason, /^pgvector 0\.8\.0 < 0\.8\.4: HNSW vacuum can corrupt the index; HNSW vacuum "graph not repaired": dropped before deleting 2000 vectors/);
   assert.equal(cleanup.index.rebuilt, true);
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
   assert.deepEqual(await runRows(), { n: 0, distinct: 0 });
   assert.equal(await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
 });

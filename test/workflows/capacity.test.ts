@@ -1,11 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
 import { rootCauseMessage } from '../../src/temporal.js';
 import { executeWorkflow, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
-import { capacityScalar, capacityTestPool, closeTestPool, testPool } from '../helpers/db.js';
+import { capacityScalar, capacityTestPool, closeTestPool, testPool, CAPACITY_INDEX } from '../helpers/db.js';
 import { assertCapacityTarget, isProductionDatabase } from '../../src/db/capacity-database.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
@@ -74,7 +73,7 @@ test('indexBuild creates the HNSW index after the load, and EXPLAIN uses it', as
   assert.equal(report.replaced, null, 'population dropped the index, so there was nothing to replace');
   assert.equal(report.parallelWorkers, 0, 'pgvector 0.8.0 has the parallel-build overflow');
   assert.equal(report.parallelDisabledReason, 'pgvector 0.8.0 < 0.8.2: CVE-2026-3172');
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
 
   const again = await executeWorkflow(config, indexBuild, {});
   assert.equal(again.built, false, 'a valid index is verified, not rebuilt');
@@ -110,7 +109,7 @@ test('capacityCleanup removes exactly the capacity rows and leaves seeds and use
   assert.equal(result.index.droppedBeforeDelete, true, 'pgvector 0.8.0: no HNSW vacuum after the bulk delete');
   assert.equal(result.index.rebuilt, true);
   assert.equal(result.reindexed, true);
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
   assert.equal(result.after.seeds + result.after.others, othersBefore);
   assert.equal(await capacityScalar<number>(`SELECT count(*)::int FROM users WHERE email = 'capacity-test@commontrace.internal'`), 0);
   assert.equal(await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'), 0);
@@ -155,7 +154,7 @@ test('with APP_ENV=production, `capacity index --rebuild` refuses without the ov
     }));
     assert.equal(verified.built, false, 'the valid index was verified, not rebuilt');
   });
-  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [HNSW_INDEX_NAME]), true);
+  assert.equal(await capacityScalar<boolean>('SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)', [CAPACITY_INDEX]), true);
 });
 
 test('the guard identifies the target by name and system identifier: a listed production database is refused outside APP_ENV=production too', async (t) => {

@@ -27,10 +27,23 @@ export interface HttpLoopInput {
   /** Requests per second per user (open loop); null = closed loop. */
   ratePerUser: number | null;
   timeoutSeconds: number;
+  /**
+   * An unmeasured open loop run in `prepare`, by other users than the measured ones (whose quota it
+   * must not spend), at the measured per-user rate: it warms what the first measured seconds would
+   * otherwise pay for (the API's JIT and connections, this child's own code paths).
+   */
+  warmup: { users: { index: number; key: string }[]; seconds: number; ratePerUser: number } | null;
+}
+
+/** What the warm-up sent, reported beside the measured figures, never merged into them. */
+export interface WarmupTally {
+  requests: number;
+  ok: number;
 }
 
 export interface HttpLoopOutput {
   tally: HttpTallySnapshot;
+  warmup: WarmupTally | null;
 }
 
 type HeaderValue = string | string[] | undefined;
@@ -90,7 +103,9 @@ function closedLoop(input: HttpLoopInput, tally: HttpTally, ctx: JobContext<numb
   });
 }
 
-async function openLoop(input: HttpLoopInput, rate: number, tally: HttpTally, ctx: JobContext<number>): Promise<void> {
+type OpenLoopInput = Pick<HttpLoopInput, 'baseUrl' | 'users' | 'totalUsers' | 'seconds' | 'queries' | 'limit' | 'timeoutSeconds'>;
+
+async function openLoop(input: OpenLoopInput, rate: number, tally: HttpTally, onResponse: (responses: number) => void): Promise<void> {
   const api = new ApiClient(input.baseUrl, input.timeoutSeconds * 1000);
   const interval = 1000 / rate;
   const started = performance.now();
@@ -108,7 +123,7 @@ async function openLoop(input: HttpLoopInput, rate: number, tally: HttpTally, ct
       const request = api.search(key, q, { limit: input.limit }).then((res) => {
         if (res.status === 0) tally.transportError(/timeout|aborted/i.test(res.error ?? ''));
         else tally.response(res.status, performance.now() - scheduled, res.serverTiming);
-        ctx.progress(tally.responses);
+        onResponse(tally.responses);
       });
       inFlight.add(request);
       void request.finally(() => inFlight.delete(request));
@@ -118,12 +133,20 @@ async function openLoop(input: HttpLoopInput, rate: number, tally: HttpTally, ct
   await Promise.all(inFlight);
 }
 
-export const httpLoadJob = defineJob<HttpLoopInput, HttpLoopInput, HttpLoopOutput, number>(import.meta.url, 'httpLoadJob', {
-  prepare: async (input) => input,
-  async run(input, ctx) {
+async function warmUp(input: HttpLoopInput): Promise<WarmupTally | null> {
+  const w = input.warmup;
+  if (!w || w.users.length === 0 || w.seconds <= 0) return null;
+  const tally = new HttpTally({ scheduled: true, windows: new WindowRecorder(Date.now(), w.seconds) });
+  await openLoop({ ...input, users: w.users, seconds: w.seconds }, w.ratePerUser, tally, () => undefined);
+  return { requests: tally.responses + tally.errors, ok: tally.ok };
+}
+
+export const httpLoadJob = defineJob<HttpLoopInput, { input: HttpLoopInput; warmup: WarmupTally | null }, HttpLoopOutput, number>(import.meta.url, 'httpLoadJob', {
+  prepare: async (input) => ({ input, warmup: await warmUp(input) }),
+  async run({ input, warmup }, ctx) {
     const tally = new HttpTally({ scheduled: input.ratePerUser !== null, windows: new WindowRecorder(ctx.startedAt, input.seconds) });
     if (input.ratePerUser === null) await closedLoop(input, tally, ctx);
-    else await openLoop(input, input.ratePerUser, tally, ctx);
-    return { tally: tally.snapshot() };
+    else await openLoop(input, input.ratePerUser, tally, (n) => ctx.progress(n));
+    return { tally: tally.snapshot(), warmup };
   },
 });
