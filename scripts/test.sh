@@ -22,6 +22,8 @@ bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
 # DATABASE_URL's database is a template: every test file runs on its own copy of it and of its
 # `_capacity` twin (test/helpers/file-database.ts), so files can run side by side.
 export TEST_DATABASE_TEMPLATE="$DATABASE_URL"
+# Each test file's wall time (test/helpers/file-database.ts), for the slowest-files summary at the end.
+export TEST_FILE_TIMES="${TEST_FILE_TIMES:-$(mktemp)}"
 npx --no-install tsx scripts/test-databases.ts reset "$TEST_DATABASE_TEMPLATE"
 trap 'npx --no-install tsx scripts/test-databases.ts drop-copies "$TEST_DATABASE_TEMPLATE" || true' EXIT
 
@@ -32,8 +34,7 @@ mapfile -t files < <(find test -name '*.test.ts' | sort)
 exclusive=(test/capacity/faults.test.ts test/capacity/durability.test.ts)
 # ... and these judge latencies, token-bucket timing or their own load generator's saturation, which
 # other test files on the same 2 cores would distort.
-timing=(test/benchmark/search-benchmark.test.ts test/workflows/launch-readiness.test.ts test/benchmark/http-load.test.ts
-  test/workflows/rate-limit-validation.test.ts)
+timing=(test/benchmark/search-benchmark.test.ts test/workflows/launch-readiness.test.ts test/workflows/rate-limit-validation.test.ts)
 alone=("${timing[@]}" "${exclusive[@]}")
 shared=()
 for f in "${files[@]}"; do [[ " ${alone[*]} " == *" $f "* ]] || shared+=("$f"); done
@@ -57,4 +58,6 @@ run_tests 1 "${alone[@]}" || status=1
 
 wait "$checks" || status=1
 cat "$checks_log"
+echo "[test] slowest files (wall seconds; the whole list is in $TEST_FILE_TIMES):"
+sort -rn "$TEST_FILE_TIMES" | head -n 10 | sed 's/^/[test]   /'
 exit "$status"

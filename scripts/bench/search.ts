@@ -38,6 +38,7 @@ import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../../src/db/hn
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
+import { BENCH_DATABASE } from './search-database.js';
 import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
 import { renderText } from '../../src/report/markdown.js';
 import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
@@ -49,7 +50,6 @@ import { clustersFor } from '../../src/workflows/launch-criteria.js';
 import { startChildApi, type ChildApi } from '../../src/api/child.js';
 import { WRITES_PER_MINUTE_RANGE } from '../../src/benchmark/mixed-plan.js';
 
-const BENCH_DATABASE = 'commontrace_bench_search';
 /** Far above what the users can send in the run (and the config's ceiling): every request pays the limiter, none is refused. */
 const BENCH_READ_LIMIT = 1_000_000;
 

@@ -41,10 +41,10 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 let runs = 0;
 
-/** A run's options; the search count starts over, so each run's warm-up searches answer 200. */
+/** A run's options (no warm-up load); the search count starts over, so each run's warm-up searches answer 200. */
 const options = (extra: Partial<HttpLoadOptions>): HttpLoadOptions => {
   searches = 0;
-  return { baseUrl: url, users: USERS, seconds: 1, queries: ['docker compose healthcheck'], limit: 5, runTag: `windows-${runs++}`, processes: 1, ...extra };
+  return { baseUrl: url, users: USERS, seconds: 1, queries: ['docker compose healthcheck'], limit: 5, runTag: `windows-${runs++}`, processes: 1, warmupSeconds: 0, ...extra };
 };
 
 test('open loop, 6 s: two windows; 2xx completions are their counts, non-2xx their errors, and both add up to the phase’s', async () => {

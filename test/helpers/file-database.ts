@@ -7,6 +7,8 @@
  * its config. A file run by hand (no TEST_DATABASE_TEMPLATE) uses DATABASE_URL as it is.
  * scripts/test.sh drops the copies when the run ends.
  */
+import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import pg from 'pg';
 import { withDatabase } from '../../src/db/database-url.js';
 
@@ -32,4 +34,12 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   process.env.CAPACITY_DATABASE_URL = withDatabase(templateUrl, `${name}_capacity`);
   // Marks the copy as made, so processes the file spawns (CLI, workers) use it instead of copying again.
   process.env.TEST_FILE_DATABASE = name;
+}
+
+// With TEST_FILE_TIMES, each test file's process appends its wall time and path there when it exits
+// (scripts/test.sh prints the slowest files: the ones that set the suite's length).
+const timesFile = process.env.TEST_FILE_TIMES;
+if (timesFile && isTestFile && process.argv[1]) {
+  const file = process.argv[1];
+  process.on('exit', () => appendFileSync(timesFile, `${(performance.now() / 1000).toFixed(1)}\t${relative(process.cwd(), file)}\n`));
 }

@@ -67,7 +67,7 @@ test('a memory target beyond shared_buffers turns that check into a warning', as
     }));
     const shared = report.checks.find((c) => c.name === 'shared_buffers');
     assert.equal(shared?.status, 'warn');
-    assert.match(shared?.detail ?? '', /HNSW \(vector\) for 50,000,000 × 1536 needs ~[\d.]+ GiB; searches will read the index from disk/);
+    assert.match(shared?.detail ?? '', /HNSW \(halfvec\) for 50,000,000 × 1536 needs ~[\d.]+ GiB; searches will read the index from disk/);
     assert.equal(report.ok, true, 'warnings do not fail preflight');
   });
 });
