@@ -7,7 +7,8 @@ import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Config } from '../config.js';
 import { capacityRecheck, type CapacityRecheckInput } from '../workflows/capacity-recheck.js';
 import { LAUNCH_SCALES } from '../workflows/launch-readiness.js';
-import { CLI_RANGES, intOption } from './parse.js';
+import { DEFAULT_INDEX_TYPE, INDEX_TYPES, type IndexType } from '../db/hnsw.js';
+import { choiceOption, CLI_RANGES, intOption } from './parse.js';
 import { withTemporalClient } from './run-workflow.js';
 
 export const DEFAULT_SCHEDULE_ID = 'capacity-recheck-nightly';
@@ -19,10 +20,12 @@ export interface ScheduleCreateOptions {
   id: string;
   cron: string;
   traces: number;
+  /** Default: the re-check's own (DEFAULT_INDEX_TYPE). */
+  indexType?: IndexType;
 }
 
 export function recheckScheduleOptions(config: Config, opts: ScheduleCreateOptions): ScheduleOptions {
-  const input: CapacityRecheckInput = { traces: opts.traces };
+  const input: CapacityRecheckInput = { traces: opts.traces, ...(opts.indexType && { indexType: opts.indexType }) };
   // Typed by the workflow function: args must be capacityRecheck's.
   const action: ScheduleOptionsStartWorkflowAction<typeof capacityRecheck> = {
     type: 'startWorkflow',
@@ -82,6 +85,7 @@ export function registerScheduleCommands(program: CommandUnknownOpts, config: ()
     .option(...idOption)
     .option('--cron <expr>', 'cron expression, UTC', DEFAULT_CRON)
     .option('--traces <n>', 'capacity traces to re-check', intOption('--traces', CLI_RANGES.traces), LAUNCH_SCALES.full)
+    .option('--index-type <type>', `HNSW index each re-check builds if missing and measures: vector or halfvec (default ${DEFAULT_INDEX_TYPE})`, choiceOption('--index-type', INDEX_TYPES))
     .action(async (opts) => {
       const cfg = config();
       const outcome = await withTemporalClient(cfg, (client) => createOrUpdateSchedule(client, recheckScheduleOptions(cfg, opts)));

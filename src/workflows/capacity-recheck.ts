@@ -1,6 +1,7 @@
 import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
+import type { IndexType } from '../db/index-types.js';
 import type { RunwayMeasurement } from '../benchmark/runway.js';
 import type { BenchmarkReport } from '../report/schema.js';
 import { CAPACITY_LIMITS, finiteInRange, intInRange, runKeyOf } from './capacity-input.js';
@@ -19,6 +20,8 @@ export interface CapacityRecheckInput {
   /** Flag a recall@10 drop above this. */
   maxRecallDrop?: number;
   benchmark?: SearchBenchmarkInput;
+  /** The HNSW index the re-check builds (if missing) and measures; default benchmark.indexType, else DEFAULT_INDEX_TYPE. */
+  indexType?: IndexType;
 }
 
 export interface CapacityRecheckResult {
@@ -92,9 +95,11 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
   progress.advance(1, reusedCapacity ? 'capacity data reused' : 'capacity data loaded');
   attributes.set('recheck', 25);
 
+  // One type for both: a benchmark of another type than the one built would measure a missing index.
+  const indexType = input.indexType ?? input.benchmark?.indexType;
   const index = await executeChild(indexBuild, {
     workflowId: `${workflowId}/indexBuild`,
-    args: [{}],
+    args: [indexType ? { indexType } : {}],
     staticSummary: 'Verify (or build) the HNSW index',
   });
   progress.advance(1);
@@ -102,7 +107,7 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
 
   const bench = await executeChild(searchBenchmark, {
     workflowId: `${workflowId}/searchBenchmark`,
-    args: [{ dataset: { total: traces, runKey, clusters }, ...input.benchmark }],
+    args: [{ dataset: { total: traces, runKey, clusters }, ...input.benchmark, ...(indexType && { indexType }) }],
     staticSummary: 'Nightly search benchmark',
   });
   progress.advance(1);

@@ -77,3 +77,15 @@ test('a recheck stores its runway figures, taken from the index build and the be
     recallAt10: 0.9911,
   }]);
 });
+
+test('the index type of a recheck goes to the index build and the benchmark alike (the benchmark\'s own when the recheck names none)', async () => {
+  const run = async (workflowId: string, input: CapacityRecheckInput) =>
+    (await env.client.workflow.execute('capacityRecheck', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as CapacityRecheckResult;
+  const fake = { fake: { result: benchmarkResult } };
+  const named = await run('unit-recheck-vector', { traces: 100_000, indexType: 'vector', benchmark: fake } as CapacityRecheckInput);
+  assert.equal(named.index.indexType, 'vector');
+  assert.equal(named.benchmark.name, 'benchmark of vector');
+  const fromBenchmark = await run('unit-recheck-halfvec', { traces: 100_000, benchmark: { ...fake, indexType: 'halfvec' } } as CapacityRecheckInput);
+  assert.equal(fromBenchmark.index.indexType, 'halfvec');
+  assert.equal(fromBenchmark.benchmark.name, 'benchmark of halfvec');
+});

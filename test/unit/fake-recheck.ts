@@ -1,9 +1,10 @@
 /**
  * Workflow module for the capacityRecheck logic test: the real parent over fake children. The
- * index build returns a fixed report (the recheck passes it no input to script); the benchmark
- * returns what the recheck's `benchmark` input carries in `fake.result`.
+ * index build returns a fixed report of the index type it was asked for; the benchmark returns what
+ * the recheck's `benchmark` input carries in `fake.result`, named after the index type it was asked for.
  */
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
+import type { IndexType } from '../../src/db/index-types.js';
 
 export { capacityRecheck } from '../../src/workflows/capacity-recheck.js';
 
@@ -14,10 +15,10 @@ export const FAKE_INDEX_REPORT: IndexBuildReport = {
   parallelWorkers: 0, parallelDisabledReason: null, replaced: null, warnings: [],
 };
 
-export async function indexBuild(): Promise<IndexBuildReport> {
-  return FAKE_INDEX_REPORT;
+export async function indexBuild(input: { indexType?: IndexType } = {}): Promise<IndexBuildReport> {
+  return input.indexType ? { ...FAKE_INDEX_REPORT, indexType: input.indexType } : FAKE_INDEX_REPORT;
 }
 
-export async function searchBenchmark(input: { fake?: { result?: unknown } }): Promise<unknown> {
-  return input.fake?.result;
+export async function searchBenchmark(input: { fake?: { result?: object }; indexType?: IndexType }): Promise<unknown> {
+  return input.indexType ? { ...input.fake?.result, name: `benchmark of ${input.indexType}` } : input.fake?.result;
 }
