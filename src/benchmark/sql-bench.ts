@@ -13,7 +13,7 @@
  */
 import pg from 'pg';
 import { annDistance, hnswIndexName, servingSessionOptions, type IndexType } from '../db/hnsw.js';
-import { searchQuery, searchSql, firstCandidates, wideCandidates } from '../search/search.js';
+import { searchQuery, searchSql } from '../search/search.js';
 import { explain } from './plan.js';
 import { GROUND_TRUTH_K } from './ground-truth.js';
 import type { QuerySet } from './query-set.js';
