@@ -23,6 +23,7 @@ import { searchByEncodedVector } from '../../src/search/search.js';
 import { searchIndexType } from '../../src/search/index-type.js';
 import { clustersFor } from '../../src/workflows/launch-criteria.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
+import { SEARCH_BENCHMARK_DEFAULTS } from '../../src/workflows/search-benchmark.js';
 import { BENCH_DATABASE } from './search-database.js';
 
 const K = 10;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
       runKey: defaultRunKey({ ...CAPACITY_DEFAULTS, total: options.total, clusters }),
       dimensions: EMBEDDING_DIMENSIONS, clusters, sigma: CAPACITY_DEFAULTS.sigma, generatorSeed: CAPACITY_DEFAULTS.generatorSeed,
     };
-    const set = await loadQuerySet(pool, { dataset, queryCount: options.queries, querySeed: 7, modelId: LOCAL_MODEL_ID });
+    const set = await loadQuerySet(pool, { dataset, queryCount: options.queries, querySeed: SEARCH_BENCHMARK_DEFAULTS.querySeed, modelId: LOCAL_MODEL_ID });
     const indexType = await searchIndexType(client);
     console.log(`${redactUrl(url)}: ${indexType} index, ef_search ${DEFAULT_EF_SEARCH}, ${set.params.length} queries per tag, top ${K}`);
     console.log('tag              rows   exact p50   exact p99   HNSW p50   HNSW p99   HNSW recall@10');

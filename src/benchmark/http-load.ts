@@ -9,7 +9,8 @@
  * - open loop (`ratePerUser`): each user sends on a fixed schedule, users staggered evenly across
  *   the interval, and latency is measured from the scheduled send time, so a stalled server cannot
  *   hide its queueing (no coordinated omission). Use it to stay within the API's per-user quota.
- * Registration and the warm-up search run here; the measured loop runs in harness child processes
+ * Registration and one warm-up search per user run here; the warm-up load (warmupSeconds, by as many
+ * other users at the same per-user rate) and the measured loop run in harness child processes
  * (harness/http-loops.ts), never on this process's event loop, which may be a Temporal worker's.
  * The users are deleted through the same API (DELETE /api/v1/users/me with their own keys) when the
  * run ends, however it ends: their keys never leave this process, and the deployment is left as found.

@@ -15,11 +15,6 @@ import { searchByEncodedVector } from './search.js';
 /** A unit vector: a search for it ranks real rows like any other query, and needs no embedder call. */
 const WARM_VECTOR = encodeVector(Array.from({ length: EMBEDDING_DIMENSIONS }, (_, i) => (i === 0 ? 1 : 0)));
 
-export interface WarmPoolResult {
-  connections: number;
-  ms: number;
-}
-
 export interface WarmPoolOptions {
   size: number;
   modelId: string;
@@ -29,8 +24,7 @@ export interface WarmPoolOptions {
 }
 
 /** Checks out `size` connections at once and searches once on each (k = 1), then returns them to the pool. */
-export async function warmSearchPool(pool: pg.Pool, { size, modelId, indexType, efSearch = DEFAULT_EF_SEARCH }: WarmPoolOptions): Promise<WarmPoolResult> {
-  const t0 = performance.now();
+export async function warmSearchPool(pool: pg.Pool, { size, modelId, indexType, efSearch = DEFAULT_EF_SEARCH }: WarmPoolOptions): Promise<void> {
   const type = indexType ?? (await searchIndexType(pool));
   const settled = await Promise.allSettled(Array.from({ length: size }, () => pool.connect()));
   const clients = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -41,5 +35,4 @@ export async function warmSearchPool(pool: pg.Pool, { size, modelId, indexType, 
   } finally {
     for (const c of clients) c.release();
   }
-  return { connections: clients.length, ms: Math.round(performance.now() - t0) };
 }

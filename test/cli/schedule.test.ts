@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { recheckScheduleOptions } from '../../src/cli/schedule.js';
 import { runCli } from '../helpers/cli.js';
 import { testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { waitFor } from '../helpers/db.js';
@@ -54,4 +55,13 @@ test('schedule create / describe / trigger / pause / unpause / delete against th
   const gone = await runCli(['schedule', 'describe', '--id', id], env);
   assert.equal(gone.code, 2);
   assert.match(gone.stderr, new RegExp(`No schedule "${id}"\\. Create it with`));
+});
+
+test('schedule create --index-type names the index each re-check builds and measures; without it the re-check keeps its default', () => {
+  const config = testConfig();
+  const base = { id: 'recheck-options', cron: '0 3 * * *', traces: 3_000 };
+  const args = (indexType?: 'vector' | 'halfvec') =>
+    (recheckScheduleOptions(config, { ...base, ...(indexType && { indexType }) }).action as { args: unknown[] }).args;
+  assert.deepEqual(args('vector'), [{ traces: 3_000, indexType: 'vector' }]);
+  assert.deepEqual(args(), [{ traces: 3_000 }]);
 });
