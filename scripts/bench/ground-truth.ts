@@ -66,7 +66,7 @@ async function ensureRows(pool: pg.Pool): Promise<void> {
   if (recorded === TOTAL) return;
   // Row-by-row HNSW maintenance would dominate the fill; nothing here reads the index.
   await dropHnswIndex(pool);
-  const centreSpec = { clusters: CLUSTERS, dimensions: DIMENSIONS, generatorSeed: GENERATOR_SEED, modelId: LOCAL_MODEL_ID };
+  const centreSpec = { clusters: CLUSTERS, dimensions: DIMENSIONS, generatorSeed: GENERATOR_SEED };
   const centres = loadCentres(centreSpec, describeCentreSource(centreSpec));
   const target = { modelId: LOCAL_MODEL_ID, contributorId: await ensureCapacityContributor(pool) };
   const batches = Math.ceil(TOTAL / BATCH_SIZE);

@@ -91,12 +91,13 @@ function textField(v: CopyValue): string {
   }
 }
 
-/** The rows of the run, written once as a binary and a text COPY file (generation is not timed). */
-function loadRunCentres(modelId: string): Float32Array[] {
-  const centreSpec = { clusters: CLUSTERS, dimensions: DIMENSIONS, generatorSeed: GENERATOR_SEED, modelId };
+/** The run's cluster centres (the rows are drawn around them). */
+function loadRunCentres(): Float32Array[] {
+  const centreSpec = { clusters: CLUSTERS, dimensions: DIMENSIONS, generatorSeed: GENERATOR_SEED };
   return loadCentres(centreSpec, describeCentreSource(centreSpec));
 }
 
+/** The rows of the run, written once as a binary and a text COPY file (generation is not timed). */
 function writeCopyFiles(centres: Float32Array[], dir: string, modelId: string, contributorId: string) {
   const binary = path.join(dir, 'rows.bin');
   const text = path.join(dir, 'rows.txt');
@@ -215,7 +216,7 @@ async function main(): Promise<void> {
     const modelId = createEmbedder(config).modelId;
 
     const contributorId = await ensureCapacityContributor(pool);
-    const centres = loadRunCentres(modelId);
+    const centres = loadRunCentres();
 
     // (a) and (b), interleaved REPEATS times from the same empty table. The worker runs in this
     // process, so its RSS is ours.

@@ -44,7 +44,7 @@ import { renderText } from '../../src/report/markdown.js';
 import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import { countRunRows } from '../../src/capacity/population.js';
 import { capacityCleanup } from '../../src/workflows/capacity-cleanup.js';
-import { indexBuild } from '../../src/workflows/index-build.js';
+import { buildDuration, indexBuild } from '../../src/workflows/index-build.js';
 import { searchBenchmark, type SearchBenchmarkInput } from '../../src/workflows/search-benchmark.js';
 import { clustersFor } from '../../src/workflows/launch-criteria.js';
 import { startChildApi, type ChildApi } from '../../src/api/child.js';
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const [indexType, ...others] = options.indexType as [IndexType, ...IndexType[]];
     // A comparison builds (and times) every type inside the benchmark itself.
     const index = others.length > 0 ? null : await execute(client, config, indexBuild, { prewarm: true, indexType });
-    if (index) log(`${indexType} index: ${index.built ? `built in ${index.buildSeconds} s` : 'reused'}, ${formatBytes(index.indexBytes)}, planner uses it: ${index.usedByPlanner}`);
+    if (index) log(`${indexType} index: ${index.built ? `built in ${buildDuration(index)}` : 'reused'}, ${formatBytes(index.indexBytes)}, planner uses it: ${index.usedByPlanner}`);
 
     let http: SearchBenchmarkInput['http'] = null;
     if (options.httpUrl) {

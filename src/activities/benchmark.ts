@@ -207,7 +207,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       const ledgerRows = rows[0]!.rows;
       const capacityRows = ledgerRows === 0 ? 0 : await countRunRows(pool, input.dataset.runKey, ledgerRows);
       const centres = describeCentreSource({
-        clusters: input.dataset.clusters, dimensions: input.dataset.dimensions, generatorSeed: input.dataset.generatorSeed, modelId: embedder.modelId,
+        clusters: input.dataset.clusters, dimensions: input.dataset.dimensions, generatorSeed: input.dataset.generatorSeed,
       });
       const warnings: string[] = [];
       if (capacityRows === 0) warnings.push(`no capacity rows recorded for run key ${input.dataset.runKey}: the queries' clusters may not match the data`);

@@ -61,7 +61,7 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
       const { name } = await guard(input.allowProduction, 'populate capacity data');
       const contributorId = await ensureCapacityContributor(pool);
       const centres = describeCentreSource({
-        clusters: input.spec.clusters, dimensions: input.spec.dimensions, generatorSeed: input.spec.generatorSeed, modelId: embedder.modelId,
+        clusters: input.spec.clusters, dimensions: input.spec.dimensions, generatorSeed: input.spec.generatorSeed,
       });
       // Maintaining the HNSW graph row by row is far slower than one build after the load (of either type).
       const droppedIndex = input.dropIndex ? await dropHnswIndexes(pool) : false;
@@ -74,7 +74,7 @@ export function createCapacityActivities({ pool: livePool, capacityPool: pool, c
       const { spec } = input;
       let centres: Float32Array[];
       try {
-        centres = loadCentres({ clusters: spec.clusters, dimensions: spec.dimensions, generatorSeed: spec.generatorSeed, modelId: input.modelId }, input.centres);
+        centres = loadCentres({ clusters: spec.clusters, dimensions: spec.dimensions, generatorSeed: spec.generatorSeed }, input.centres);
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`cluster centres changed mid-run (${(err as Error).message}); start a new runKey`, 'CentresChanged');
       }

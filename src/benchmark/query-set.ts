@@ -74,7 +74,7 @@ let cached: { key: string; set: QuerySet } | undefined;
  */
 export async function loadQuerySet(pool: pg.Pool, spec: QuerySetSpec, expected?: CentreSource): Promise<QuerySet> {
   const centreSpec = {
-    clusters: spec.dataset.clusters, dimensions: spec.dataset.dimensions, generatorSeed: spec.dataset.generatorSeed, modelId: spec.modelId,
+    clusters: spec.dataset.clusters, dimensions: spec.dataset.dimensions, generatorSeed: spec.dataset.generatorSeed,
   };
   const source = expected ?? describeCentreSource(centreSpec);
   const key = JSON.stringify([spec, source.fingerprint]);

@@ -11,13 +11,10 @@ export interface CentreSpec {
   clusters: number;
   dimensions: number;
   generatorSeed: number;
-  modelId: string;
 }
 
 export interface CentreSource {
   kind: 'random';
-  /** Reports keep the field: runs made while seeds were centres say how many there were. */
-  seedCount: 0;
   /** Identifies the centres; batches and benchmark activities refuse to run against other ones. */
   fingerprint: string;
 }
@@ -25,7 +22,7 @@ export interface CentreSource {
 const cache = new Map<string, Float32Array[]>();
 
 export function describeCentreSource(spec: CentreSpec): CentreSource {
-  return { kind: 'random', seedCount: 0, fingerprint: `random-v1:${spec.generatorSeed}` };
+  return { kind: 'random', fingerprint: `random-v1:${spec.generatorSeed}` };
 }
 
 export function loadCentres(spec: CentreSpec, source: CentreSource): Float32Array[] {

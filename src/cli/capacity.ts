@@ -5,7 +5,7 @@ import { formatBytes } from '../bytes.js';
 import type { IndexBuildReport } from '../capacity/index-build.js';
 import { capacityCleanup, type CapacityCleanupResult } from '../workflows/capacity-cleanup.js';
 import { capacityPopulation, type CapacityPopulationResult } from '../workflows/capacity-population.js';
-import { indexBuild } from '../workflows/index-build.js';
+import { buildDuration, indexBuild } from '../workflows/index-build.js';
 import { textTable } from './format.js';
 import { DEFAULT_INDEX_TYPE, INDEX_TYPES } from '../db/hnsw.js';
 import { choiceOption, CLI_RANGES, intOption, waitWorkerOption } from './parse.js';
@@ -26,7 +26,7 @@ export function formatIndexBuild(r: IndexBuildReport): string {
   const table = textTable(['figure', 'value'], [
     ['rows', String(r.rows)],
     ['index', `${r.indexName} (${r.indexType}): m=${r.m}, ef_construction=${r.efConstruction}, ${r.dimensions} dims`],
-    ['built', r.built ? `yes, ${r.buildSeconds} s` : 'no, a valid index was already there'],
+    ['built', r.built ? `yes, ${buildDuration(r)}` : 'no, a valid index was already there'],
     ['parallel workers', r.parallelDisabledReason ? `${r.parallelWorkers} (${r.parallelDisabledReason})` : String(r.parallelWorkers)],
     ['pgvector', r.pgvectorVersion],
     ['graph estimate / maintenance_work_mem', `${formatBytes(r.estimatedGraphBytes)} / ${formatBytes(r.maintenanceWorkMemBytes)}`],

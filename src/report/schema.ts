@@ -62,7 +62,7 @@ export const datasetSchema = z.object({
   clusters: count,
   sigma: z.number().nonnegative(),
   generatorSeed: z.number().int(),
-  centres: z.object({ kind: z.literal('random'), seedCount: count }),
+  centres: z.object({ kind: z.literal('random') }),
   modelId: z.string(),
   queryCount: count,
   querySeed: z.number().int(),

@@ -9,7 +9,7 @@ import type { CapacityCleanupInput, CapacityCleanupResult } from './capacity-cle
 import type { CapacityPopulationInput, CapacityPopulationResult } from './capacity-population.js';
 import type { EmbeddingReadinessInput, EmbeddingReadinessResult } from './embedding-readiness.js';
 import type { FirstQuerySmokeInput, FirstQuerySmokeResult } from './first-query-smoke.js';
-import type { IndexBuildInput } from './index-build.js';
+import { buildDuration, type IndexBuildInput } from './index-build.js';
 import type { LaunchReadinessInput } from './launch-readiness.js';
 import type { LaunchStage, StageRecord } from './messages.js';
 import type { PreflightInput, PreflightReport } from './preflight.js';
@@ -122,7 +122,7 @@ const SUMMARIES: { [S in LaunchStage]: (r: StageResult<S>) => string } = {
   indexBuild: (r) => {
     // Reports recorded before the parallel-worker fields existed have neither.
     const parallel = r.parallelWorkers === undefined ? '' : `, ${r.parallelWorkers} parallel worker${r.parallelWorkers === 1 ? '' : 's'}${r.parallelDisabledReason ? ` (${r.parallelDisabledReason})` : ''}`;
-    return `${r.built ? `built in ${r.buildSeconds} s` : 'present'}${parallel}, ${formatBytes(r.indexBytes)}, used: ${r.usedByPlanner}`;
+    return `${r.built ? `built in ${buildDuration(r)}` : 'present'}${parallel}, ${formatBytes(r.indexBytes)}, used: ${r.usedByPlanner}`;
   },
   searchBenchmark: (r) => r.checks.map((c) => `${c.name} ${c.value === null ? '—' : fmt(c.value, 2)} ${c.status}`).join('; '),
   rateLimitValidation: (r) => `${r.counts.pass}/${r.checks.length} checks pass`,

@@ -384,7 +384,7 @@ export async function searchBenchmark(input: SearchBenchmarkInput = {}): Promise
       ...dataset,
       traceCount: target.traceCount,
       capacityRows: target.capacityRows,
-      centres: { kind: target.centres.kind, seedCount: target.centres.seedCount },
+      centres: { kind: target.centres.kind },
       modelId: target.modelId,
       queryCount,
       querySeed: queries.querySeed,

@@ -45,7 +45,7 @@ async function tagRows(): Promise<string[]> {
 before(async () => {
   await migrateDatabase(databaseUrl);
   pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-  const centreSpec = { clusters: dataset.clusters, dimensions: dataset.dimensions, generatorSeed: dataset.generatorSeed, modelId: LOCAL_MODEL_ID };
+  const centreSpec = { clusters: dataset.clusters, dimensions: dataset.dimensions, generatorSeed: dataset.generatorSeed };
   centres = loadCentres(centreSpec, describeCentreSource(centreSpec));
   target = { modelId: LOCAL_MODEL_ID, contributorId: await ensureCapacityContributor(pool) };
   // Loaded without the migration's HNSW index, as a population does (dropIndex): inserting into the graph row by row is slow.

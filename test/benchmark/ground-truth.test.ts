@@ -23,7 +23,7 @@ let traceCount: number;
 before(async () => {
   await migrateDatabase(databaseUrl);
   pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-  const centreSpec = { clusters: dataset.clusters, dimensions: dataset.dimensions, generatorSeed: dataset.generatorSeed, modelId: LOCAL_MODEL_ID };
+  const centreSpec = { clusters: dataset.clusters, dimensions: dataset.dimensions, generatorSeed: dataset.generatorSeed };
   const centres = loadCentres(centreSpec, describeCentreSource(centreSpec));
   const target = { modelId: LOCAL_MODEL_ID, contributorId: await ensureCapacityContributor(pool) };
   for (let batchIndex = 0; batchIndex < 2; batchIndex++) {

@@ -26,7 +26,7 @@ test('capacity-rows judges the rows counted in the table, never the ledger', () 
   assert.deepEqual([partial.passed, partial.value], [false, '1300 (ledger claims 2000)']);
 });
 
-test("the launch's indexBuild line says how many parallel workers the build had, and why", () => {
+test("the launch's indexBuild line says how many parallel workers the build had and why, and the VACUUM before it", () => {
   const report = {
     built: true, buildSeconds: 12.5, indexBytes: 16 * 1048576, usedByPlanner: true, parallelWorkers: 0,
     parallelDisabledReason: 'pgvector 0.8.0 < 0.8.2: CVE-2026-3172',
@@ -36,6 +36,11 @@ test("the launch's indexBuild line says how many parallel workers the build had,
     summarizeStage('indexBuild', { ...report, parallelWorkers: 1, parallelDisabledReason: null }),
     'built in 12.5 s, 1 parallel worker, 16 MiB, used: true',
   );
+  assert.equal(
+    summarizeStage('indexBuild', { ...report, vacuumSeconds: 0.72 }),
+    'built in 12.5 s (after a 0.72 s VACUUM), 0 parallel workers (pgvector 0.8.0 < 0.8.2: CVE-2026-3172), 16 MiB, used: true',
+  );
+  assert.equal(summarizeStage('indexBuild', { ...report, vacuumSeconds: null }), summarizeStage('indexBuild', report), 'no VACUUM ran: nothing said');
 });
 
 test("each launch stage's child workflow is the function of the stage's name (its workflow type)", () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { buildProgram } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
 import { run, runCli } from '../helpers/cli.js';
@@ -32,7 +32,26 @@ test('the package bin runs the CLI from the TypeScript sources', async () => {
   assert.match(result.stdout, /OK: no problems/);
 });
 
-test('a malformed or out-of-range option exits 2 naming the value and the allowed range, before anything starts', async () => {
+/**
+ * Parses `args` with the real program in this process, with every command's exit turned into a
+ * thrown CommanderError and its error output captured: what the CLI would print before exiting.
+ */
+async function parseInProcess(args: string[]): Promise<{ error: CommanderError | null; stderr: string }> {
+  let stderr = '';
+  const program = buildProgram(() => loadConfig({}));
+  for (const c of [program, ...allCommands(program).map(([, cmd]) => cmd)]) {
+    c.exitOverride().configureOutput({ writeErr: (s) => void (stderr += s), writeOut: () => undefined });
+  }
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return { error: null, stderr };
+  } catch (err) {
+    if (err instanceof CommanderError) return { error: err, stderr };
+    throw err;
+  }
+}
+
+test('a malformed or out-of-range option is refused naming the value and the allowed range, before anything starts', async () => {
   const cases: [string[], RegExp][] = [
     [['launch', '--traces', 'abc'], /--traces takes an integer from 1 to 10,000,000, got "abc"/],
     [['launch', '--scale', 'x'], /--scale takes one of demo, full, got "x"/],
@@ -41,16 +60,21 @@ test('a malformed or out-of-range option exits 2 naming the value and the allowe
     [['capacity', 'populate', '--batch-size', '0'], /--batch-size takes an integer from 1 to 100,000, got "0"/],
     [['bench', 'search', '--ef-search', '64,5000'], /--ef-search takes an integer from 1 to 1,000, got "5000"/],
   ];
-  // The processes are independent: started together, the test takes about as long as the slowest.
-  const [bench, ...results] = await Promise.all([
+  for (const [args, message] of cases) {
+    const { error, stderr } = await parseInProcess(args);
+    assert.equal(error?.code, 'commander.invalidArgument', `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, message, args.join(' '));
+  }
+});
+
+test('a refused option ends the process with exit code 2, in the CLI and in the bench scripts', async () => {
+  // Both go through newProgram's exit handler; started together, the test takes about as long as the slower.
+  const [cli, bench] = await Promise.all([
+    runCli(['launch', '--traces', 'abc']),
     run(process.execPath, ['--import', 'tsx', 'scripts/bench/search.ts', '--total', 'abc']),
-    ...cases.map(([args]) => runCli(args)),
   ]);
-  cases.forEach(([args, message], i) => {
-    const result = results[i]!;
-    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
-    assert.match(result.stderr, message, args.join(' '));
-  });
+  assert.equal(cli.code, 2, cli.stderr);
+  assert.match(cli.stderr, /--traces takes an integer from 1 to 10,000,000, got "abc"/);
   assert.equal(bench.code, 2, bench.stderr);
   assert.match(bench.stderr, /--total takes an integer from 1 to 10,000,000, got "abc"/);
 });

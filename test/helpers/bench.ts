@@ -77,7 +77,7 @@ export function sampleReport(name: string, overrides: Partial<BenchmarkReport> =
     },
     dataset: {
       runKey: 'capacity-100000x1536-b1000-c1000-s42-n0.05-random-trust10', traceCount: 100_000, capacityRows: 100_000, dimensions: 1536, clusters: 1000, sigma: 0.05,
-      generatorSeed: 42, centres: { kind: 'random', seedCount: 0 }, modelId: 'local-hash-1536-v1', queryCount: 1000, querySeed: 7, loadRowsPerSecond: 4200,
+      generatorSeed: 42, centres: { kind: 'random' }, modelId: 'local-hash-1536-v1', queryCount: 1000, querySeed: 7, loadRowsPerSecond: 4200,
     },
     index: { name: 'ix_traces_embedding_hnsw', present: true, valid: true, bytes: 820 * 1024 ** 2, m: 16, efConstruction: 64, fitsInSharedBuffers: true, buildSeconds: 310 },
     groundTruth: { cacheKey: 'k', cached: true, k: 10, planNode: 'Limit > Sort > Seq Scan on traces', seconds: 512, exactP50Ms: 498 },

@@ -103,6 +103,17 @@ test('both indexes exist at once; the halfvec one is about half the size', () =>
   assert.ok(halfvec.indexBytes < 0.7 * vector.indexBytes, `halfvec ${halfvec.indexBytes} bytes, vector ${vector.indexBytes} bytes`);
 });
 
+test('the first build VACUUMs the freshly loaded table; the second, with an HNSW index on it, does not', async () => {
+  assert.equal(typeof builds.get('vector')!.vacuumSeconds, 'number');
+  assert.equal(builds.get('halfvec')!.vacuumSeconds, null);
+  const { rows: stats } = await capacityTestPool().query<{ vacuums: number; allVisible: number }>(
+    `SELECT s.vacuum_count::int AS vacuums, c.relallvisible AS "allVisible"
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'traces'::regclass`,
+  );
+  assert.equal(stats[0]!.vacuums, 1, 'one manual VACUUM, by the first build');
+  assert.ok(stats[0]!.allVisible > 0, 'the VACUUM set visibility-map bits');
+});
+
 describe('the planner uses the index each statement is written for', () => {
   for (const [type, other] of [['halfvec', 'vector'], ['vector', 'halfvec']] as const) {
     test(`the ${type} search statement reads ${hnswIndexName(type)}, never ${hnswIndexName(other)}`, async () => {

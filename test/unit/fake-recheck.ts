@@ -12,7 +12,7 @@ export const FAKE_INDEX_REPORT: IndexBuildReport = {
   built: true, rows: 100_330, dimensions: 1536, m: 16, efConstruction: 64, estimatedGraphBytes: 802_399_208,
   maintenanceWorkMemBytes: 802_399_208, maintenanceWorkMemCapBytes: 2_147_483_648, indexType: 'vector', indexName: 'ix_traces_embedding_hnsw', buildSeconds: 164.49, indexBytes: 821_911_552,
   sharedBuffersBytes: 2_147_483_648, fitsInSharedBuffers: true, usedByPlanner: true, prewarmed: true, pgvectorVersion: '0.8.0',
-  parallelWorkers: 0, parallelDisabledReason: null, replaced: null, warnings: [],
+  parallelWorkers: 0, parallelDisabledReason: null, vacuumSeconds: 8.5, replaced: null, warnings: [],
 };
 
 export async function indexBuild(input: { indexType?: IndexType } = {}): Promise<IndexBuildReport> {
