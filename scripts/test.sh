@@ -29,9 +29,10 @@ trap 'npx --no-install tsx scripts/test-databases.ts drop-copies "$TEST_DATABASE
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 [[ ${#files[@]} -gt 0 ]] || { echo "[test] no test files found" >&2; exit 1; }
-# Files that run alone, after the rest: these stop or restart a shared service (PostgreSQL, the
-# Temporal dev server), which would fail whatever else runs at that moment ...
-exclusive=(test/capacity/faults.test.ts test/capacity/durability.test.ts)
+# Files that run alone, after the rest: this one restarts the shared PostgreSQL, which would fail
+# whatever else runs at that moment (the fault tests that SIGKILL their own workers, terminate their
+# own backends or restart a Temporal dev server of their own run with the rest) ...
+exclusive=(test/capacity/pg-restart.test.ts)
 # ... and these judge latencies, token-bucket timing or their own load generator's saturation, which
 # other test files on the same 2 cores would distort.
 timing=(test/benchmark/search-benchmark.test.ts test/workflows/launch-readiness.test.ts test/workflows/rate-limit-validation.test.ts)

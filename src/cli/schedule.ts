@@ -22,10 +22,14 @@ export interface ScheduleCreateOptions {
   traces: number;
   /** Default: the re-check's own (DEFAULT_INDEX_TYPE). */
   indexType?: IndexType;
+  /** false: the re-check's benchmark skips its HTTP phase (default: runs it on the worker-served API). */
+  http?: boolean;
 }
 
 export function recheckScheduleOptions(config: Config, opts: ScheduleCreateOptions): ScheduleOptions {
-  const input: CapacityRecheckInput = { traces: opts.traces, ...(opts.indexType && { indexType: opts.indexType }) };
+  const input: CapacityRecheckInput = {
+    traces: opts.traces, ...(opts.indexType && { indexType: opts.indexType }), ...(opts.http === false && { benchmark: { http: null } }),
+  };
   // Typed by the workflow function: args must be capacityRecheck's.
   const action: ScheduleOptionsStartWorkflowAction<typeof capacityRecheck> = {
     type: 'startWorkflow',
@@ -86,6 +90,7 @@ export function registerScheduleCommands(program: CommandUnknownOpts, config: ()
     .option('--cron <expr>', 'cron expression, UTC', DEFAULT_CRON)
     .option('--traces <n>', 'capacity traces to re-check', intOption('--traces', CLI_RANGES.traces), LAUNCH_SCALES.full)
     .option('--index-type <type>', `HNSW index each re-check builds if missing and measures: vector or halfvec (default ${DEFAULT_INDEX_TYPE})`, choiceOption('--index-type', INDEX_TYPES))
+    .option('--no-http', "skip the re-check benchmark's HTTP phase (it loads the worker-served search API for ~30 s)")
     .action(async (opts) => {
       const cfg = config();
       const outcome = await withTemporalClient(cfg, (client) => createOrUpdateSchedule(client, recheckScheduleOptions(cfg, opts)));

@@ -19,6 +19,11 @@ export interface CapacityRecheckInput {
   maxP99Regression?: number;
   /** Flag a recall@10 drop above this. */
   maxRecallDrop?: number;
+  /**
+   * The benchmark's input over the re-check's dataset. Its HTTP phase runs on the worker-served API
+   * unless `http` is given (null skips it): the launch judges HTTP p99, and the capacity runway
+   * projects it, so the nightly re-check measures it too.
+   */
   benchmark?: SearchBenchmarkInput;
   /** The HNSW index the re-check builds (if missing) and measures; default benchmark.indexType, else DEFAULT_INDEX_TYPE. */
   indexType?: IndexType;
@@ -39,6 +44,8 @@ export interface CapacityRecheckResult {
 
 /** Rechecks started before the runway sample replay without it. */
 export const RUNWAY_SAMPLE_PATCH = 'capacity-runway-sample';
+/** Rechecks started before their benchmark had an HTTP phase by default replay without it. */
+export const RECHECK_HTTP_PATCH = 'capacity-recheck-http';
 
 const { capacityLedger, compareWithPreviousRun, recordRunwaySample } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -105,9 +112,10 @@ export async function capacityRecheck(input: CapacityRecheckInput = {}): Promise
   progress.advance(1);
   attributes.set('recheck', 50);
 
+  const httpByDefault = patched(RECHECK_HTTP_PATCH) ? { http: {} } : {};
   const bench = await executeChild(searchBenchmark, {
     workflowId: `${workflowId}/searchBenchmark`,
-    args: [{ dataset: { total: traces, runKey, clusters }, ...input.benchmark, ...(indexType && { indexType }) }],
+    args: [{ dataset: { total: traces, runKey, clusters }, ...httpByDefault, ...input.benchmark, ...(indexType && { indexType }) }],
     staticSummary: 'Nightly search benchmark',
   });
   progress.advance(1);

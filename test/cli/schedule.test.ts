@@ -65,3 +65,11 @@ test('schedule create --index-type names the index each re-check builds and meas
   assert.deepEqual(args('vector'), [{ traces: 3_000, indexType: 'vector' }]);
   assert.deepEqual(args(), [{ traces: 3_000 }]);
 });
+
+test('schedule create --no-http turns the re-check benchmark\'s HTTP phase off; by default the re-check keeps it', () => {
+  const config = testConfig();
+  const base = { id: 'recheck-options', cron: '0 3 * * *', traces: 3_000 };
+  const args = (http: boolean) => (recheckScheduleOptions(config, { ...base, http }).action as { args: unknown[] }).args;
+  assert.deepEqual(args(false), [{ traces: 3_000, benchmark: { http: null } }]);
+  assert.deepEqual(args(true), [{ traces: 3_000 }]);
+});

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { RunwayRecord } from '../../src/benchmark/runway.js';
-import type { CapacityRecheckInput, CapacityRecheckResult } from '../../src/workflows/capacity-recheck.js';
+import { capacityRecheck, type CapacityRecheckInput } from '../../src/workflows/capacity-recheck.js';
 import { readinessPctKey, readinessStageKey } from '../../src/workflows/messages.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
@@ -58,7 +58,7 @@ after(async () => {
 
 test('a recheck stores its runway figures, taken from the index build and the benchmark at the production ef_search', async () => {
   const input = { traces: 100_000, benchmark: { fake: { result: benchmarkResult } } } as CapacityRecheckInput;
-  const result = (await env.client.workflow.execute('capacityRecheck', { taskQueue: TASK_QUEUE, workflowId: 'unit-recheck-1', args: [input] })) as CapacityRecheckResult;
+  const result = await env.client.workflow.execute(capacityRecheck, { taskQueue: TASK_QUEUE, workflowId: 'unit-recheck-1', args: [input] });
   assert.equal(result.reusedCapacity, true);
   assert.equal(result.benchmark.runId, benchmarkResult.runId);
   // The index figures are fake-recheck.ts's; the benchmark's are the fixture's serial pass at ef_search 128 and its HTTP phase.
@@ -80,7 +80,7 @@ test('a recheck stores its runway figures, taken from the index build and the be
 
 test('the index type of a recheck goes to the index build and the benchmark alike (the benchmark\'s own when the recheck names none)', async () => {
   const run = async (workflowId: string, input: CapacityRecheckInput) =>
-    (await env.client.workflow.execute('capacityRecheck', { taskQueue: TASK_QUEUE, workflowId, args: [input] })) as CapacityRecheckResult;
+    env.client.workflow.execute(capacityRecheck, { taskQueue: TASK_QUEUE, workflowId, args: [input] });
   const fake = { fake: { result: benchmarkResult } };
   const named = await run('unit-recheck-vector', { traces: 100_000, indexType: 'vector', benchmark: fake } as CapacityRecheckInput);
   assert.equal(named.index.indexType, 'vector');
@@ -88,4 +88,13 @@ test('the index type of a recheck goes to the index build and the benchmark alik
   const fromBenchmark = await run('unit-recheck-halfvec', { traces: 100_000, benchmark: { ...fake, indexType: 'halfvec' } } as CapacityRecheckInput);
   assert.equal(fromBenchmark.index.indexType, 'halfvec');
   assert.equal(fromBenchmark.benchmark.name, 'benchmark of halfvec');
+});
+
+test('a recheck benchmarks over HTTP on the worker-served API unless its benchmark input says otherwise', async () => {
+  const run = async (workflowId: string, benchmark: object) =>
+    (await env.client.workflow.execute(capacityRecheck, { taskQueue: TASK_QUEUE, workflowId, args: [{ traces: 100_000, benchmark } as CapacityRecheckInput] })).benchmark.name;
+  const fake = { fake: { result: benchmarkResult, echoHttp: true } };
+  assert.equal(await run('unit-recheck-http-default', fake), 'http {}');
+  assert.equal(await run('unit-recheck-http-off', { ...fake, http: null }), 'http null');
+  assert.equal(await run('unit-recheck-http-url', { ...fake, http: { baseUrl: 'http://api.internal:8080' } }), 'http {"baseUrl":"http://api.internal:8080"}');
 });

@@ -1,7 +1,8 @@
 /**
  * Workflow module for the capacityRecheck logic test: the real parent over fake children. The
  * index build returns a fixed report of the index type it was asked for; the benchmark returns what
- * the recheck's `benchmark` input carries in `fake.result`, named after the index type it was asked for.
+ * the recheck's `benchmark` input carries in `fake.result`, named after the index type it was asked for
+ * (or after its HTTP phase, with `fake.echoHttp`).
  */
 import type { IndexBuildReport } from '../../src/capacity/index-build.js';
 import type { IndexType } from '../../src/db/index-types.js';
@@ -19,6 +20,8 @@ export async function indexBuild(input: { indexType?: IndexType } = {}): Promise
   return input.indexType ? { ...FAKE_INDEX_REPORT, indexType: input.indexType } : FAKE_INDEX_REPORT;
 }
 
-export async function searchBenchmark(input: { fake?: { result?: object }; indexType?: IndexType }): Promise<unknown> {
+/** With fake.echoHttp, the result's name is the HTTP phase the benchmark was asked for. */
+export async function searchBenchmark(input: { fake?: { result?: object; echoHttp?: boolean }; indexType?: IndexType; http?: object | null }): Promise<unknown> {
+  if (input.fake?.echoHttp) return { ...input.fake.result, name: `http ${JSON.stringify(input.http)}` };
   return input.indexType ? { ...input.fake?.result, name: `benchmark of ${input.indexType}` } : input.fake?.result;
 }
