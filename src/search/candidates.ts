@@ -7,14 +7,14 @@ export const TRUST_WEIGHT = 0.1;
 export const MAX_K = 50;
 /**
  * Tags carried by at most this many rows are searched exactly (every tagged row's distance) instead
- * of through the HNSW index. The exact route costs ~32 µs a row (each vector is a TOASTed 6 KiB
- * read); the HNSW route's recall and speed fall as the tag gets rarer. `npm run bench:filter-route`
- * at 100K rows (halfvec, ef_search 128, 200 queries, 2026-12-04, a host whose raw pgvector floor
- * served 162 QPS at 2 clients): a tag on 1,038 rows took 35 ms p50 / 47 ms p99 exact against 70 / 82
- * ms and recall@10 0.53 through HNSW; one on 9,955 rows 320 / 444 ms exact against 22 / 66 ms and
- * recall 0.90 through HNSW. 2,000 rows keeps the exact route near the HNSW route's cost at 1%.
+ * of through the HNSW index. The exact route costs ~8 µs a row (each vector a TOASTed 6 KiB read);
+ * the HNSW route's recall and speed fall as the tag gets rarer. `npm run bench:filter-route` at 100K
+ * rows (halfvec, ef_search 128, 200 queries, 2026-12-04 22:55): a tag on 1,038 rows took 10 ms p50 /
+ * 15 ms p99 exact against 48 / 58 ms and recall@10 0.53 through HNSW; one on 9,955 rows 78 / 94 ms
+ * exact against 16 / 42 ms and recall 0.90 through HNSW. At 4,000 rows the exact route costs about
+ * what the HNSW route costs at 1% (~31 ms p50).
  */
-export const EXACT_FILTER_MAX_ROWS = 2_000;
+export const EXACT_FILTER_MAX_ROWS = 4_000;
 /** Most rows the widened fetch asks for, whatever k is. */
 export const MAX_WIDE_CANDIDATES = 400;
 

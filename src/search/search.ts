@@ -79,8 +79,14 @@ const CANDIDATE_FILTERS = `${SEARCHABLE}
            AND (cardinality($3::text[]) = 0 OR EXISTS (
                  SELECT 1 FROM trace_tags tt JOIN tags tg ON tg.id = tt.tag_id
                   WHERE tt.trace_id = t.id AND tg.name = ANY($3::text[])))`;
-const candidateColumns = (type: IndexType) =>
-  `t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance${type === 'halfvec' ? `, ${annDistance(type, 't.embedding', '$1')} AS ann_distance` : ''}`;
+/**
+ * A candidate's columns. `ann` says whether to compute the half-precision distance the halfvec index
+ * orders by (the HNSW routes' certificate needs it); the exact route needs none, and computing it
+ * would read each row's TOASTed vector a second time.
+ */
+const candidateColumns = (type: IndexType, ann = true) =>
+  `t.id, t.title, t.seed_key, t.status, t.trust_score, t.embedding <=> $1::vector AS distance${
+    type === 'halfvec' ? `, ${ann ? annDistance(type, 't.embedding', '$1') : 'NULL::float8'} AS ann_distance` : ''}`;
 /**
  * The candidates in index order. `distance` is always the full-precision cosine distance (the
  * re-ranking's); on the halfvec index `ann_distance` is the half-precision one the index orders by.
@@ -94,7 +100,7 @@ const candidateScan = (type: IndexType, limit: string, gate: string) => `SELECT 
  * Every searchable row carrying one of the tags, with its exact distance: the candidates when the
  * tags are selective. Reached through ix_trace_tags_tag, not the HNSW index, so it cannot lose a row.
  */
-const exactScan = (type: IndexType) => `SELECT ${candidateColumns(type)}
+const exactScan = (type: IndexType) => `SELECT ${candidateColumns(type, false)}
           FROM traces t
          WHERE (SELECT exact FROM route) AND t.id IN (${TAGGED}) AND ${SEARCHABLE}`;
 /**

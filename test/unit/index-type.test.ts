@@ -48,7 +48,11 @@ describe('SQL builders', () => {
     const sql = searchSql('halfvec');
     assert.equal(searchSql('vector'), SEARCH_SQL);
     assert.ok(!SEARCH_SQL.includes('halfvec'), 'the vector statement is unchanged');
-    assert.equal(sql.match(/t\.embedding <=> \$1::vector AS distance, t\.embedding::halfvec\(1536\) <=> \$1::vector::halfvec\(1536\) AS ann_distance/g)?.length, 3, 'the exact route and both fetches');
+    assert.equal(sql.match(/t\.embedding <=> \$1::vector AS distance, t\.embedding::halfvec\(1536\) <=> \$1::vector::halfvec\(1536\) AS ann_distance/g)?.length, 2, 'both fetches');
+    assert.equal(
+      sql.match(/t\.embedding <=> \$1::vector AS distance, NULL::float8 AS ann_distance\s+FROM traces t\s+WHERE \(SELECT exact FROM route\)/g)?.length, 1,
+      'the exact route reads each vector once: no half-precision distance, which only the certificates of the HNSW fetches use',
+    );
     assert.equal(sql.match(/ORDER BY ann_distance\s+LIMIT/g)?.length, 2, 'both fetches in index order');
     assert.equal(sql.match(/\(1 - \(max\(ann_distance\) - 0\.002::float8\)\)/g)?.length, 2, 'both certificates widened by the slack');
     assert.match(sql, /ORDER BY score DESC, c\.distance LIMIT \$5/);
