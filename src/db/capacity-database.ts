@@ -15,7 +15,7 @@ import { countPending, embedNextBatch } from '../embeddings/backfill.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { DEFAULT_SEED_FIXTURE, resolveProjectPath } from '../paths.js';
 import { ensureSeedContributor, importSeedChunk } from '../seeds/import.js';
-import type { SeedTrace } from '../seeds/schema.js';
+import { seedTraceProblems, type SeedTrace } from '../seeds/schema.js';
 import { migrateDatabase } from './migrate.js';
 
 export interface DatabaseIdentity {
@@ -80,18 +80,46 @@ export interface CapacityDatabaseReady {
 }
 
 const EMBED_BATCH = 64;
+const MAX_PROBLEMS_IN_MESSAGE = 10;
+
+/**
+ * The seed fixture's entries, each checked against the seed schema, so that a malformed file is
+ * refused before anything is written rather than imported half-way into the capacity database.
+ */
+export async function readCapacitySeeds(fixturePath: string): Promise<SeedTrace[]> {
+  const path = resolveProjectPath(fixturePath);
+  const refuse = (why: string, details = '') =>
+    ApplicationFailure.nonRetryable(
+      `Seed fixture ${path} ${why}; nothing was imported into the capacity database. ` +
+        `Fix it (\`npm run cli -- seeds validate ${fixturePath}\` lists every problem) and start the run again.${details}`,
+      'InvalidSeedFixture',
+    );
+  let entries: unknown;
+  try {
+    entries = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw refuse(`cannot be read as JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(entries)) throw refuse('is not a JSON array of seed traces');
+  const problems = entries.flatMap((entry, i) => seedTraceProblems(entry).map((p) => `  - [${i}] ${p.path.join('.') || '(entry)'}: ${p.message}`));
+  if (problems.length > 0) {
+    const more = problems.length > MAX_PROBLEMS_IN_MESSAGE ? `\n  … and ${problems.length - MAX_PROBLEMS_IN_MESSAGE} more` : '';
+    throw refuse(`has ${problems.length} schema problem(s)`, `\n${problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).join('\n')}${more}`);
+  }
+  return entries as SeedTrace[];
+}
 
 /**
  * Creates and migrates the capacity database when needed, and gives it the seed traces embedded
  * with the active model. Idempotent: seeds are keyed by seed_key, and only pending rows are embedded.
  */
 export async function prepareCapacityDatabase(
-  config: Config, pool: pg.Pool, embedder: Embedder, onProgress: (phase: string) => void = () => {},
+  config: Config, pool: pg.Pool, embedder: Embedder, onProgress: (phase: string) => void = () => {}, seedFixture = DEFAULT_SEED_FIXTURE,
 ): Promise<CapacityDatabaseReady> {
+  const seeds = await readCapacitySeeds(seedFixture);
   onProgress('migrating');
   const { created, applied } = await migrateDatabase(config.capacityDatabaseUrl);
   onProgress('importing seeds');
-  const seeds = JSON.parse(await readFile(resolveProjectPath(DEFAULT_SEED_FIXTURE), 'utf8')) as SeedTrace[];
   const contributorId = await ensureSeedContributor(pool);
   const imported = await importSeedChunk(pool, seeds, contributorId);
   let embedded = 0;
