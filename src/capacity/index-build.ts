@@ -128,8 +128,9 @@ async function hnswIndexesOnTraces(db: pg.Pool | pg.PoolClient): Promise<number>
  * VACUUM (ANALYZE) traces when no HNSW index is on it, and the seconds it took; null (skipped) when
  * one is, so this never vacuums an HNSW index. Runs outside a transaction block, like the builds.
  */
-export async function vacuumBeforeBuild(client: pg.PoolClient): Promise<number | null> {
+export async function vacuumBeforeBuild(client: pg.PoolClient, onStart: () => void = () => {}): Promise<number | null> {
   if ((await hnswIndexesOnTraces(client)) > 0) return null;
+  onStart();
   const started = performance.now();
   await client.query('VACUUM (ANALYZE) traces');
   return (performance.now() - started) / 1000;
@@ -185,8 +186,7 @@ export async function buildHnswIndex(pool: pg.Pool, options: IndexBuildOptions):
     let vacuumSeconds: number | null = null;
     const built = state === 'missing';
     if (built) {
-      options.onProgress?.({ phase: 'vacuuming the table before the build', tuplesDone: 0, tuplesTotal: rows });
-      vacuumSeconds = await vacuumBeforeBuild(client);
+      vacuumSeconds = await vacuumBeforeBuild(client, () => options.onProgress?.({ phase: 'vacuuming the table before the build', tuplesDone: 0, tuplesTotal: rows }));
       await client.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [`${Math.floor(mwm / 1024)}kB`]);
       await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, false)`, [String(parallelWorkers)]);
       // If the worker dies mid-build, the server notices the dropped client and aborts the build.
