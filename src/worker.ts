@@ -15,8 +15,8 @@ import { temporalConnectionOptions, TemporalUnreachableError } from './temporal.
 import { stopLocalApiServer } from './api/local.js';
 import { stopCapacityApi } from './api/capacity-api.js';
 import { logger, rateLimitedWarn, type Logger } from './logger.js';
+import { workflowCodeOption } from './workflow-bundle.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 export interface RunningWorker {
   worker: Worker;
@@ -86,6 +86,7 @@ export async function createWorker(
   depOverrides: Partial<ActivityDeps> = {},
 ): Promise<RunningWorker> {
   installTemporalLogging();
+  const workflowCode = overrides.workflowBundle || overrides.workflowsPath ? {} : workflowCodeOption(config.temporal.workflowBundlePath);
   const deps = { ...createDeps(config), ...depOverrides };
   const options = temporalConnectionOptions(config);
   let connection: NativeConnection;
@@ -99,7 +100,7 @@ export async function createWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
+    ...workflowCode,
     activities: createActivities(deps),
     // A workflow task addressed to a worker that has died waits this long on its sticky queue before
     // any worker may take it (default 10 s, which stalled a capacity run that long after a SIGKILL).

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { loadConfig, redactUrl } from '../../src/config.js';
 import { withDatabase } from '../../src/db/database-url.js';
 import { DEFAULT_EF_SEARCH, servingSessionOptions } from '../../src/db/hnsw.js';
-import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../../src/db/constants.js';
 import { CLI_RANGES, intOption, newProgram } from '../../src/cli/parse.js';
 import { loadQuerySet } from '../../src/benchmark/query-set.js';
 import { createLatencyHistogram, recallAtK, recordMs, summarizeLatency } from '../../src/benchmark/stats.js';

@@ -39,7 +39,7 @@ import { migrateDatabase } from '../../src/db/migrate.js';
 import { createWorker } from '../../src/worker.js';
 import { connectClient } from '../../src/temporal.js';
 import { BENCH_DATABASE } from './search-database.js';
-import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../../src/db/constants.js';
 import { renderText } from '../../src/report/markdown.js';
 import { capacityPopulation, CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
 import { countRunRows } from '../../src/capacity/population.js';

@@ -5,7 +5,7 @@
  */
 import type { CheckResult, CheckStatus, PreflightInput } from '../workflows/preflight.js';
 import type pg from 'pg';
-import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../db/constants.js';
 import { checkOut } from '../db/client.js';
 import { formatBytes } from '../bytes.js';
 import { DEFAULT_INDEX_TYPE, estimateHnswGraphBytes, HNSW_INDEX_NAME, SETTING_BYTES_SQL } from '../db/hnsw.js';

@@ -4,9 +4,12 @@
  * faker, its trust score from syntheticTrust, its tags from syntheticTags. Everything derives from (generatorSeed, runKey, batchIndex), so a retried batch regenerates
  * exactly the rows it would have written the first time.
  */
-import { Faker, base, en } from '@faker-js/faker';
+import type * as FakerModule from '@faker-js/faker';
 import { deterministicUuid, gaussian, mulberry32, normalizeInPlace, seedFrom } from './random.js';
 import { CAPACITY_TAGS, type CapacityTagName } from './tag-shares.js';
+import { lazyModule } from '../lazy-module.js';
+
+const fakerModule = lazyModule<typeof FakerModule>('@faker-js/faker');
 
 export interface BatchSpec {
   runKey: string;
@@ -92,6 +95,7 @@ export function* generateRows(spec: BatchSpec, centres: readonly Float32Array[])
   const normal = gaussian(mulberry32(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'vectors')));
   const trust = mulberry32(seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'trust'));
   // One Faker per batch: batches generated interleaved in one process must not share a seeded instance.
+  const { Faker, base, en } = fakerModule();
   const faker = new Faker({ locale: [en, base], seed: seedFrom(spec.generatorSeed, spec.runKey, spec.batchIndex, 'text') });
   for (let g = start; g < end; g++) {
     const cluster = g % spec.clusters;

@@ -21,7 +21,7 @@ import {
   annDistance, estimateHnswGraphBytes, hnswCreateSql, hnswIndexName, HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_TYPES, SETTING_BYTES_SQL, type IndexType,
 } from '../db/hnsw.js';
 import { parallelBuildBlocker, PGVECTOR_VERSION_SQL } from '../db/pgvector-advisories.js';
-import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../db/constants.js';
 
 /** The index definition of `type`, built without blocking writes. */
 export function hnswCreateConcurrentlySql(type: IndexType): string {

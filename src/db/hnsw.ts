@@ -1,5 +1,5 @@
 /** HNSW facts shared by preflight, the index build, the search path and reports, per index type. */
-import { EMBEDDING_DIMENSIONS, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from './schema.js';
+import { EMBEDDING_DIMENSIONS, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from './constants.js';
 import { INDEX_TYPES, isIndexType, type IndexType } from './index-types.js';
 
 export { HNSW_INDEX_NAME, HNSW_M, HNSW_EF_CONSTRUCTION, INDEX_TYPES, isIndexType, type IndexType };

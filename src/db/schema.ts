@@ -22,10 +22,7 @@ import {
   vector,
 } from 'drizzle-orm/pg-core';
 
-export const EMBEDDING_DIMENSIONS = 1536;
-export const HNSW_INDEX_NAME = 'ix_traces_embedding_hnsw';
-export const HNSW_M = 16;
-export const HNSW_EF_CONSTRUCTION = 64;
+import { EMBEDDING_DIMENSIONS, HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from './constants.js';
 
 export const traceStatus = pgEnum('trace_status', ['pending', 'validated', 'rejected']);
 

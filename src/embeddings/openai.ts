@@ -3,10 +3,15 @@
  * ApplicationFailure carrying Retry-After as `nextRetryDelay`, so Temporal owns the backoff and the
  * wait shows in the workflow history. Auth and shape errors are non-retryable with the fix named.
  */
-import OpenAI from 'openai';
+import type * as OpenAISdk from 'openai';
+import type OpenAI from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
-import { countTokens as countWithOptions } from 'gpt-tokenizer/model/text-embedding-3-small';
+import type * as Tokenizer from 'gpt-tokenizer/model/text-embedding-3-small';
 import type { Embedder } from './embedder.js';
+import { lazyModule } from '../lazy-module.js';
+
+const openaiSdk = lazyModule<typeof OpenAISdk>('openai');
+const tokenizer = lazyModule<typeof Tokenizer>('gpt-tokenizer/model/text-embedding-3-small');
 
 export const OPENAI_MODEL_ID = 'text-embedding-3-small';
 const DIMENSIONS = 1536;
@@ -21,7 +26,7 @@ const MAX_TOKENS_PER_REQUEST = 300_000;
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
 export function countTokens(text: string): number {
-  return countWithOptions(text, PLAIN_TEXT);
+  return tokenizer().countTokens(text, PLAIN_TEXT);
 }
 
 /** `text` cut to the model's 8191-token input limit; the API rejects longer inputs. */
@@ -84,7 +89,7 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
 }
 
 export function toTemporalFailure(err: unknown): unknown {
-  if (!(err instanceof OpenAI.APIError)) return err;
+  if (!(err instanceof openaiSdk().APIError)) return err;
   const status = err.status;
   if (status === 401 || status === 403) {
     return ApplicationFailure.nonRetryable(
@@ -111,7 +116,7 @@ export class OpenAIEmbedder implements Embedder {
   private readonly client: OpenAI;
 
   constructor(options: { apiKey: string; baseURL?: string; timeoutMs?: number }) {
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 });
+    this.client = new (openaiSdk().OpenAI)({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 });
   }
 
   async embed(texts: string[]): Promise<number[][]> {

@@ -6,7 +6,7 @@
  * load at 60 req/s took p99 from ~30 ms to ~2 s). A warm, fixed-size pool pays it at startup.
  */
 import type pg from 'pg';
-import { EMBEDDING_DIMENSIONS } from '../db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../db/constants.js';
 import { encodeVector } from '../db/vector-binary.js';
 import { DEFAULT_EF_SEARCH, type IndexType } from '../db/hnsw.js';
 import { searchIndexType } from './index-type.js';

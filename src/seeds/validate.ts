@@ -3,13 +3,17 @@
  * It never stops at the first problem, so one run gives an author the whole list to fix.
  */
 import { readFile } from 'node:fs/promises';
-import ts from 'typescript';
+import type * as TypeScript from 'typescript';
 import { normalizeTag, tagProblem } from '../tags.js';
 import { cosineSimilarity, traceEmbeddingText } from '../embeddings/embedder.js';
 import { embedLocal } from '../embeddings/local.js';
 import { checkBlocks, checkerFor, type Checker, type CheckOptions } from './code-blocks/registry.js';
 import { extractCodeBlocks } from './code-blocks/fences.js';
 import { seedTraceProblems, typeName } from './schema.js';
+import { lazyModule } from '../lazy-module.js';
+
+/** Only a malformed seed file needs TypeScript's JSON parser (to locate the error). */
+const typescript = lazyModule<typeof TypeScript>('typescript');
 
 export const CLUSTER_MIN_TRACES = 3;
 export const CLUSTER_MAX_TRACES = 6;
@@ -109,8 +113,8 @@ function jsonErrorOffset(message: string, text: string): number | undefined {
   const position = /at position (\d+)/.exec(message);
   if (position) return Number(position[1]);
   // V8's "Unexpected token" form gives no offset, useless in a large file; TypeScript's JSON parser finds it.
-  const file = ts.parseJsonText('seeds.json', text);
-  return (file as unknown as { parseDiagnostics: readonly ts.Diagnostic[] }).parseDiagnostics[0]?.start;
+  const file = typescript().parseJsonText('seeds.json', text);
+  return (file as unknown as { parseDiagnostics: readonly TypeScript.Diagnostic[] }).parseDiagnostics[0]?.start;
 }
 
 function emptyReport(problems: SeedProblem[]): SeedValidationReport {

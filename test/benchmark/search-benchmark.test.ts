@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import type { SearchBenchmarkResult } from '../../src/workflows/search-benchmark.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { HNSW_INDEX_NAME } from '../../src/db/hnsw.js';
-import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../../src/db/constants.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { loadQuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.js';
 import { measureSerial, timedStatement, connectBenchmarkClient } from '../../src/benchmark/sql-bench.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { SCHEMA_DIMENSIONS, validateCapacityShape, type CapacityShape } from '../../src/workflows/capacity-input.js';
 import { CAPACITY_DEFAULTS, defaultRunKey } from '../../src/workflows/capacity-population.js';
-import { EMBEDDING_DIMENSIONS } from '../../src/db/schema.js';
+import { EMBEDDING_DIMENSIONS } from '../../src/db/constants.js';
 
 const SHAPE: CapacityShape = { total: 100_000, batchSize: 1_000, concurrency: 2, dimensions: 1536, clusters: 1_000, sigma: 0.05, generatorSeed: 42 };
 

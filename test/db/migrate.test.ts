@@ -4,7 +4,7 @@ import pg from 'pg';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { EMBEDDING_DIMENSIONS, HNSW_INDEX_NAME } from '../../src/db/schema.js';
+import { EMBEDDING_DIMENSIONS, HNSW_INDEX_NAME } from '../../src/db/constants.js';
 import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 

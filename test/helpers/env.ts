@@ -4,12 +4,13 @@
  * other's workflow tasks.
  */
 import { randomUUID } from 'node:crypto';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleOption, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
 import { withDatabase } from '../../src/db/database-url.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { withTemporalClient } from '../../src/cli/run-workflow.js';
-import { createWorker, WORKFLOWS_PATH, type RunningWorker } from '../../src/worker.js';
+import { createWorker, type RunningWorker } from '../../src/worker.js';
+import { WORKFLOWS_PATH, workflowCodeOption } from '../../src/workflow-bundle.js';
 import type { ActivityDeps } from '../../src/activities/deps.js';
 
 // Worker lifecycle chatter drowns the test output; warnings and errors still show.
@@ -39,10 +40,14 @@ export function testConfig(overrides: { taskQueue?: string } & Partial<Omit<Conf
   };
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Bundling takes seconds; every worker in one test file reuses the same bundle. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+let bundle: Promise<WorkflowBundleOption> | undefined;
+/**
+ * Bundling takes seconds of CPU: scripts/test.sh builds one bundle per run (TEMPORAL_WORKFLOW_BUNDLE)
+ * for every test file and the workers they spawn; a file run by hand bundles once for all its workers.
+ */
+export function workflowBundle(): Promise<WorkflowBundleOption> {
+  const prebuilt = workflowCodeOption(baseConfig.temporal.workflowBundlePath).workflowBundle;
+  bundle ??= prebuilt ? Promise.resolve(prebuilt) : bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   return bundle;
 }
 

@@ -8,11 +8,14 @@
  *   their index among all users, whichever child runs them), latency measured from the scheduled
  *   send time (no coordinated omission), and the harness's lateness against the schedule recorded.
  */
-import autocannon from 'autocannon';
+import type autocannonModule from 'autocannon';
+import { lazyModule } from '../../lazy-module.js';
 import { ApiClient } from '../../api/api-client.js';
 import { defineJob, type JobContext } from './job.js';
 import { HttpTally, type HttpTallySnapshot } from './http-tally.js';
 import { WindowRecorder } from './windows.js';
+
+const autocannon = lazyModule<typeof autocannonModule>('autocannon');
 
 export const SEARCH_PATH = '/api/v1/traces/search';
 
@@ -60,7 +63,7 @@ function closedLoop(input: HttpLoopInput, tally: HttpTally, ctx: JobContext<numb
   let nextBody = input.users[0]?.index ?? 0;
   let nextUser = 0;
   return new Promise((resolve, reject) => {
-    autocannon(
+    autocannon()(
       {
         url,
         connections: input.users.length,
@@ -93,7 +96,7 @@ function closedLoop(input: HttpLoopInput, tally: HttpTally, ctx: JobContext<numb
           events.on('timeout', () => tally.transportError(true));
         },
       },
-      (err: unknown, res: autocannon.Result) => {
+      (err: unknown, res: autocannonModule.Result) => {
         if (err) return reject(err instanceof Error ? err : new Error(String(err)));
         tally.errors = res.errors;
         tally.timeouts = res.timeouts;
