@@ -30,8 +30,8 @@ export interface IndexBuildInput {
 /** The HNSW build's activity options, for every workflow that builds the index: it takes long and heartbeats. */
 export const BUILD_INDEX_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '3 hours',
-  // The activity heartbeats pg_stat_progress_create_index; a dead worker is noticed in 30 s.
-  heartbeatTimeout: '30 seconds',
+  // The activity heartbeats every 5 s (pg_stat_progress_create_index); a dead worker is noticed in 15 s.
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
 };
 

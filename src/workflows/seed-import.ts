@@ -25,8 +25,9 @@ const DEFAULT_PATH = 'fixtures/seed_traces.json';
 export const DEFAULT_CHUNK_SIZE = 50;
 
 const { validateSeedFixture, ensureSeedContributor, importSeedChunk } = proxyActivities<Activities>({
-  // A chunk is one short transaction; a worker that dies mid-chunk is noticed within this bound.
-  startToCloseTimeout: '30 seconds',
+  // A chunk is one short transaction (50 seeds take well under a second); a worker that dies
+  // mid-chunk is noticed within this bound, and the chunk runs again (its rows are keyed by seed_key).
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 

@@ -22,8 +22,8 @@ import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 
-const TOTAL = 20_000;
-const BATCH_SIZE = 500;
+const TOTAL = 10_000;
+const BATCH_SIZE = 250;
 const BATCHES = TOTAL / BATCH_SIZE;
 const TEMPORAL_BIN = path.join(REPO_ROOT, '.tools/bin/temporal');
 

@@ -13,8 +13,8 @@ import { capacityScalar, capacityTestPool, CAPACITY_INDEX } from './db.js';
 import { spawnWorker, type WorkerProcess } from './worker-process.js';
 
 /** Rows and batch size of the fault tests' populations. */
-export const FAULT_TOTAL = 20_000;
-export const FAULT_BATCH_SIZE = 500;
+export const FAULT_TOTAL = 10_000;
+export const FAULT_BATCH_SIZE = 250;
 
 const workers: WorkerProcess[] = [];
 

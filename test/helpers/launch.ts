@@ -10,7 +10,9 @@ export const SMALL_LAUNCH: LaunchReadinessInput = {
   stageInputs: {
     searchBenchmark: {
       queryCount: 200, efSearch: [40, 64], concurrency: [1, 2], concurrencySeconds: 2, warmupQueries: 20,
-      http: { users: 4, seconds: 3, ratePerUser: 2 },
+      // Two alternating 1 s rounds still compare search with the raw floor in both orders.
+      rawFloorRounds: 2, rawFloorRoundSeconds: 1,
+      http: { users: 4, seconds: 3, ratePerUser: 2, warmupSeconds: 1 },
     },
     rateLimitValidation: { ...RATE_LIMIT_VALIDATION_FAST, manyUsers: 5 },
   },
