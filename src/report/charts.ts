@@ -2,8 +2,7 @@
  * The report's charts as Vega-Lite specs, rendered to SVG on the server (renderer 'none': no browser,
  * no canvas), so the HTML report is one self-contained file.
  */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as vl from 'vega-lite';
 import type { BenchmarkReport } from './schema.js';
 import { phaseSeries } from './tables.js';
 import { WINDOW_SECONDS } from '../benchmark/time-series.js';
@@ -95,7 +94,10 @@ function overTimeSpec(r: BenchmarkReport): vl.TopLevelSpec | null {
 }
 
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  // Loaded here: Vega and Vega-Lite are some 300 modules, which every process that imports the report
+  // code (the CLI, every worker) would otherwise load before it draws anything.
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

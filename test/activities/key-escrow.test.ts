@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { generateApiKey } from '../../src/api/auth.js';
 import { ESCROW_TTL_SECONDS, KeyEscrow } from '../../src/activities/key-escrow.js';
-import { baseConfig } from '../helpers/env.js';
+import { baseConfig } from '../helpers/config.js';
 
 const redis = new Redis(baseConfig.redisUrl);
 after(() => redis.disconnect());

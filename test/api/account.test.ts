@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ApiClient } from '../../src/api/api-client.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
 

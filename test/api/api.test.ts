@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ApiClient, type ApiResponse } from '../../src/api/api-client.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
 import { API_APPLICATION_NAME, type RunningApi } from '../../src/api/server.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, insertSearchableTraces, startTestApi } from '../helpers/api.js';
 

@@ -6,7 +6,7 @@ import { createApiKeyCache, hashApiKey } from '../../src/api/auth.js';
 import { ApiClient } from '../../src/api/api-client.js';
 import type { RunningApi } from '../../src/api/server.js';
 import { TokenBucket } from '../../src/ratelimit/token-bucket.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
 

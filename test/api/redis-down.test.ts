@@ -8,7 +8,7 @@ import path from 'node:path';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { ApiClient } from '../../src/api/api-client.js';
 import { createLogger } from '../../src/logger.js';
-import { uniqueName } from '../helpers/env.js';
+import { uniqueName } from '../helpers/config.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, freePort, startTestApi } from '../helpers/api.js';
 

@@ -19,7 +19,7 @@ import { HNSW_CREATE_SQL, HNSW_INDEX_NAME, searchSessionOptions } from '../../sr
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { rerankScore, searchByEncodedVector } from '../../src/search/search.js';
-import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
+import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/config.js';
 import { assertRanking, type Scored } from '../helpers/ranking.js';
 
 const databaseUrl = adminUrl(baseConfig.databaseUrl, uniqueName('ct_filtered').replace(/-/g, '_'));

@@ -9,7 +9,7 @@ import { migrateDatabase } from '../../src/db/migrate.js';
 import { encodeVector } from '../../src/db/vector-binary.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { rerankScore } from '../../src/search/search.js';
-import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
+import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/config.js';
 import { assertRanking, type Scored } from '../helpers/ranking.js';
 
 // Its own database: the searchable set must be exactly what this file writes.

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import type { RunningApi } from '../../src/api/server.js';
 import { HttpTargetError, LOAD_TEST_EMAIL_DOMAIN, runHttpLoad, type HttpLoadOptions, type LoadTestUser } from '../../src/benchmark/http-load.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, freePort, startFaultyProxy, startTestApi } from '../helpers/api.js';
 

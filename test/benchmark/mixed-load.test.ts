@@ -6,7 +6,7 @@ import { HttpTargetError, type LoadTestUser } from '../../src/benchmark/http-loa
 import { runMixedLoad, type MixedLoadOptions } from '../../src/benchmark/mixed-load.js';
 import { ensureCapacitySchema } from '../../src/db/capacity-database.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { capacityTestPool, closeTestPool, testPool } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, startTestApi } from '../helpers/api.js';
 

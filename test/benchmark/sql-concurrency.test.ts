@@ -6,7 +6,7 @@ import { measureConcurrency } from '../../src/benchmark/sql-bench.js';
 import type { QuerySet } from '../../src/benchmark/query-set.js';
 import { encodeVector } from '../../src/db/vector-binary.js';
 import { embedLocal, LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
 import { insertSearchableTraces } from '../helpers/api.js';
 

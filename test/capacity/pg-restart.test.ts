@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { removeAllCapacityData } from '../helpers/capacity.js';
-import { uniqueName } from '../helpers/env.js';
+import { uniqueName } from '../helpers/config.js';
 import { capacityScalar, closeTestPool, waitFor } from '../helpers/db.js';
 import { run } from '../helpers/cli.js';
 import { assertExactRun, FAULT_TOTAL as TOTAL, killFaultWorkers, result, startPopulation, workerQueue } from '../helpers/faults.js';

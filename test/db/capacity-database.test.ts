@@ -11,7 +11,7 @@ import pg from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { prepareCapacityDatabase } from '../../src/db/capacity-database.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
-import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
+import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/config.js';
 import { closeTestPool, scalar } from '../helpers/db.js';
 
 const url = adminUrl(baseConfig.databaseUrl, uniqueName('ct_capacity_prep').replace(/-/g, '_'));

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { EMBEDDING_DIMENSIONS, HNSW_INDEX_NAME } from '../../src/db/constants.js';
-import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
+import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/config.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 function randomUnitVector(dims: number): string {

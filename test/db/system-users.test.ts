@@ -8,7 +8,7 @@ import { migrateDatabase, MIGRATIONS_FOLDER } from '../../src/db/migrate.js';
 import { ensureSystemUser, isReservedEmail } from '../../src/db/system-users.js';
 import { ensureSeedContributor } from '../../src/seeds/import.js';
 import { ensureCapacityContributor } from '../../src/capacity/population.js';
-import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/env.js';
+import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/config.js';
 
 // A database of its own: these tests need the system e-mails free, which the shared test database's
 // seed and capacity contributors may hold.

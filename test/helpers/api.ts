@@ -7,7 +7,7 @@ import { replaceTraceTags } from '../../src/db/trace-tags.js';
 import { toVectorLiteral, traceEmbeddingText } from '../../src/embeddings/embedder.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
 import { startApiServer, type RunningApi, type StartApiOptions } from '../../src/api/server.js';
-import { baseConfig } from './env.js';
+import { baseConfig } from './config.js';
 import { testPool } from './db.js';
 
 export function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { createPool } from '../../src/db/client.js';
 import { DEFAULT_INDEX_TYPE, hnswIndexName } from '../../src/db/hnsw.js';
-import { baseConfig } from './env.js';
+import { baseConfig } from './config.js';
 
 let pool: pg.Pool | undefined;
 /** One shared pool per test file, for assertions that read the database directly (with the search session settings). */

@@ -1,44 +1,20 @@
 /**
  * Test harness against the real stack (scripts/test.sh brings it up and points DATABASE_URL at the
- * commontrace_test database). Each test file gets its own task queue so files never steal each
- * other's workflow tasks.
+ * commontrace_test database): workers and clients on the test config (config.ts, re-exported here).
+ * Each test file gets its own task queue so files never steal each other's workflow tasks.
  */
-import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleOption, type WorkerOptions } from '@temporalio/worker';
-import pg from 'pg';
-import { withDatabase } from '../../src/db/database-url.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { withTemporalClient } from '../../src/cli/run-workflow.js';
 import { createWorker, type RunningWorker } from '../../src/worker.js';
 import { WORKFLOWS_PATH, workflowCodeOption } from '../../src/workflow-bundle.js';
 import type { ActivityDeps } from '../../src/activities/deps.js';
+import { baseConfig, uniqueName } from './config.js';
+
+export { adminUrl, baseConfig, dropDatabase, TEST_NAMESPACE, testConfig, uniqueName } from './config.js';
 
 // Worker lifecycle chatter drowns the test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
-
-/**
- * Test workflows and schedules live in their own namespace (scripts/test.sh creates it), so the Web
- * UI's `default` shows only what operators started. Set here too, so a single test file run by hand
- * and the CLI processes tests spawn use it as well.
- */
-export const TEST_NAMESPACE = 'commontrace-test';
-process.env.TEMPORAL_NAMESPACE ||= TEST_NAMESPACE;
-
-export const baseConfig: Config = loadConfig();
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A config on its own task queue, optionally with other overrides. */
-export function testConfig(overrides: { taskQueue?: string } & Partial<Omit<Config, 'temporal'>> = {}): Config {
-  const { taskQueue, ...rest } = overrides;
-  return {
-    ...baseConfig,
-    ...rest,
-    temporal: { ...baseConfig.temporal, taskQueue: taskQueue ?? uniqueName('test') },
-  };
-}
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
 /**
@@ -88,17 +64,4 @@ export function startWorkflow<TInput, TResult>(
   config: Config, workflow: (input: TInput) => Promise<TResult>, input: TInput, workflowId = uniqueName(workflow.name),
 ) {
   return withClient(config, (client) => client.workflow.start(workflow, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] }));
-}
-
-export const adminUrl = withDatabase;
-
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const client = new pg.Client({ connectionString: adminUrl(databaseUrl, 'postgres') });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
 }

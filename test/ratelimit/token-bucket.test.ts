@@ -9,7 +9,7 @@ import {
   TokenBucket,
   bucketKey,
 } from '../../src/ratelimit/token-bucket.js';
-import { baseConfig } from '../helpers/env.js';
+import { baseConfig } from '../helpers/config.js';
 import { freePort } from '../helpers/api.js';
 
 const CONNECTIONS = 8;

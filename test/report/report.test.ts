@@ -8,7 +8,7 @@ import { saveBenchmarkRun, loadBenchmarkRun, RunNotFoundError } from '../../src/
 import { formatComparison, searchBenchmarkInput } from '../../src/cli/benchmark.js';
 import { benchmarkReportSchema, parseReport } from '../../src/report/schema.js';
 import { writeReportFiles } from '../../src/report/write.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
 import { regressed, runBenchCli, sampleReport } from '../helpers/bench.js';
 

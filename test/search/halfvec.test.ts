@@ -23,7 +23,7 @@ import { searchIndexType, validIndexTypes } from '../../src/search/index-type.js
 import { searchByEncodedVector } from '../../src/search/search.js';
 import { capacityTestPool, closeTestPool } from '../helpers/db.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 
 const N = 2_000;
 const CLUSTERS = 20;

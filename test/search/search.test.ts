@@ -11,7 +11,7 @@ import { replaceTraceTags } from '../../src/db/trace-tags.js';
 import pg from 'pg';
 import { withTransaction } from '../../src/db/client.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
-import { baseConfig, uniqueName } from '../helpers/env.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 
 const CONTRIBUTOR = 'search-test@commontrace.internal';
 // A made-up word keeps these rows nearest the query whatever else the shared database holds.

@@ -5,7 +5,7 @@ import { createSeedActivities } from '../../src/activities/seeds.js';
 import type { ActivityDeps } from '../../src/activities/deps.js';
 import { ensureSeedContributor, importSeedChunk, seedContentHash, SEED_CONTRIBUTOR_EMAIL } from '../../src/seeds/import.js';
 import type { SeedTrace } from '../../src/seeds/schema.js';
-import { baseConfig } from '../helpers/env.js';
+import { baseConfig } from '../helpers/config.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { deleteSeeds, loadSeeds, tempFixture } from '../helpers/seeds.js';
 
