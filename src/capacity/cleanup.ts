@@ -21,7 +21,7 @@ export interface TraceCounts {
 /** Below this many remaining vectors, rebuilding the index is quicker than vacuuming 100K dead entries. */
 export const REINDEX_MAX_REMAINING = 50_000;
 
-export async function traceCounts(pool: pg.Pool): Promise<TraceCounts> {
+export async function traceCounts(pool: pg.Pool | pg.PoolClient): Promise<TraceCounts> {
   const { rows } = await pool.query<TraceCounts>(
     `SELECT count(*) FILTER (WHERE u.is_system AND u.email = $1)::int AS capacity,
             count(*) FILTER (WHERE (u.is_system AND u.email = $1) IS NOT TRUE AND t.is_seed)::int AS seeds,

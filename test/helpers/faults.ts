@@ -40,14 +40,25 @@ export function result<W extends Workflow>(config: ReturnType<typeof testConfig>
   return withClient(config, (client) => client.workflow.getHandle<W>(handle.workflowId).result());
 }
 
-/** What the capacity database holds, counted from its rows. */
+/**
+ * What the capacity database holds, counted from its rows in one snapshot (REPEATABLE READ): a job
+ * still running between two separate counts would make rows and ledger disagree when they never do.
+ */
 export async function capacityState() {
-  return {
-    ...(await traceCounts(capacityTestPool())),
-    ledgerBatches: await capacityScalar<number>('SELECT count(*)::int FROM capacity_batches'),
-    hnswIndexes: await capacityScalar<number>(`SELECT count(*)::int FROM pg_indexes WHERE tablename = 'traces' AND indexdef ILIKE '%USING hnsw%'`),
-    indexValid: await capacityScalar<boolean | null>('SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)) AS valid', [CAPACITY_INDEX]),
-  };
+  const client = await capacityTestPool().connect();
+  const value = async <T>(sql: string, params: unknown[] = []) => (await client.query<{ v: T }>(sql, params)).rows[0]!.v;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return {
+      ...(await traceCounts(client)),
+      ledgerBatches: await value<number>('SELECT count(*)::int AS v FROM capacity_batches'),
+      hnswIndexes: await value<number>(`SELECT count(*)::int AS v FROM pg_indexes WHERE tablename = 'traces' AND indexdef ILIKE '%USING hnsw%'`),
+      indexValid: await value<boolean | null>('SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)) AS v', [CAPACITY_INDEX]),
+    };
+  } finally {
+    await client.query('COMMIT');
+    client.release();
+  }
 }
 
 /** Exactly `total` rows of the run, by their deterministic ids, and a ledger that sums to them. */
