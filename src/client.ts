@@ -58,16 +58,28 @@ export function buildProgram(config: () => Config): Command {
   return program;
 }
 
+/**
+ * Runs one command line to its end: the exit code its action set (0 when none), or, when the command
+ * failed, 2 after printing its message on stderr. Commander's own usage errors exit the process
+ * (newProgram) before this returns.
+ */
+export async function runCommand(program: Command, argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    // The message is what the user acts on; LOG_LEVEL=debug adds the stack and cause as a log line.
+    logger.debug({ err }, 'command failed');
+    console.error(`error: ${(err as Error).message}`);
+    return 2;
+  }
+}
+
 /** Entry point for `npm run cli` and the package bin. */
 export function runCli(argv: string[]): void {
-  buildProgram(() => loadConfig())
-    .parseAsync(argv)
-    .catch((err: Error) => {
-      // The message is what the user acts on; LOG_LEVEL=debug adds the stack and cause as a log line.
-      logger.debug({ err }, 'command failed');
-      console.error(`error: ${err.message}`);
-      process.exit(2);
-    });
+  void runCommand(buildProgram(() => loadConfig()), argv).then((code) => {
+    if (code === 2) process.exit(2);
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CapacityCleanupResult } from '../../src/workflows/capacity-cleanup.js';
 import type { CapacityPopulationResult } from '../../src/workflows/capacity-population.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess as runCli } from '../helpers/cli-in-process.js';
 import { capacityScalar, closeTestPool } from '../helpers/db.js';
 import { startWorker, testConfig, uniqueName } from '../helpers/env.js';
 

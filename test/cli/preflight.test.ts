@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess as runCli } from '../helpers/cli-in-process.js';
 import { startWorker, testConfig, uniqueName } from '../helpers/env.js';
 
 test('`preflight --json` prints every check and exits 0 when nothing fails', async (t) => {

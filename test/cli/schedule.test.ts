@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { recheckScheduleOptions } from '../../src/cli/schedule.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess as runCli } from '../helpers/cli-in-process.js';
 import { testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { waitFor } from '../helpers/db.js';
 

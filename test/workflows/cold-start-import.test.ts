@@ -5,7 +5,7 @@ import type { SeedImportInput, SeedImportResult } from '../../src/workflows/seed
 import { SEED_CONTRIBUTOR_EMAIL } from '../../src/seeds/import.js';
 import { executeWorkflow, startWorker, testConfig, uniqueName } from '../helpers/env.js';
 import { closeTestPool, scalar, testPool } from '../helpers/db.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess as runCli } from '../helpers/cli-in-process.js';
 import { deleteSeeds, loadSeeds, SEED_COUNT, seedStats, tempFixture } from '../helpers/seeds.js';
 import { seedImport } from '../../src/workflows/seed-import.js';
 

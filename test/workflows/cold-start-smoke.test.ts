@@ -8,7 +8,7 @@ import { firstQuerySmoke } from '../../src/workflows/first-query-smoke.js';
 import { embeddingReadiness } from '../../src/workflows/embedding-readiness.js';
 import { seedImport } from '../../src/workflows/seed-import.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess as runCli } from '../helpers/cli-in-process.js';
 import { deleteSeeds, SEED_COUNT, tempFixture } from '../helpers/seeds.js';
 
 const config = testConfig();
