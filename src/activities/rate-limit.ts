@@ -61,18 +61,31 @@ function assertReachable(responses: readonly ApiResponse[], baseUrl: string): vo
  * `count` concurrent searches from a full bucket, then single requests until the first 429 (or
  * `maxFollowUps`). With `otherUser`, one request of that user goes first (the independence probe).
  */
-async function burst(client: ApiClient, user: RegisteredUser, count: number, maxFollowUps: number, otherUser?: RegisteredUser): Promise<BurstMeasurement> {
-  const otherUserStatus = otherUser ? (await client.search(otherUser.apiKey, agentQuery(0), { limit: 1 })).status : undefined;
+/** Requests from `user`, one at a time, until its first 429 (or `max` requests): how many were allowed first, and the last response. */
+async function untilLimited(client: ApiClient, user: RegisteredUser, max: number): Promise<{ allowed: number; last: ApiResponse | undefined }> {
+  let allowed = 0;
+  let last: ApiResponse | undefined;
+  for (let i = 0; i < max; i++) {
+    last = await client.search(user.apiKey, agentQuery(i), { limit: 3 });
+    if (last.status === 429) break;
+    if (last.status === 200) allowed++;
+  }
+  return { allowed, last };
+}
+
+async function burst(
+  client: ApiClient, user: RegisteredUser, count: number, maxFollowUps: number, other?: { user: RegisteredUser; exhaustedAt: number },
+): Promise<BurstMeasurement> {
+  // The other user's bucket refills while time passes (on a slow host, a second is a whole token):
+  // it is probed until its 429, and the check allows what refilled since it was emptied.
+  const probe = other ? await untilLimited(client, other.user, maxFollowUps) : undefined;
+  const otherUser = other && probe?.last
+    ? { status: probe.last.status, allowedBeforeLimit: probe.allowed, secondsSinceEmpty: (probe.last.receivedAt - other.exhaustedAt) / 1000 }
+    : undefined;
   const responses = await pLimit(MAX_IN_FLIGHT).map(Array.from({ length: count }), (_, i) => client.search(user.apiKey, agentQuery(i), { limit: 3 }));
   assertReachable(responses, client.baseUrl);
   const startedAt = Math.min(...responses.map((r) => r.sentAt));
-  let followUpsAllowed = 0;
-  let last: ApiResponse | undefined;
-  for (let i = 0; i < maxFollowUps; i++) {
-    last = await client.search(user.apiKey, agentQuery(i), { limit: 3 });
-    if (last.status === 429) break;
-    if (last.status === 200) followUpsAllowed++;
-  }
+  const { allowed: followUpsAllowed, last } = await untilLimited(client, user, maxFollowUps);
   const limited = last?.status === 429;
   const endedAt = last?.receivedAt ?? Date.now();
   return {
@@ -84,7 +97,7 @@ async function burst(client: ApiClient, user: RegisteredUser, count: number, max
     ...(limited && { limitedSample: limitedSample(last) }),
     secondsToLimit: (endedAt - startedAt) / 1000,
     exhaustedAt: endedAt,
-    ...(otherUserStatus !== undefined && { otherUserStatus }),
+    ...(otherUser && { otherUser }),
   };
 }
 
@@ -190,8 +203,8 @@ export function createRateLimitActivities(deps: ActivityDeps) {
     async rateLimitIndependentBuckets(input: TestUsersInput & { count: number; maxFollowUps: number }): Promise<BurstMeasurement & { testUsers: TestUsersReport }> {
       const { value, testUsers } = await withTestUsers(tools, input, ['drained', 'second'], async (users) => {
         const client = new ApiClient(input.baseUrl);
-        await burst(client, users.drained, input.count, input.maxFollowUps);
-        return burst(client, users.second, input.count, input.maxFollowUps, users.drained);
+        const drained = await burst(client, users.drained, input.count, input.maxFollowUps);
+        return burst(client, users.second, input.count, input.maxFollowUps, { user: users.drained, exhaustedAt: drained.exhaustedAt });
       });
       return { ...value, testUsers };
     },

@@ -52,8 +52,12 @@ export interface BurstMeasurement {
   secondsToLimit: number;
   /** Wall-clock ms of the 429: the bucket was empty then. */
   exhaustedAt: number;
-  /** Status of the other user's request just before this burst (the independence check). */
-  otherUserStatus?: number;
+  /**
+   * The independence check's other user, emptied by an earlier burst, probed just before this one:
+   * its requests one at a time until its 429 (status: the last one's), how many were allowed first,
+   * and the seconds from its earlier 429 to that last response, over which its bucket refilled.
+   */
+  otherUser?: { status: number; allowedBeforeLimit: number; secondsSinceEmpty: number };
 }
 
 export interface RefillMeasurement {

@@ -93,17 +93,23 @@ export function checkRefill(limit: number, waitSeconds: number, m: RefillMeasure
 
 export function checkIndependent(limit: number, m: BurstMeasurement): RateLimitCheck {
   const allowance = refillDuring(m.secondsToLimit, limit);
-  const otherLimited = m.otherUserStatus === 429;
+  const a = m.otherUser;
+  const aAllowance = a ? refillDuring(a.secondsSinceEmpty, limit) : 0;
+  const otherLimited = a !== undefined && a.status === 429 && a.allowedBeforeLimit <= aAllowance;
   const passed = otherLimited && m.tally.ok === limit && m.tally.total === limit && m.limited && m.followUpsAllowed <= allowance;
   return {
     id: 4,
     name: 'independent buckets',
     passed,
-    expected: `user A (empty) gets 429 while user B gets all ${limit}, then B is limited on its own`,
+    expected: `user A (empty) gets 429, after no more than what refilled since it was emptied, while user B gets all ${limit}, then B is limited on its own`,
     observed:
-      `A: ${m.otherUserStatus ?? 'not probed'}; B: ${m.tally.ok}/${m.tally.total} succeeded (${statuses(m.tally)}), ` +
+      `A: ${a ? `${a.status} after ${a.allowedBeforeLimit} allowed (≤ ${aAllowance} refilled in ${secs(a.secondsSinceEmpty)})` : 'not probed'}; ` +
+      `B: ${m.tally.ok}/${m.tally.total} succeeded (${statuses(m.tally)}), ` +
       (m.limited ? `then 429 after ${m.followUpsAllowed} more (≤ ${allowance})` : `no 429 in ${m.followUpsSent} follow-ups`),
-    figures: { userAStatus: m.otherUserStatus ?? 0, userBOk: m.tally.ok, userBSent: m.tally.total, userBLimitedAfter: m.limited, allowedBeforeLimit: m.followUpsAllowed },
+    figures: {
+      userAStatus: a?.status ?? 0, userAAllowed: a?.allowedBeforeLimit ?? 0, userARefillAllowance: aAllowance,
+      userBOk: m.tally.ok, userBSent: m.tally.total, userBLimitedAfter: m.limited, allowedBeforeLimit: m.followUpsAllowed,
+    },
   };
 }
 

@@ -6,7 +6,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { RATE_LIMIT_VALIDATION_FAST, type RateLimitValidationInput, type RateLimitValidationResult } from '../../src/workflows/rate-limit-validation.js';
-import { checkManyUsers, checkRefill } from '../../src/workflows/rate-limit-checks.js';
+import { checkIndependent, checkManyUsers, checkRefill } from '../../src/workflows/rate-limit-checks.js';
 import { ApiPortBusyError, ensureLocalApiServer } from '../../src/api/local.js';
 import { generateApiKey } from '../../src/api/auth.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
@@ -220,4 +220,17 @@ test('check verdicts sit exactly on the documented bounds', () => {
   assert.equal(many([60, 60, 61]), true, '0.5 s of refill allows one extra');
   assert.equal(many([60, 59]), false, 'a user who got less than the limit fails');
   assert.equal(many([60, 62]), false, 'more than the limit plus refill fails');
+
+  // User A, emptied earlier, may be allowed what can have refilled since: ceil(seconds × limit/60),
+  // as for every burst (the bucket's fraction of a token at its 429 is unknown).
+  const burstB = { tally: { total: 60, ok: 60, limited: 0, other: 0, statuses: { 200: 60 } }, seconds: 0.2, followUpsAllowed: 0, followUpsSent: 1, limited: true, secondsToLimit: 0.3, exhaustedAt: 0 };
+  const independent = (status: number, allowedBeforeLimit: number, secondsSinceEmpty: number) =>
+    checkIndependent(60, { ...burstB, otherUser: { status, allowedBeforeLimit, secondsSinceEmpty } }).passed;
+  assert.equal(independent(429, 0, 0.01), true, 'A limited at once');
+  assert.equal(independent(429, 1, 0.01), true, 'the last fraction of a token may complete within 10 ms');
+  assert.equal(independent(429, 2, 0.01), false, 'two tokens in 10 ms');
+  assert.equal(independent(429, 2, 1.2), true, '1.2 s on a slow host: up to two');
+  assert.equal(independent(429, 3, 1.2), false, 'more than can have refilled');
+  assert.equal(independent(200, 0, 0.01), false, 'A never limited');
+  assert.equal(checkIndependent(60, burstB).passed, false, 'A not probed');
 });
