@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundle, type WorkerOptions } from '@temporalio/worker';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -28,13 +28,18 @@ export function workflowCodeOption(bundlePath: string | undefined): Pick<WorkerO
   return { workflowBundle: { codePath: path.resolve(bundlePath) } };
 }
 
-/** Bundles src/workflows into one file at `outPath`; returns its size in bytes. */
-export async function buildWorkflowBundle(outPath: string): Promise<number> {
+/** src/workflows bundled in memory; the bundler's progress is silenced, its warnings and errors shown. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
   const silent = () => undefined;
-  const { code } = await bundleWorkflowCode({
+  return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     logger: { log: silent, trace: silent, debug: silent, info: silent, warn: (m) => console.warn(m), error: (m) => console.error(m) },
   });
+}
+
+/** Bundles src/workflows into one file at `outPath`; returns its size in bytes. */
+export async function buildWorkflowBundle(outPath: string): Promise<number> {
+  const { code } = await bundleWorkflows();
   await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
   await writeFile(outPath, code);
   return Buffer.byteLength(code);

@@ -3,11 +3,11 @@
  * commontrace_test database): workers and clients on the test config (config.ts, re-exported here).
  * Each test file gets its own task queue so files never steal each other's workflow tasks.
  */
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleOption, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkflowBundleOption, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../../src/config.js';
 import { withTemporalClient } from '../../src/cli/run-workflow.js';
 import { createWorker, type RunningWorker } from '../../src/worker.js';
-import { WORKFLOWS_PATH, workflowCodeOption } from '../../src/workflow-bundle.js';
+import { bundleWorkflows, workflowCodeOption } from '../../src/workflow-bundle.js';
 import type { ActivityDeps } from '../../src/activities/deps.js';
 import { baseConfig, uniqueName } from './config.js';
 
@@ -22,15 +22,9 @@ let bundle: Promise<WorkflowBundleOption> | undefined;
  * for every test file and the workers they spawn; a file run by hand bundles once for all its workers.
  */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
-  const prebuilt = workflowCodeOption(baseConfig.temporal.workflowBundlePath).workflowBundle;
-  bundle ??= prebuilt ? Promise.resolve(prebuilt) : bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  bundle ??= Promise.resolve(workflowCodeOption(baseConfig.temporal.workflowBundlePath).workflowBundle ?? bundleWorkflows());
   return bundle;
 }
-
-const quietLogger = {
-  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
-  warn: (m: string) => console.warn(m), error: (m: string) => console.error(m),
-};
 
 export async function startWorker(
   config: Config,

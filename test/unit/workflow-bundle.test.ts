@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildWorkflowBundle, WORKFLOWS_PATH, WorkflowBundleMissingError, workflowCodeOption } from '../../src/workflow-bundle.js';
 import { loadConfig } from '../../src/config.js';
+import { run } from '../helpers/cli.js';
 
 test('without TEMPORAL_WORKFLOW_BUNDLE the worker bundles src/workflows itself', () => {
   assert.equal(loadConfig({}).temporal.workflowBundlePath, undefined);
@@ -35,4 +36,16 @@ test('a built bundle holds the workflows and is what the worker loads', async ()
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the worker process reads TEMPORAL_WORKFLOW_BUNDLE: a missing bundle stops it at start, before it connects anywhere', async () => {
+  const missing = path.join(os.tmpdir(), 'no-such-dir', 'workflow-bundle.js');
+  // Unreachable services: the refusal must come first, from the bundle setting alone.
+  const result = await run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    TEMPORAL_WORKFLOW_BUNDLE: missing, TEMPORAL_ADDRESS: '127.0.0.1:1', DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/none', LOG_FORMAT: 'json',
+  });
+  assert.equal(result.code, 1, result.stderr);
+  assert.ok(result.stderr.includes(missing), result.stderr);
+  assert.match(result.stderr, /npm run build:workflows/);
+  assert.doesNotMatch(result.stderr, /Cannot reach the Temporal server/);
 });
