@@ -24,11 +24,14 @@ bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
 export TEST_DATABASE_TEMPLATE="$DATABASE_URL"
 # Each test file's wall and CPU seconds (test/helpers/file-database.ts), for the summary at the end.
 export TEST_FILE_TIMES="${TEST_FILE_TIMES:-$(mktemp)}"
-npx --no-install tsx scripts/test-databases.ts reset "$TEST_DATABASE_TEMPLATE"
 # One workflow bundle for the whole run: every test file's workers, and the workers they spawn, load
-# it instead of bundling src/workflows themselves (seconds of CPU each, on a CPU-bound run).
+# it instead of bundling src/workflows themselves (seconds of CPU each, on a CPU-bound run). It is
+# built while the templates migrate.
 export TEMPORAL_WORKFLOW_BUNDLE="${TEMPORAL_WORKFLOW_BUNDLE:-$(mktemp -d)/workflow-bundle.js}"
-npx --no-install tsx scripts/build-workflows.ts "$TEMPORAL_WORKFLOW_BUNDLE"
+npx --no-install tsx scripts/build-workflows.ts "$TEMPORAL_WORKFLOW_BUNDLE" &
+bundle=$!
+npx --no-install tsx scripts/test-databases.ts reset "$TEST_DATABASE_TEMPLATE"
+wait "$bundle"
 trap 'npx --no-install tsx scripts/test-databases.ts drop-copies "$TEST_DATABASE_TEMPLATE" || true' EXIT
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
@@ -39,20 +42,24 @@ mapfile -t files < <(find test -name '*.test.ts' | sort)
 # and launch tests: when a load generator falls behind on the shared cores, the benchmark says so and
 # those tests accept that verdict; the rate-limit checks allow for the refill a slow run sees.)
 alone=(test/capacity/pg-restart.test.ts)
-# The longest of the rest start first, so the phase never ends with one of them running alone.
-slow=(test/capacity/faults.test.ts test/capacity/durability.test.ts test/workflows/rate-limit-validation.test.ts
-  test/benchmark/search-benchmark.test.ts test/workflows/launch-readiness.test.ts
-  test/workflows/capacity.test.ts test/cli/capacity.test.ts test/workflows/cold-start-crash.test.ts)
+# The longest of the rest start first (by their wall time in a whole run), so the phase never ends
+# with one of them running alone; scripts/run-test-files.ts keeps this order (node --test would sort
+# the files by name).
+slow=(test/capacity/faults.test.ts test/benchmark/search-benchmark.test.ts test/workflows/rate-limit-validation.test.ts
+  test/capacity/durability.test.ts test/workflows/launch-readiness.test.ts test/workflows/capacity.test.ts
+  test/workflows/cold-start-crash.test.ts test/workflows/capacity-rows.test.ts test/benchmark/http-load.test.ts
+  test/workflows/cold-start-import.test.ts test/cli/capacity.test.ts test/workflows/cold-start-smoke.test.ts
+  test/benchmark/filtered.test.ts test/benchmark/ground-truth.test.ts test/workflows/cold-start-embeddings.test.ts
+  test/seeds/validate.test.ts)
 shared=("${slow[@]}")
 for f in "${files[@]}"; do [[ " ${alone[*]} ${slow[*]} " == *" $f "* ]] || shared+=("$f"); done
 
 run_tests() {
   local concurrency=$1; shift
-  node --import tsx --import ./test/helpers/file-database.ts --test --test-concurrency="$concurrency" --test-timeout=900000 "$@"
+  node --import tsx --import ./test/helpers/file-database.ts scripts/run-test-files.ts --concurrency "$concurrency" --timeout 900000 "$@"
 }
 
-# Typecheck and lint run beside the first test phase: the tests spend most of their time waiting on
-# workflows, and the two checks need no service.
+# Typecheck and lint run beside the first test phase: they need no service.
 checks_log=$(mktemp)
 ( set -e; echo "[test] typecheck"; npx --no-install tsc --noEmit; echo "[test] lint"; npx --no-install eslint . ) >"$checks_log" 2>&1 &
 checks=$!
@@ -66,6 +73,6 @@ run_tests 1 "${alone[@]}" || status=1
 wait "$checks" || status=1
 cat "$checks_log"
 echo "[test] slowest files (wall s, CPU s with spawned processes; the whole list is in $TEST_FILE_TIMES):"
-sort -rn "$TEST_FILE_TIMES" | head -n 10 | sed 's/^/[test]   /'
+sort -rn "$TEST_FILE_TIMES" | head -n 10 | cut -f1-3 | sed 's/^/[test]   /'
 awk -F'\t' '{ cpu += $2 } END { printf "[test] test processes used %.0f CPU s in all\n", cpu }' "$TEST_FILE_TIMES"
 exit "$status"

@@ -37,14 +37,14 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
 }
 
 // With TEST_FILE_TIMES, each test file's process appends its wall seconds, its CPU seconds (its own
-// and those of the processes it spawned and waited for: CLIs, workers) and its path there when it
-// exits. scripts/test.sh prints the slowest files: on 2 cores the suite is CPU-bound, so the CPU
+// and those of the processes it spawned and waited for: CLIs, workers), its path and the time it
+// ended (Unix seconds, for a timeline of the run) there when it exits. scripts/test.sh prints the slowest files: on 2 cores the suite is CPU-bound, so the CPU
 // column says which files to make cheaper.
 const timesFile = process.env.TEST_FILE_TIMES;
 if (timesFile && isTestFile && process.argv[1]) {
   const file = process.argv[1];
   process.on('exit', () => {
-    const line = [(performance.now() / 1000).toFixed(1), cpuSeconds().toFixed(1), relative(process.cwd(), file)].join('\t');
+    const line = [(performance.now() / 1000).toFixed(1), cpuSeconds().toFixed(1), relative(process.cwd(), file), (Date.now() / 1000).toFixed(1)].join('\t');
     appendFileSync(timesFile, `${line}\n`);
   });
 }
