@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { resolveProjectPath } from '../paths.js';
+import { createBlockResultCache } from '../seeds/code-blocks/registry.js';
 import { validateSeedFile } from '../seeds/validate.js';
 import { ensureSeedContributor, importSeedChunk, type ImportCounts } from '../seeds/import.js';
 import type { SeedTrace } from '../seeds/schema.js';
@@ -29,6 +30,8 @@ async function readFixture(path: string): Promise<{ bytes: Buffer; hash: string 
 }
 
 export function createSeedActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
+  // Code blocks this worker has checked: a re-import of an unchanged fixture re-checks none.
+  const checkedBlocks = createBlockResultCache();
   return {
     /** Validation happens before any write; a bad fixture is bad on every retry, so it is non-retryable. */
     async validateSeedFixture(input: { path: string; corpus?: boolean }): Promise<ValidatedFixture> {
@@ -36,7 +39,7 @@ export function createSeedActivities({ pool }: Pick<ActivityDeps, 'pool'>) {
       const { hash } = await readFixture(path).catch((err: Error) => {
         throw ApplicationFailure.nonRetryable(`Cannot read seed fixture ${path}: ${err.message}`, 'SeedFixtureMissing');
       });
-      const report = await validateSeedFile(path, { corpus: input.corpus ?? true });
+      const report = await validateSeedFile(path, { corpus: input.corpus ?? true, cache: checkedBlocks });
       if (!report.ok) {
         const lines = report.problems
           .slice(0, MAX_PROBLEMS_IN_MESSAGE)

@@ -10,7 +10,8 @@ import { embedLocal } from '../../src/embeddings/local.js';
 import { normalizeTag } from '../../src/tags.js';
 import { checkDockerfile } from '../../src/seeds/code-blocks/dockerfile.js';
 import { extractCodeBlocks } from '../../src/seeds/code-blocks/fences.js';
-import { checkBlocks, type Checker } from '../../src/seeds/code-blocks/registry.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { CHECK_CHANNEL, checkBlocks, createBlockResultCache, type Checker, type CheckSummary } from '../../src/seeds/code-blocks/registry.js';
 import { spawnInOwnGroup, type SpawnProcess } from '../../src/seeds/code-blocks/runner.js';
 import { SeedValidationError, assertValidSeedFile, validateSeedFile, type SeedValidationOptions } from '../../src/seeds/validate.js';
 import type { SeedTrace } from '../../src/seeds/schema.js';
@@ -507,6 +508,47 @@ test('a checker process that never answers is killed at the timeout; each of its
     { message: 'bash did not finish within 0.2 s' },
     { message: 'bash did not finish within 0.2 s' },
   ]);
+});
+
+test('a block result cache answers the blocks it holds: the same results, nothing parsed, no process started', async () => {
+  const started: string[] = [];
+  const countingSpawn: SpawnProcess = (command, args) => {
+    started.push(command);
+    return spawnInOwnGroup(command, args);
+  };
+  const summaries: CheckSummary[] = [];
+  const onCheck = (message: unknown) => summaries.push(message as CheckSummary);
+  subscribe(CHECK_CHANNEL.name, onCheck);
+  try {
+    const cache = createBlockResultCache();
+    const blocks: { checker: Checker; content: string }[] = [
+      { checker: 'python', content: 'print(1)' },
+      { checker: 'python', content: 'def f(:\n    pass' },
+      { checker: 'typescript', content: 'const x = ;' },
+    ];
+    const expected = [null, { line: 1, message: 'SyntaxError: invalid syntax' }, { line: 1, message: 'Expression expected.' }];
+    assert.deepEqual(await checkBlocks(blocks, { spawn: countingSpawn, cache }), expected);
+    assert.equal(started.length, 1);
+    // A new block beside the known ones is the only one checked.
+    const more = [...blocks, { checker: 'python' as const, content: 'x = 2' }];
+    assert.deepEqual(await checkBlocks(more, { spawn: countingSpawn, cache }), [...expected, null]);
+    assert.equal(started.length, 2);
+    assert.deepEqual(await checkBlocks(more, { spawn: countingSpawn, cache }), [...expected, null]);
+    assert.equal(started.length, 2, 'every block known: no checker process');
+    assert.deepEqual(summaries.map((s) => s.cached), [{}, { python: 2, typescript: 1 }, { python: 3, typescript: 1 }]);
+  } finally {
+    unsubscribe(CHECK_CHANNEL.name, onCheck);
+  }
+});
+
+test('a block whose checker timed out is not cached: the next check runs it', async () => {
+  const cache = createBlockResultCache();
+  const blocks: { checker: Checker; content: string }[] = [{ checker: 'bash', content: 'echo one' }];
+  const silent: SpawnProcess = () => spawnInOwnGroup('bash', ['-c', 'exec sleep 60']);
+  assert.deepEqual(await checkBlocks(blocks, { spawn: silent, timeoutMs: 200, cache }), [{ message: 'bash did not finish within 0.2 s' }]);
+  assert.equal(cache.size, 0);
+  assert.deepEqual(await checkBlocks(blocks, { cache }), [null]);
+  assert.equal(cache.size, 1);
 });
 
 test('the Dockerfile grammar', () => {

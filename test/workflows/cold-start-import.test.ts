@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -8,6 +9,7 @@ import { closeTestPool, scalar, testPool } from '../helpers/db.js';
 import { runCliInProcess as runCli } from '../helpers/cli-in-process.js';
 import { deleteSeeds, loadSeeds, SEED_COUNT, seedStats, tempFixture } from '../helpers/seeds.js';
 import { seedImport } from '../../src/workflows/seed-import.js';
+import { CHECK_CHANNEL, type CheckSummary } from '../../src/seeds/code-blocks/registry.js';
 
 const config = testConfig();
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -46,8 +48,16 @@ test('importing the shipped fixture inserts every seed; importing it again inser
   const tagless = await scalar<number>(`SELECT count(*)::int FROM traces t WHERE is_seed AND NOT EXISTS (SELECT 1 FROM trace_tags tt WHERE tt.trace_id = t.id)`);
   assert.equal(tagless, 0, 'every seed carries its tags');
 
-  const again = await runSeedImport({ chunkSize: 100 });
+  // The worker runs in this process, so its code-block checks are seen here: the second validation
+  // of the same fixture is answered by the worker's cache, with no checker process.
+  const checks: CheckSummary[] = [];
+  const onCheck = (message: unknown) => checks.push(message as CheckSummary);
+  subscribe(CHECK_CHANNEL.name, onCheck);
+  const again = await runSeedImport({ chunkSize: 100 }).finally(() => unsubscribe(CHECK_CHANNEL.name, onCheck));
   assert.deepEqual({ inserted: again.inserted, updated: again.updated, skipped: again.skipped, chunks: again.chunks }, { inserted: 0, updated: 0, skipped: SEED_COUNT, chunks: 4 });
+  assert.equal(checks.length, 1);
+  assert.deepEqual(checks[0]!.cached, checks[0]!.blocks, 'every block answered by the cache');
+  assert.deepEqual(checks[0]!.processes, {});
   assert.deepEqual(await seedStats(), { rows: SEED_COUNT, distinctKeys: SEED_COUNT, embedded: 0 });
 });
 

@@ -54,8 +54,17 @@ function complete<T>(answered: T[], total: number, result: RunResult, what: stri
   throw new Error(`${what} stopped after ${answered.length} of ${total} blocks (exit ${result.code}): ${result.stderr.trim()}`);
 }
 
+const timeouts = new WeakSet<SyntaxProblem>();
+
 function timeoutProblem(tool: Tool, timeoutMs: number): SyntaxProblem {
-  return { message: `${tool.name} did not finish within ${timeoutMs / 1000} s` };
+  const problem = { message: `${tool.name} did not finish within ${timeoutMs / 1000} s` };
+  timeouts.add(problem);
+  return problem;
+}
+
+/** Whether a problem says the checker ran out of time, which says nothing lasting about the block. */
+export function isTimeoutProblem(problem: SyntaxProblem | null): boolean {
+  return problem !== null && timeouts.has(problem);
 }
 
 /** Bash variables cannot hold NUL, the record separator; bash's parser skips NULs in a script anyway. */
