@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import pLimit from 'p-limit';
 import { ApiClient, describe, type ApiResponse, type RegisteredUser } from '../api/api-client.js';
+import { dependencyStates, isDegradedCommonTrace } from '../api/health.js';
 import { ApiPortBusyError, ensureLocalApiServer, type LocalApiSource } from '../api/local.js';
 import { TokenBucket } from '../ratelimit/token-bucket.js';
 import {
@@ -144,6 +145,9 @@ export function createRateLimitActivities(deps: ActivityDeps) {
           `The API at ${input.baseUrl} did not answer (${res.error}). Check that it is up (\`npm run cli -- api\` serves one locally).`,
           'ApiUnreachable',
         );
+      }
+      if (isDegradedCommonTrace(res)) {
+        throw ApplicationFailure.retryable(`The API at ${input.baseUrl} is degraded (${dependencyStates(res.body)}); retrying`, 'ApiDegraded');
       }
       if (res.status !== 200) throw ApplicationFailure.nonRetryable(`GET /healthz answered ${describe(res)}. Is ${input.baseUrl} a CommonTrace API?`, 'ApiUnhealthy');
       return { status: res.status };

@@ -3,6 +3,7 @@
  * against any base URL. Network failures come back as status 0 with the error, never as throws, so a
  * burst can count them next to 200s and 429s.
  */
+import type { HealthBody } from './health.js';
 
 export interface ApiResponse<T = unknown> {
   /** 0 when no HTTP response arrived (refused, reset, timed out). */
@@ -122,7 +123,7 @@ export class ApiClient {
     return this.request('POST', '/api/v1/traces', { apiKey, body: trace });
   }
 
-  health(): Promise<ApiResponse<{ service?: string; status?: string; database?: string; redis?: string }>> {
+  health(): Promise<ApiResponse<HealthBody>> {
     return this.request('GET', '/healthz');
   }
 }

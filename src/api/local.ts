@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { ApiClient } from './api-client.js';
-import { SERVICE_NAME } from './routes.js';
+import { SERVICE_NAME } from './health.js';
 import { startApiServer, type ApiDeps, type RunningApi } from './server.js';
 
 export type LocalApiSource = 'started' | 'running' | 'reused';

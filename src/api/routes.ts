@@ -12,11 +12,10 @@ import type { TokenBucket } from '../ratelimit/token-bucket.js';
 import { registerAccountRoutes } from './account.js';
 import { authenticate, type ApiKeyCache } from './auth.js';
 import { observeSearchStages, serverTimingHeader, timedHook, type ApiMetrics } from './metrics.js';
+import { SERVICE_NAME } from './health.js';
 import { rateLimit } from './rate-limit.js';
 import { contributeBody, parseBody, searchBody } from './schemas.js';
 
-/** What /healthz says about itself, so a caller can tell this API from anything else on the port. */
-export const SERVICE_NAME = 'commontrace-api';
 const HEALTH_TIMEOUT_MS = 1_000;
 
 export interface RouteContext {

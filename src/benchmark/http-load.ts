@@ -20,6 +20,7 @@
  */
 import pLimit from 'p-limit';
 import { ApiClient, type RegisteredUser } from '../api/api-client.js';
+import { dependencyStates, isDegradedCommonTrace } from '../api/health.js';
 import { summarizeLatency, type LatencySummary } from './stats.js';
 import { harnessReport, unionSeconds, type HarnessReport } from './harness/judge.js';
 import { httpLoadJob, type HttpLoopInput } from './harness/http-loops.js';
@@ -136,6 +137,11 @@ type BenchUser = RegisteredUser & { email: string };
  */
 async function prepareUsers(api: ApiClient, options: HttpLoadOptions, users: BenchUser[], count: number): Promise<{ policy: string | null }> {
   const health = await api.health();
+  if (isDegradedCommonTrace(health)) {
+    // The API is there and a dependency of it is down or slow right now: a plain error, which the
+    // activity's retry policy retries (a target that is no CommonTrace API fails for good below).
+    throw new Error(`the search API at ${api.baseUrl} is degraded (${dependencyStates(health.body)})`);
+  }
   if (health.status !== 200) {
     throw new HttpTargetError(
       `the search API at ${api.baseUrl} is not healthy (${health.status === 0 ? health.error : `GET /healthz answered ${health.status}`}); start it, or skip the HTTP phase`,

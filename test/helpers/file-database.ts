@@ -4,8 +4,8 @@
  * templates (TEST_DATABASE_TEMPLATE and its `_capacity` twin, migrated afresh by
  * scripts/test-databases.ts at the start of each run) into `<template>_f<pid>` and `<template>_f<pid>_capacity` and points
  * DATABASE_URL / CAPACITY_DATABASE_URL at them before the file, and every process it spawns, reads
- * its config. A file run by hand (no TEST_DATABASE_TEMPLATE) uses DATABASE_URL as it is.
- * scripts/test.sh drops the copies when the run ends.
+ * its config. A file run by hand (no TEST_DATABASE_TEMPLATE) uses DATABASE_URL as it is. Each
+ * file drops its copies when it is done; scripts/test.sh drops any left when the run ends.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -20,20 +20,39 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   const templateUrl = new URL(template);
   const templateName = templateUrl.pathname.slice(1);
   const name = `${templateName}_f${process.pid}`;
-  const admin = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') });
-  await admin.connect();
-  try {
-    for (const [copy, from] of [[name, templateName], [`${name}_capacity`, `${templateName}_capacity`]] as const) {
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(copy)} WITH (FORCE)`);
+  const copies = [[name, templateName], [`${name}_capacity`, `${templateName}_capacity`]] as const;
+  const withAdmin = async (work: (admin: pg.Client) => Promise<void>) => {
+    const admin = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') });
+    await admin.connect();
+    try {
+      await work(admin);
+    } finally {
+      await admin.end();
+    }
+  };
+  const drop = (admin: pg.Client, copy: string) => admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(copy)} WITH (FORCE)`);
+  await withAdmin(async (admin) => {
+    for (const [copy, from] of copies) {
+      await drop(admin, copy);
       await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(copy)} TEMPLATE ${pg.escapeIdentifier(from)}`);
     }
-  } finally {
-    await admin.end();
-  }
+  });
   process.env.DATABASE_URL = withDatabase(templateUrl, name);
   process.env.CAPACITY_DATABASE_URL = withDatabase(templateUrl, `${name}_capacity`);
   // Marks the copy as made, so processes the file spawns (CLI, workers) use it instead of copying again.
   process.env.TEST_FILE_DATABASE = name;
+
+  // When the file is done (its event loop empty), it drops its copies while other files still run:
+  // each DROP DATABASE waits for a checkpoint, and 150 of them in a row at the end of a run took
+  // seconds. A file that dies before that leaves them to scripts/test.sh, which drops what is left.
+  let dropping = false;
+  process.on('beforeExit', () => {
+    if (dropping) return;
+    dropping = true;
+    withAdmin(async (admin) => {
+      for (const [copy] of copies) await drop(admin, copy);
+    }).catch((err: Error) => console.error(`[test] could not drop ${name}: ${err.message}; scripts/test.sh drops it at the end`));
+  });
 }
 
 // With TEST_FILE_TIMES, each test file's process appends its wall seconds, its CPU seconds (its own
