@@ -147,7 +147,7 @@ export function createRateLimitActivities(deps: ActivityDeps) {
         );
       }
       if (isDegradedCommonTrace(res)) {
-        throw ApplicationFailure.retryable(`The API at ${input.baseUrl} is degraded (${dependencyStates(res.body)}); retrying`, 'ApiDegraded');
+        throw ApplicationFailure.retryable(`The API at ${input.baseUrl} is degraded (${dependencyStates(res.body)}); the activity retries it while its retry policy allows`, 'ApiDegraded');
       }
       if (res.status !== 200) throw ApplicationFailure.nonRetryable(`GET /healthz answered ${describe(res)}. Is ${input.baseUrl} a CommonTrace API?`, 'ApiUnhealthy');
       return { status: res.status };

@@ -5,10 +5,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../../src/activities/deps.js';
+import { createRateLimitActivities } from '../../src/activities/rate-limit.js';
+import { HttpTargetError, runHttpLoad } from '../../src/benchmark/http-load.js';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { ApiClient } from '../../src/api/api-client.js';
 import { createLogger } from '../../src/logger.js';
-import { uniqueName } from '../helpers/config.js';
+import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
 import { configWithLimits, deleteUsersWithPrefix, freePort, startTestApi } from '../helpers/api.js';
 
@@ -109,6 +115,36 @@ test('fail-closed: with Redis unreachable, limited routes (registration too) ans
     assert.match(metrics, /^commontrace_ratelimit_failures_total\{bucket="register",mode="closed"\} 1$/m);
     assert.equal((await client.health()).status, 503, 'a fail-closed API without Redis is not serving');
   } finally {
+    await api.close();
+  }
+});
+
+test('a fail-closed API without Redis is degraded, not foreign: the rate-limit probe and the HTTP load leave it to their retry policy', async () => {
+  const config = { ...configWithLimits({ failMode: 'closed' }), redisUrl: `redis://127.0.0.1:${await freePort()}` };
+  const api = await startTestApi(config, { deps: { pool: testPool() } });
+  // The probe itself uses no Redis: the activities only need a client to be built (it never connects).
+  const redis = new Redis(baseConfig.redisUrl, { lazyConnect: true });
+  try {
+    const health = await new ApiClient(api.url).health();
+    assert.deepEqual({ status: health.status, service: health.body?.service, redis: health.body?.redis }, { status: 503, service: 'commontrace-api', redis: 'down' });
+
+    const probe = createRateLimitActivities({ redis } as ActivityDeps).probeRateLimitApi;
+    await assert.rejects(new MockActivityEnvironment().run(probe, { baseUrl: api.url }), (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.deepEqual({ type: err.type, nonRetryable: err.nonRetryable }, { type: 'ApiDegraded', nonRetryable: false });
+      assert.match(err.message, /is degraded \(database ok, redis down\)/);
+      return true;
+    });
+    await assert.rejects(
+      runHttpLoad({ baseUrl: api.url, users: 1, seconds: 1, queries: ['docker'], limit: 5, runTag: PREFIX, warmupSeconds: 0 }),
+      (err: unknown) => {
+        assert.ok(err instanceof Error && !(err instanceof HttpTargetError), String(err));
+        assert.match(err.message, /is degraded \(database ok, redis down\)/);
+        return true;
+      },
+    );
+  } finally {
+    redis.disconnect();
     await api.close();
   }
 });

@@ -4,9 +4,9 @@
  * and client helpers for the files that run workflows.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { withDatabase } from '../../src/db/database-url.js';
 import { loadConfig, type Config } from '../../src/config.js';
+
+export { adminUrl, dropDatabase } from './admin-database.js';
 
 /**
  * Test workflows and schedules live in their own namespace (scripts/test.sh creates it), so the Web
@@ -30,17 +30,4 @@ export function testConfig(overrides: { taskQueue?: string } & Partial<Omit<Conf
     ...rest,
     temporal: { ...baseConfig.temporal, taskQueue: taskQueue ?? uniqueName('test') },
   };
-}
-
-export const adminUrl = withDatabase;
-
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const client = new pg.Client({ connectionString: adminUrl(databaseUrl, 'postgres') });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
 }

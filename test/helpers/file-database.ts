@@ -11,6 +11,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import pg from 'pg';
 import { withDatabase } from '../../src/db/database-url.js';
+import { dropDatabase } from './admin-database.js';
 
 const template = process.env.TEST_DATABASE_TEMPLATE;
 // node --test loads --import modules into the runner too; only the test-file processes need a copy.
@@ -21,22 +22,17 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   const templateName = templateUrl.pathname.slice(1);
   const name = `${templateName}_f${process.pid}`;
   const copies = [[name, templateName], [`${name}_capacity`, `${templateName}_capacity`]] as const;
-  const withAdmin = async (work: (admin: pg.Client) => Promise<void>) => {
-    const admin = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') });
-    await admin.connect();
-    try {
-      await work(admin);
-    } finally {
-      await admin.end();
-    }
+  const dropCopies = async () => {
+    for (const [copy] of copies) await dropDatabase(withDatabase(templateUrl, copy));
   };
-  const drop = (admin: pg.Client, copy: string) => admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(copy)} WITH (FORCE)`);
-  await withAdmin(async (admin) => {
-    for (const [copy, from] of copies) {
-      await drop(admin, copy);
-      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(copy)} TEMPLATE ${pg.escapeIdentifier(from)}`);
-    }
-  });
+  await dropCopies();
+  const admin = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') });
+  await admin.connect();
+  try {
+    for (const [copy, from] of copies) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(copy)} TEMPLATE ${pg.escapeIdentifier(from)}`);
+  } finally {
+    await admin.end();
+  }
   process.env.DATABASE_URL = withDatabase(templateUrl, name);
   process.env.CAPACITY_DATABASE_URL = withDatabase(templateUrl, `${name}_capacity`);
   // Marks the copy as made, so processes the file spawns (CLI, workers) use it instead of copying again.
@@ -49,16 +45,14 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   process.on('beforeExit', () => {
     if (dropping) return;
     dropping = true;
-    withAdmin(async (admin) => {
-      for (const [copy] of copies) await drop(admin, copy);
-    }).catch((err: Error) => console.error(`[test] could not drop ${name}: ${err.message}; scripts/test.sh drops it at the end`));
+    dropCopies().catch((err: Error) => console.error(`[test] could not drop ${name}: ${err.message}; scripts/test.sh drops it at the end`));
   });
 }
 
 // With TEST_FILE_TIMES, each test file's process appends its wall seconds, its CPU seconds (its own
 // and those of the processes it spawned and waited for: CLIs, workers), its path and the time it
-// ended (Unix seconds, for a timeline of the run) there when it exits. scripts/test.sh prints the slowest files: on 2 cores the suite is CPU-bound, so the CPU
-// column says which files to make cheaper.
+// ended (Unix seconds, for a timeline of the run) there when it exits. scripts/test.sh prints the
+// slowest files: on 2 cores the suite is CPU-bound, so the CPU column says which files to make cheaper.
 const timesFile = process.env.TEST_FILE_TIMES;
 if (timesFile && isTestFile && process.argv[1]) {
   const file = process.argv[1];
