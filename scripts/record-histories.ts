@@ -1,5 +1,5 @@
 /**
- * Records the histories that test/workflows/replay.test.ts replays: a small launchReadiness run and
+ * Records the histories that test/unit/workflows/replay.test.ts replays: a small launchReadiness run and
  * its capacityPopulation child. Re-record (`npm run record:histories`) only for an intended,
  * versioned change to workflow code; a replay failure otherwise means a non-deterministic edit.
  */

@@ -34,10 +34,12 @@ npx --no-install tsx scripts/test-databases.ts reset "$TEST_DATABASE_TEMPLATE"
 wait "$bundle"
 trap 'npx --no-install tsx scripts/test-databases.ts drop-copies "$TEST_DATABASE_TEMPLATE" || true' EXIT
 
-mapfile -t files < <(find test -name '*.test.ts' | sort)
-[[ ${#files[@]} -gt 0 ]] || { echo "[test] no test files found" >&2; exit 1; }
-# The one file that runs alone, after the rest: it restarts the shared PostgreSQL, which would fail
-# whatever else runs at that moment. (The fault tests that SIGKILL their own workers, terminate their
+# The unit tier (test/unit, no services) is scripts/test-unit.sh, run beside this tier below.
+mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/unit/*' | sort)
+[[ ${#files[@]} -gt 0 ]] || { echo "[test] no integration test files found" >&2; exit 1; }
+# The one integration file that runs apart, before the rest: it restarts the shared PostgreSQL, which
+# would fail whatever else used it at that moment; beside it run only the checks and the unit tier,
+# which use no service. (The fault tests that SIGKILL their own workers, terminate their
 # own backends or restart a Temporal dev server of their own run with the rest. So do the benchmark
 # and launch tests: when a load generator falls behind on the shared cores, the benchmark says so and
 # those tests accept that verdict; the rate-limit checks allow for the refill a slow run sees.)
@@ -49,8 +51,7 @@ slow=(test/capacity/faults.test.ts test/benchmark/search-benchmark.test.ts test/
   test/capacity/durability.test.ts test/workflows/launch-readiness.test.ts test/workflows/capacity.test.ts
   test/workflows/cold-start-crash.test.ts test/workflows/capacity-rows.test.ts test/benchmark/http-load.test.ts
   test/workflows/cold-start-import.test.ts test/cli/capacity.test.ts test/workflows/cold-start-smoke.test.ts
-  test/benchmark/filtered.test.ts test/benchmark/ground-truth.test.ts test/workflows/cold-start-embeddings.test.ts
-  test/seeds/validate.test.ts)
+  test/benchmark/filtered.test.ts test/benchmark/ground-truth.test.ts test/workflows/cold-start-embeddings.test.ts)
 shared=("${slow[@]}")
 for f in "${files[@]}"; do [[ " ${alone[*]} ${slow[*]} " == *" $f "* ]] || shared+=("$f"); done
 
@@ -59,17 +60,23 @@ run_tests() {
   node --import tsx --import ./test/helpers/file-database.ts scripts/run-test-files.ts --concurrency "$concurrency" --timeout 900000 "$@"
 }
 
-# Typecheck and lint run beside the first test phase: they need no service.
+# Typecheck, lint and the unit tier run beside the integration tier from the start: they need no service.
 checks_log=$(mktemp)
 ( set -e; echo "[test] typecheck"; npx --no-install tsc --noEmit; echo "[test] lint"; npx --no-install eslint . ) >"$checks_log" 2>&1 &
 checks=$!
+unit_log=$(mktemp)
+UNIT_CONCURRENCY=1 bash scripts/test-unit.sh >"$unit_log" 2>&1 &
+unit=$!
 
 status=0
-echo "[test] ${#shared[@]} files, ${TEST_CONCURRENCY:-3} at a time"
-run_tests "${TEST_CONCURRENCY:-3}" "${shared[@]}" || status=1
-echo "[test] ${alone[*]} alone (it restarts PostgreSQL)"
+echo "[test] ${alone[*]} apart from the other integration files (it restarts PostgreSQL)"
 run_tests 1 "${alone[@]}" || status=1
+echo "[test] ${#shared[@]} integration files, ${TEST_CONCURRENCY:-3} at a time"
+run_tests "${TEST_CONCURRENCY:-3}" "${shared[@]}" || status=1
 
+wait "$unit" || status=1
+echo "[test] the unit tier (scripts/test-unit.sh):"
+cat "$unit_log"
 wait "$checks" || status=1
 cat "$checks_log"
 echo "[test] slowest files (wall s, CPU s with spawned processes; the whole list is in $TEST_FILE_TIMES):"

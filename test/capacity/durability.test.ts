@@ -19,11 +19,12 @@ import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../
 import { capacityScalar, capacityTestPool, closeTestPool, waitFor, CAPACITY_INDEX } from '../helpers/db.js';
 import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
+import { FAULT_BATCH_SIZE, FAULT_TOTAL } from '../helpers/faults.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 
-const TOTAL = 10_000;
-const BATCH_SIZE = 250;
+const TOTAL = FAULT_TOTAL;
+const BATCH_SIZE = FAULT_BATCH_SIZE;
 const BATCHES = TOTAL / BATCH_SIZE;
 const TEMPORAL_BIN = path.join(REPO_ROOT, '.tools/bin/temporal');
 

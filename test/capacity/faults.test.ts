@@ -20,7 +20,16 @@ import {
 import { deleteSeeds, SEED_COUNT, seedStats } from '../helpers/seeds.js';
 import type { WorkerProcess } from '../helpers/worker-process.js';
 
-before(() => removeAllCapacityData());
+// One task queue for the file, served by one worker process at a time: each test SIGKILLs it and
+// starts the fresh worker that finishes the test's run and is the next test's victim.
+let q: Awaited<ReturnType<typeof workerQueue>>;
+let current: WorkerProcess;
+
+before(async () => {
+  await removeAllCapacityData();
+  q = await workerQueue('fault');
+  current = q.first;
+});
 // Each test starts from a capacity database without capacity rows, so its counts are its own.
 afterEach(() => removeAllCapacityData());
 after(async () => {
@@ -29,15 +38,16 @@ after(async () => {
   await closeTestPool();
 });
 
-async function kill(t: TestContext, worker: WorkerProcess, what: string, counts: unknown): Promise<void> {
-  await worker.kill('SIGKILL');
+/** SIGKILLs the worker serving the queue and starts a fresh one in its place. */
+async function killAndReplace(t: TestContext, what: string, counts: unknown): Promise<void> {
+  await current.kill('SIGKILL');
   t.diagnostic(`SIGKILL ${what}: ${JSON.stringify(counts)}`);
+  current = await q.spawn();
 }
 
 test('worker SIGKILLed during the embedding backfill: a fresh worker finishes, every seed embedded, none pending', async (t) => {
   await deleteSeeds();
   t.after(deleteSeeds);
-  const q = await workerQueue('fault-embed');
   await result(q.config, await startWorkflow(q.config, seedImport, {}));
   assert.deepEqual(await seedStats(), { rows: SEED_COUNT, distinctKeys: SEED_COUNT, embedded: 0 });
 
@@ -45,10 +55,9 @@ test('worker SIGKILLed during the embedding backfill: a fresh worker finishes, e
   const handle = await startWorkflow(q.config, embeddingReadiness, { target: 'seeds', batchSize: 2, lanes: 1 });
   await waitFor(async () => (await seedStats()).embedded >= 20, 60_000, 'the backfill to embed some seeds');
   const atKill = await seedStats();
-  await kill(t, q.first, 'mid-backfill', atKill);
+  await killAndReplace(t, 'mid-backfill', atKill);
   assert.ok(atKill.embedded < SEED_COUNT, `the kill must land mid-backfill (${atKill.embedded} embedded)`);
 
-  await q.spawn();
   const done = await result(q.config, handle);
   const after = await seedStats();
   t.diagnostic(`before the kill ${atKill.embedded}/${SEED_COUNT} embedded; after ${after.embedded}/${after.rows}`);
@@ -58,7 +67,6 @@ test('worker SIGKILLed during the embedding backfill: a fresh worker finishes, e
 });
 
 test('worker SIGKILLed during the index build: the server aborts the orphaned build, a fresh worker builds one valid index', async (t) => {
-  const q = await workerQueue('fault-index');
   const runKey = uniqueName('fault-index');
   await populate(q.config, runKey);
   assert.equal((await capacityState()).hnswIndexes, 0, 'population dropped the index for the load');
@@ -68,9 +76,8 @@ test('worker SIGKILLed during the index build: the server aborts the orphaned bu
     `SELECT count(*)::int FROM pg_stat_progress_create_index WHERE datname = current_database()`,
   )) > 0, 60_000, 'the index build to start');
   const atKill = await capacityState();
-  await kill(t, q.first, 'mid-build', atKill);
+  await killAndReplace(t, 'mid-build', atKill);
 
-  await q.spawn();
   const report = await result(q.config, handle);
   const after = await capacityState();
   t.diagnostic(`after: ${JSON.stringify(after)}; the retry ${report.replaced === 'invalid' ? 'dropped the invalid leftover and ' : ''}built in ${report.buildSeconds} s`);
@@ -80,7 +87,6 @@ test('worker SIGKILLed during the index build: the server aborts the orphaned bu
 });
 
 test('worker SIGKILLed during cleanup: a fresh worker finishes, no capacity row or ledger entry left, seeds untouched', async (t) => {
-  const q = await workerQueue('fault-cleanup');
   const runKey = uniqueName('fault-cleanup');
   await populate(q.config, runKey);
   const before = await capacityState();
@@ -89,12 +95,11 @@ test('worker SIGKILLed during cleanup: a fresh worker finishes, no capacity row 
   const handle = await startWorkflow(q.config, capacityCleanup, { batchSize: BATCH_SIZE });
   await waitFor(async () => (await capacityState()).capacity < TOTAL - 4 * BATCH_SIZE, 60_000, 'cleanup to delete some batches');
   const atKill = await capacityState();
-  await kill(t, q.first, 'mid-cleanup', atKill);
+  await killAndReplace(t, 'mid-cleanup', atKill);
   assert.ok(atKill.capacity > 0, `the kill must land mid-cleanup (${atKill.capacity} capacity rows left)`);
   // Each batch goes with its ledger entry in one transaction: never a ledger entry over missing rows.
   assert.equal(atKill.ledgerBatches * BATCH_SIZE, atKill.capacity);
 
-  await q.spawn();
   const done = await result(q.config, handle);
   const after = await capacityState();
   t.diagnostic(`before ${JSON.stringify(before)}; after ${JSON.stringify(after)}`);

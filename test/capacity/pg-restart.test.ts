@@ -1,7 +1,7 @@
 /**
  * PostgreSQL restarted (`pg_ctl restart -m fast`) during a population: the same worker finishes the
  * run, with exact counts read from the rows themselves. It restarts the shared server, so npm test
- * runs this file alone.
+ * runs this file before any other integration file starts.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,9 +13,9 @@ import { assertExactRun, FAULT_TOTAL as TOTAL, killFaultWorkers, result, startPo
 
 before(async () => {
   await removeAllCapacityData();
-  // What the rest of the suite wrote is flushed now, so the restart's shutdown checkpoint holds only
-  // this run's writes: otherwise it can keep the server down for many seconds, and the outage measured
-  // is the suite's leftovers, not a restart.
+  // What was written before (the test templates' migrations, other tests when run by hand) is flushed
+  // now, so the restart's shutdown checkpoint holds only this run's writes: otherwise it can keep the
+  // server down for many seconds, and the outage measured is those leftovers, not a restart.
   await testPool().query('CHECKPOINT');
 });
 after(async () => {

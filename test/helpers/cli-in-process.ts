@@ -1,7 +1,7 @@
 /**
  * The operator CLI run inside the test process: the same program and error handling as
  * `npm run cli` (src/client.ts runCommand), without the 1.6 CPU s a spawned `node --import tsx`
- * costs. For tests whose subject is what a command does; test/cli/bin.test.ts spawns the real entry
+ * costs. For tests whose subject is what a command does; test/unit/cli/bin.test.ts spawns the real entry
  * points. Only stdout and stderr written through console are captured, so a test that reads log
  * lines must spawn the CLI (helpers/cli.ts runCli).
  */

@@ -13,8 +13,9 @@ import { capacityScalar, capacityTestPool, CAPACITY_INDEX } from './db.js';
 import { spawnWorker, type WorkerProcess } from './worker-process.js';
 
 /**
- * Rows and batch size of the fault tests' populations: 40 batches, so a kill or restart lands
- * mid-run, and few enough rows that the index build and cleanup stay cheap on a busy 2-core run.
+ * Rows and batch size of the fault tests' populations (durability.test.ts's too): 40 batches, so a
+ * kill or restart lands mid-run, and few enough rows that the loads, the index build and the cleanup
+ * stay cheap on a busy 2-core run.
  */
 export const FAULT_TOTAL = 5_000;
 export const FAULT_BATCH_SIZE = 125;

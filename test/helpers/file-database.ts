@@ -7,11 +7,11 @@
  * its config. A file run by hand (no TEST_DATABASE_TEMPLATE) uses DATABASE_URL as it is. Each
  * file drops its copies when it is done; scripts/test.sh drops any left when the run ends.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import pg from 'pg';
 import { withDatabase } from '../../src/db/database-url.js';
 import { dropDatabase } from './admin-database.js';
+import { recordTimesOnExit } from './file-times.js';
 
 const template = process.env.TEST_DATABASE_TEMPLATE;
 // node --test loads --import modules into the runner too; only the test-file processes need a copy.
@@ -49,26 +49,5 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   });
 }
 
-// With TEST_FILE_TIMES, each test file's process appends its wall seconds, its CPU seconds (its own
-// and those of the processes it spawned and waited for: CLIs, workers), its path and the time it
-// ended (Unix seconds, for a timeline of the run) there when it exits. scripts/test.sh prints the
-// slowest files: on 2 cores the suite is CPU-bound, so the CPU column says which files to make cheaper.
-const timesFile = process.env.TEST_FILE_TIMES;
-if (timesFile && isTestFile && process.argv[1]) {
-  const file = process.argv[1];
-  process.on('exit', () => {
-    const line = [(performance.now() / 1000).toFixed(1), cpuSeconds().toFixed(1), relative(process.cwd(), file), (Date.now() / 1000).toFixed(1)].join('\t');
-    appendFileSync(timesFile, `${line}\n`);
-  });
-}
-
-/** utime + stime + cutime + cstime of this process from /proc/self/stat (clock ticks of 1/100 s). */
-function cpuSeconds(): number {
-  try {
-    // Fields after the parenthesised command name; utime is the 14th field of the whole line.
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
+// Each test file's wall and CPU seconds, for scripts/test.sh's summary.
+if (isTestFile && process.argv[1]) recordTimesOnExit(relative(process.cwd(), process.argv[1]));
