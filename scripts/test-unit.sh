@@ -30,6 +30,7 @@ if [[ ${#shared[@]} -gt 0 ]]; then
   shared_run=$!
 fi
 if [[ ${#hooked[@]} -gt 0 ]]; then
+  # file-database.ts makes no copy without TEST_DATABASE_TEMPLATE; it records each file's times.
   node --import tsx --import ./test/helpers/file-database.ts scripts/run-test-files.ts --concurrency "${UNIT_CONCURRENCY:-2}" "${hooked[@]}" || status=1
 fi
 if [[ -n "${shared_run:-}" ]]; then wait "$shared_run" || status=1; fi

@@ -22,7 +22,7 @@ bash scripts/stack/ensure-temporal-namespace.sh "$TEMPORAL_NAMESPACE"
 # DATABASE_URL's database is a template: every test file runs on its own copy of it and of its
 # `_capacity` twin (test/helpers/file-database.ts), so files can run side by side.
 export TEST_DATABASE_TEMPLATE="$DATABASE_URL"
-# Each test file's wall and CPU seconds (test/helpers/file-database.ts), for the summary at the end.
+# Each test file's wall and CPU seconds (test/helpers/file-times.ts), for the summary at the end.
 export TEST_FILE_TIMES="${TEST_FILE_TIMES:-$(mktemp)}"
 # One workflow bundle for the whole run: every test file's workers, and the workers they spawn, load
 # it instead of bundling src/workflows themselves (seconds of CPU each, on a CPU-bound run). It is

@@ -19,12 +19,10 @@ import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../
 import { capacityScalar, capacityTestPool, closeTestPool, waitFor, CAPACITY_INDEX } from '../helpers/db.js';
 import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
-import { FAULT_BATCH_SIZE, FAULT_TOTAL } from '../helpers/faults.js';
+import { FAULT_BATCH_SIZE as BATCH_SIZE, FAULT_TOTAL as TOTAL } from '../helpers/faults.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 
-const TOTAL = FAULT_TOTAL;
-const BATCH_SIZE = FAULT_BATCH_SIZE;
 const BATCHES = TOTAL / BATCH_SIZE;
 const TEMPORAL_BIN = path.join(REPO_ROOT, '.tools/bin/temporal');
 
