@@ -20,9 +20,13 @@ fi
 
 mkdir -p "$DATA_DIR"
 log "starting Temporal dev server on :${TEMPORAL_PORT} (UI http://127.0.0.1:${TEMPORAL_UI_PORT}, db .data/temporal.db)"
+# SQLite in WAL mode with synchronous=normal: a commit appends to the write-ahead log instead of
+# creating, fsyncing and deleting a rollback journal (the default; its system time was ~30% of the
+# server's CPU in a test run, ~20% with WAL). A killed server loses nothing committed; only an OS
+# crash can lose the last commits before a checkpoint.
 nohup "$TOOLS_BIN/temporal" server start-dev \
   --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
-  --db-filename "$DATA_DIR/temporal.db" \
+  --db-filename "$DATA_DIR/temporal.db" --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
   --search-attribute ReadinessStage=Keyword --search-attribute ReadinessPct=Int \
   --log-level warn >"$DATA_DIR/temporal.log" 2>&1 < /dev/null &
 echo $! > "$TEMPORAL_PIDFILE"

@@ -27,4 +27,8 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # PATH, so node, npx and every tsx script of the caller run on it.
 use_project_node() {
   if [[ -x "$PROJECT_NODE_BIN/node" ]]; then export PATH="$PROJECT_NODE_BIN:$PATH"; fi
+  # V8's code cache for the modules Node loads (Node >= 22.1 reads it; older ones ignore the
+  # variable): a warm cache saves each process about 0.3 CPU s of compiling, and npm test starts
+  # well over a hundred of them (test files, workers, CLI runs).
+  export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$DATA_DIR/node-compile-cache}"
 }

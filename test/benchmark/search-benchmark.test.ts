@@ -84,7 +84,7 @@ function assertPassedUnlessSaturated(result: SearchBenchmarkResult): void {
 async function benchmark(args: Record<string, unknown>): Promise<SearchBenchmarkResult> {
   const name = `${TAG}-${runNames.length}`;
   runNames.push(name);
-  return executeWorkflow(config, searchBenchmark, { reportsDir, concurrency: [1], concurrencySeconds: 1, ...args }, name);
+  return executeWorkflow(config, searchBenchmark, { reportsDir, concurrency: [1], concurrencySeconds: 0.5, ...args }, name);
 }
 
 async function populate(runKey: string, total: number, clusters: number, sigma = 0.05): Promise<void> {
@@ -108,7 +108,7 @@ test('tight clusters of 10 where HNSW finds exactly the exact top-10: recall 1.0
     productionEfSearch: 64,
     rawFloorClients: [1],
     rawFloorRounds: 1,
-    rawFloorRoundSeconds: 1,
+    rawFloorRoundSeconds: 0.5,
     thresholds: { ...GENEROUS, sqlP99Ms: 0.001, recallMean: 0.95 },
   });
   const serial = result.report.serial;
@@ -147,9 +147,9 @@ test('2,000 vectors: full workflow with HTTP load passes generous thresholds, st
     productionEfSearch: 40,
     concurrency: [1, 2],
     http: { baseUrl: api.url, users: 2, seconds: 1, warmupSeconds: 1 },
-    httpCeiling: { seconds: 1 },
+    httpCeiling: { seconds: 0.5 },
     rawFloorRounds: 2,
-    rawFloorRoundSeconds: 1,
+    rawFloorRoundSeconds: 0.5,
     thresholds: GENEROUS,
   };
   // The HTTP users' e-mails carry the run name, which starts with TAG: cleanup finds them by prefix.

@@ -209,7 +209,8 @@ class DedicatedTemporal {
   async start(): Promise<void> {
     this.child = spawn(TEMPORAL_BIN, [
       'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port), '--ui-port', String(this.uiPort), '--headless',
-      '--db-filename', this.dbFile, '--log-level', 'warn',
+      // The stack's SQLite settings (scripts/stack/ensure-temporal-server.sh): the crash is tested on them.
+      '--db-filename', this.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--log-level', 'warn',
       '--search-attribute', 'ReadinessStage=Keyword', '--search-attribute', 'ReadinessPct=Int',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));

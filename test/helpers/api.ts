@@ -10,14 +10,25 @@ import { startApiServer, type RunningApi, type StartApiOptions } from '../../src
 import { baseConfig } from './config.js';
 import { testPool } from './db.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port that nothing listens on, for a server the test starts next. It is drawn at random below
+ * Linux's ephemeral range (32768-60999 by default): a port the kernel hands out for `listen(0)` is
+ * released before the server binds it, and meanwhile any outgoing connection of the suite (a database
+ * pool, a Temporal client) may take it as its source port, which made a dev server's bind fail.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found in 20000-31999 after 50 tries');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 

@@ -9,9 +9,10 @@ export const SMALL_LAUNCH: LaunchReadinessInput = {
   thresholds: { sqlP99Ms: 1_000, httpP99Ms: 5_000 },
   stageInputs: {
     searchBenchmark: {
-      queryCount: 200, efSearch: [40, 64], concurrency: [1, 2], concurrencySeconds: 2, warmupQueries: 20,
-      // Two alternating 1 s rounds still compare search with the raw floor in both orders.
-      rawFloorRounds: 2, rawFloorRoundSeconds: 1,
+      queryCount: 200, efSearch: [40, 64], concurrency: [1, 2], concurrencySeconds: 0.5, warmupQueries: 20,
+      // Two alternating rounds still compare search with the raw floor in both orders; half a
+      // second of closed loop is hundreds of searches here, enough to test the phases' mechanics.
+      rawFloorRounds: 2, rawFloorRoundSeconds: 0.5,
       http: { users: 4, seconds: 3, ratePerUser: 2, warmupSeconds: 1 },
     },
     rateLimitValidation: { ...RATE_LIMIT_VALIDATION_FAST, manyUsers: 5 },

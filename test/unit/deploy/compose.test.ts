@@ -54,7 +54,8 @@ test('ports match the config defaults and the local stack', () => {
   assert.ok(services.redis!.ports!.includes(`${new URL(defaults.redisUrl).port}:6379`));
   assert.ok(services.postgres!.ports!.includes(`${new URL(defaults.databaseUrl).port}:5432`), 'host port matches the default DATABASE_URL');
   assert.deepEqual(services.temporal!.command, [
-    'server', 'start-dev', '--ip', '0.0.0.0', '--db-filename', '/data/temporal.db', '--ui-port', '8233',
+    'server', 'start-dev', '--ip', '0.0.0.0', '--db-filename', '/data/temporal.db',
+    '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--ui-port', '8233',
     '--search-attribute', 'ReadinessStage=Keyword', '--search-attribute', 'ReadinessPct=Int',
   ]);
 });
