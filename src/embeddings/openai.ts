@@ -124,7 +124,9 @@ export class OpenAIEmbedder implements Embedder {
     for (const batch of planRequests(texts)) {
       let response;
       try {
-        response = await this.client.embeddings.create({ model: this.modelId, input: batch, dimensions: this.dimensions, encoding_format: 'float' });
+        // No encoding_format: the SDK then asks for base64 (little-endian float32, what the model
+        // computes; a quarter of the bytes of JSON numbers) and decodes it to numbers itself.
+        response = await this.client.embeddings.create({ model: this.modelId, input: batch, dimensions: this.dimensions });
       } catch (err) {
         throw toTemporalFailure(err);
       }

@@ -29,6 +29,8 @@ export interface FakeRequest {
   tokens: number;
   model: string;
   dimensions: number | undefined;
+  /** The encoding asked for: 'base64' (little-endian float32, as the API sends it) or 'float' (JSON numbers). */
+  encodingFormat: string;
   /** HTTP status answered. */
   status: number;
 }
@@ -119,7 +121,8 @@ export async function startFakeOpenAI(options: { latencyMs?: number } = {}): Pro
       send(res, 404, apiError(`no route ${req.method} ${req.url}`, 'invalid_request_error'));
       return;
     }
-    const body = (await readJson(req)) as { input: string | string[]; model: string; dimensions?: number };
+    const body = (await readJson(req)) as { input: string | string[]; model: string; dimensions?: number; encoding_format?: string };
+    const encodingFormat = body.encoding_format ?? 'float';
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const counts = inputs.map((t) => countTokens(t, { disallowedSpecial: new Set() }));
     const maxInputTokens = Math.max(0, ...counts);
@@ -135,6 +138,7 @@ export async function startFakeOpenAI(options: { latencyMs?: number } = {}): Pro
       tokens,
       model: body.model,
       dimensions: body.dimensions,
+      encodingFormat,
       status,
     });
     if (fake.latencyMs > 0) await new Promise((r) => setTimeout(r, fake.latencyMs));
@@ -159,7 +163,11 @@ export async function startFakeOpenAI(options: { latencyMs?: number } = {}): Pro
     send(res, 200, {
       object: 'list',
       model: body.model,
-      data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: fakeVector(text, dimensions) })),
+      data: inputs.map((text, index) => {
+        const vector = fakeVector(text, dimensions);
+        const embedding = encodingFormat === 'base64' ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector;
+        return { object: 'embedding', index, embedding };
+      }),
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
   }

@@ -14,6 +14,9 @@ before(async () => {
 beforeEach(() => fake.reset());
 after(() => fake.close());
 
+/** The values a float32 round trip gives (base64 embeddings are float32). */
+const asFloat32 = (v: number[]): number[] => Array.from(Float32Array.from(v));
+
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await promise.then(
     () => assert.fail('expected the embedder to throw'),
@@ -27,10 +30,10 @@ test('more than 2048 inputs are split into requests of at most 2048, in order', 
   const texts = Array.from({ length: 4100 }, (_, i) => `trace number ${i}`);
   const vectors = await embedder.embed(texts);
   assert.deepEqual(fake.requests.map((r) => r.inputs), [2048, 2048, 4]);
-  assert.ok(fake.requests.every((r) => r.model === OPENAI_MODEL_ID && r.dimensions === 1536));
+  assert.ok(fake.requests.every((r) => r.model === OPENAI_MODEL_ID && r.dimensions === 1536 && r.encodingFormat === 'base64'));
   assert.equal(vectors.length, 4100);
-  // Each vector belongs to its own input: order survives the split.
-  for (const i of [0, 2047, 2048, 4099]) assert.deepEqual(vectors[i], fakeVector(texts[i]!));
+  // Each vector belongs to its own input: order survives the split. They arrive as float32.
+  for (const i of [0, 2047, 2048, 4099]) assert.deepEqual(vectors[i], asFloat32(fakeVector(texts[i]!)));
 });
 
 test('requests stay within the token budget, and long inputs are truncated to the model limit', async () => {
@@ -40,7 +43,7 @@ test('requests stay within the token budget, and long inputs are truncated to th
   assert.deepEqual(fake.requests.map((r) => r.inputs), [36, 24]);
   assert.ok(fake.requests.every((r) => r.status === 200 && r.maxInputTokens === MAX_TOKENS_PER_INPUT), fake.requests.map((r) => r.maxInputTokens).join(','));
   assert.equal(vectors.length, 60);
-  assert.deepEqual(vectors[59], fakeVector(truncateForModel(texts[59]!)));
+  assert.deepEqual(vectors[59], asFloat32(fakeVector(truncateForModel(texts[59]!))));
 });
 
 test('requests are planned by real token counts, not a characters-per-token guess', async () => {
