@@ -5,14 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [[ -f "$TEMPORAL_PIDFILE" ]]; then
-  pid="$(cat "$TEMPORAL_PIDFILE")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping Temporal dev server (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-  fi
-  rm -f "$TEMPORAL_PIDFILE"
+  stop_temporal_server
 else
   log "no Temporal dev server started by this project"
 fi

@@ -32,3 +32,16 @@ use_project_node() {
   # well over a hundred of them (test files, workers, CLI runs).
   export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$DATA_DIR/node-compile-cache}"
 }
+
+# Stops the Temporal dev server this project started (SIGTERM, SIGKILL after 10 s) and forgets its pid.
+stop_temporal_server() {
+  local pid
+  pid="$(cat "$TEMPORAL_PIDFILE")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping Temporal dev server (pid $pid)"
+    kill "$pid"
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
+  fi
+  rm -f "$TEMPORAL_PIDFILE"
+}

@@ -20,6 +20,7 @@ import { capacityScalar, capacityTestPool, closeTestPool, waitFor, CAPACITY_INDE
 import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { FAULT_BATCH_SIZE as BATCH_SIZE, FAULT_TOTAL as TOTAL } from '../helpers/faults.js';
+import { sqliteFormatVersions } from '../helpers/sqlite.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 
@@ -253,6 +254,7 @@ test('Temporal server SIGKILLed mid-run and started again on its file: the run c
   });
 
   await server.start();
+  assert.deepEqual(await sqliteFormatVersions(path.join(dir, 't.db')), [2, 2], 'the crash is tested on the stack\'s SQLite settings: WAL');
   // The test's own throwaway server: its `default` namespace is nobody's operator namespace.
   const worker = await spawnWorker({
     TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: baseConfig.databaseUrl,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, run } from '../helpers/cli.js';
+import { sqliteFormatVersions } from '../helpers/sqlite.js';
 
 const pidfile = path.join(REPO_ROOT, '.data/temporal.pid');
 const postmasterPid = () => readFileSync(path.join(REPO_ROOT, '.data/pg/postmaster.pid'), 'utf8').split('\n')[0];
@@ -20,4 +21,8 @@ test('stack:up is idempotent: a second run starts nothing new', async () => {
   assert.match(result.stdout, /schema up to date/);
   assert.doesNotMatch(result.stdout, /starting|initializing|building/);
   assert.deepEqual({ temporal: readFileSync(pidfile, 'utf8').trim(), postgres: postmasterPid() }, before);
+});
+
+test("the project's Temporal dev server keeps its SQLite file in WAL mode", async () => {
+  assert.deepEqual(await sqliteFormatVersions(path.join(REPO_ROOT, '.data/temporal.db')), [2, 2], 'format versions 2 = WAL, 1 = rollback journal');
 });
