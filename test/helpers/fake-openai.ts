@@ -172,6 +172,10 @@ export async function startFakeOpenAI(options: { latencyMs?: number } = {}): Pro
     });
   }
 
+  // Idle keep-alive sockets stay open for minutes, as the real API's do. With Node's 5 s default, a
+  // test process busy for longer between two requests (the client and this server share its event
+  // loop) had the server close the socket just as the client reused it: "Connection error.".
+  server.keepAliveTimeout = 120_000;
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
