@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { measureConcurrency } from '../../src/benchmark/sql-bench.js';
+import { stopIdleChildren } from '../../src/benchmark/harness/run-child.js';
 import type { QuerySet } from '../../src/benchmark/query-set.js';
 import { encodeVector } from '../../src/db/vector-binary.js';
 import { embedLocal, LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
@@ -36,6 +37,15 @@ after(async () => {
   await closeTestPool();
 });
 
+/** How many of the lanes' connections (by their application names) the server still has. */
+async function lanesOpen(kind: 'raw' | 'search', clients: number): Promise<number> {
+  const names = Array.from({ length: clients }, (_, i) => `benchmark:concurrency:${kind}:${clients}:${i}`);
+  const { rows } = await testPool().query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY($1)', [names],
+  );
+  return rows[0]!.n;
+}
+
 function harnessChildren(): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
     try {
@@ -63,6 +73,10 @@ test('raw floor, 2 clients over 2 processes: queries come from the children, wit
   assert.ok(r.harness.cpuShare >= 0 && r.harness.eventLoopDelayP99Ms >= 0, JSON.stringify(r.harness));
   assert.equal(r.harness.saturated, r.harness.reason !== null);
   assert.equal(progress.at(-1), r.queries + r.errors);
+  // Both children wait, idle, for the next phase's job, with their lanes' connections closed.
+  assert.equal(harnessChildren().length, 2);
+  await waitFor(async () => (await lanesOpen('raw', 2)) === 0, 30_000, 'the finished lanes’ connections to close');
+  await stopIdleChildren();
   assert.deepEqual(harnessChildren(), []);
 });
 
@@ -76,12 +90,9 @@ test('search statement, 3 clients: one process per core at most, lanes dealt ove
 });
 
 test('aborting stops the children and closes their connections', async () => {
+  await stopIdleChildren();
   const controller = new AbortController();
   const clients = 5;
-  const names = Array.from({ length: clients }, (_, i) => `benchmark:concurrency:raw:${clients}:${i}`);
-  const lanesOpen = () => testPool().query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY($1)', [names],
-  );
   let seenOpen = -1;
   const run = measureConcurrency(set, 'raw', clients, 600, options({
     processes: 2,
@@ -89,8 +100,8 @@ test('aborting stops the children and closes their connections', async () => {
     onProgress: (done) => {
       if (done === 0 || seenOpen >= 0) return;
       seenOpen = 0;
-      void lanesOpen().then(({ rows }) => {
-        seenOpen = rows[0]!.n;
+      void lanesOpen('raw', clients).then((n) => {
+        seenOpen = n;
         controller.abort(new Error('benchmark cancelled'));
       });
     },
@@ -99,5 +110,5 @@ test('aborting stops the children and closes their connections', async () => {
   assert.equal(seenOpen, clients, 'every lane had its own connection while running');
   assert.deepEqual(harnessChildren(), []);
   // The server notices the closed sockets once their current statement ends.
-  await waitFor(async () => (await lanesOpen()).rows[0]!.n === 0, 30_000, 'the lanes’ connections to close');
+  await waitFor(async () => (await lanesOpen('raw', clients)) === 0, 30_000, 'the lanes’ connections to close');
 });

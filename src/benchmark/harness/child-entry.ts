@@ -1,8 +1,10 @@
 /**
  * The harness child's main module (started by run-child.ts as `node --import tsx child-entry.ts`):
- * imports the job's module, prepares, waits for go, runs while measuring its own CPU time and
- * event-loop delay, sends the result and exits. It exits as soon as the parent goes away (the IPC
- * channel closes even when the parent is killed), so no load generator outlives its benchmark.
+ * for each job the parent sends, imports the job's module, prepares, waits for go, runs while
+ * measuring its own CPU time and event-loop delay, and sends the result; then it waits for the next
+ * job until the parent stops it. A job that fails ends the child. It exits as soon as the parent goes
+ * away (the IPC channel closes even when the parent is killed), so no load generator outlives its
+ * benchmark.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isJob, type ChildLoad, type ChildMessage, type JobContext, type ParentMessage } from './job.js';
@@ -42,15 +44,12 @@ function jobContext<P>(startedAt: number): JobContext<P> & { stop(): void } {
   };
 }
 
-async function main(): Promise<void> {
-  const started = nextMessage('start');
-  await send({ type: 'up' });
-  const start = await started;
+/** Runs one job from its start message to its result. */
+async function runJob(start: Extract<ParentMessage, { type: 'start' }>): Promise<{ value: unknown; load: ChildLoad }> {
   const exported = (await import(start.module) as Record<string, unknown>)[start.name];
   if (!isJob(exported) || exported.name !== start.name) throw new Error(`${start.module} exports no harness job named ${start.name} (a job's defineJob name must be its export name)`);
   const { spec } = exported;
   const state = await spec.prepare(start.input);
-  let result: { value: unknown; load: ChildLoad };
   try {
     const go = nextMessage('go');
     await send({ type: 'ready' });
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       const cpuMs = (cpu.user + cpu.system) / 1000;
       const wallMs = t1 - t0;
-      result = {
+      return {
         value,
         load: {
           pid: process.pid,
@@ -86,7 +85,18 @@ async function main(): Promise<void> {
   } finally {
     await spec.close?.(state);
   }
-  await send({ type: 'result', ...result });
+}
+
+/** Jobs one after another, for as long as the parent keeps this child. */
+async function serve(): Promise<never> {
+  let next = nextMessage('start');
+  await send({ type: 'up' });
+  for (;;) {
+    const result = await runJob(await next);
+    // Listening before the result goes out: the parent may send the next job as soon as it has it.
+    next = nextMessage('start');
+    await send({ type: 'result', ...result });
+  }
 }
 
 if (!process.send) {
@@ -97,8 +107,7 @@ if (!process.send) {
 // The parent is gone (exited, crashed or killed): nobody wants this load any more.
 process.on('disconnect', () => process.exit(1));
 
-main().then(
-  () => process.exit(0),
+serve().catch(
   async (err: unknown) => {
     const e = err instanceof Error ? err : new Error(String(err));
     await send({ type: 'error', name: e.name, message: e.message, stack: e.stack }).catch(() => undefined);

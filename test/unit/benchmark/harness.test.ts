@@ -8,7 +8,7 @@ import { parseServerTiming } from '../../../src/benchmark/harness/server-timing.
 import { HARNESS_LIMITS, harnessReport, judgeHarness, unionSeconds, type HarnessMeasurements } from '../../../src/benchmark/harness/judge.js';
 import { harnessProcesses, spreadLanes } from '../../../src/benchmark/harness/lanes.js';
 import { HttpTally, mergeTallies } from '../../../src/benchmark/harness/http-tally.js';
-import { HarnessChildError, runInChildren } from '../../../src/benchmark/harness/run-child.js';
+import { HarnessChildError, runInChildren, stopIdleChildren } from '../../../src/benchmark/harness/run-child.js';
 import type { ChildLoad } from '../../../src/benchmark/harness/job.js';
 import { summarizeLatency } from '../../../src/benchmark/stats.js';
 import { crashingJob, echoJob, endlessJob, failingJob, misnamedJob } from './harness-jobs.js';
@@ -163,7 +163,7 @@ const alive = (pid: number) => {
   }
 };
 
-test('runInChildren: each input runs in its own process; Buffers and progress come back; the children are gone after', async () => {
+test('runInChildren: each input runs in its own process; Buffers and progress come back; the next run reuses the idle children until they are stopped', async () => {
   const seen: number[][] = [[], []];
   const runs = await runInChildren(echoJob, [{ payload: Buffer.from([1, 2, 3]), progress: [1, 2, 3] }, { payload: Buffer.from('x'), progress: [7] }], {
     label: 'echo',
@@ -178,7 +178,38 @@ test('runInChildren: each input runs in its own process; Buffers and progress co
     assert.ok(r.load.wallMs > 0 && r.load.cpuMs >= 0 && r.load.eventLoopDelayP99Ms >= 0, JSON.stringify(r.load));
     assert.ok(r.load.endedAt > r.load.startedAt);
   }
+  const pids = runs.map((r) => r.result.pid).sort();
+  assert.deepEqual(harnessChildren().sort(), pids, 'the finished children wait for the next job');
+
+  // Three inputs: the two idle children and one new process, each job in a process of its own.
+  const again = await runInChildren(echoJob, [1, 2, 3].map((n) => ({ payload: Buffer.from([n]), progress: [n] })), { label: 'echo-again' });
+  assert.deepEqual(again.map((r) => [...r.result.payload]), [[1], [2], [3]]);
+  const againPids = again.map((r) => r.result.pid);
+  assert.equal(new Set(againPids).size, 3);
+  assert.deepEqual(againPids.filter((pid) => pids.includes(pid)).sort(), pids, 'both idle children ran a job again');
+  assert.deepEqual(harnessChildren().sort(), [...againPids].sort());
+
+  await stopIdleChildren();
   assert.deepEqual(harnessChildren(), []);
+  for (const pid of againPids) assert.equal(alive(pid), false);
+});
+
+test('runInChildren: idle children stop by themselves after keepIdleMs (at once with 0)', async () => {
+  for (const keepIdleMs of [0, 50]) {
+    const [run] = await runInChildren(echoJob, [{ payload: Buffer.from('idle'), progress: [] }], { label: `idle-${keepIdleMs}`, keepIdleMs });
+    for (let polls = 0; alive(run!.result.pid); polls++) {
+      assert.ok(polls < 600, `child ${run!.result.pid} still alive after ${polls} polls (keepIdleMs ${keepIdleMs})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(harnessChildren(), []);
+  }
+});
+
+test('idle children do not keep their parent alive: it exits on its own and the children go with it', async () => {
+  const { childPid, code } = await runParent('idle');
+  assert.equal(code, 0);
+  while (alive(childPid)) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alive(childPid), false);
 });
 
 test('runInChildren: an error thrown by a job is a HarnessChildError naming it', async () => {
@@ -219,8 +250,10 @@ test('runInChildren: aborting kills every child and rejects with the signal reas
   await assert.rejects(runInChildren(endlessJob, [undefined], { label: 'late', signal: controller.signal }), /cancelled by the test/);
 });
 
-test('a child whose parent is killed (no clean-up at all) exits by itself', async () => {
-  const parent = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./harness-parent.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts harness-parent.ts in `mode`; resolves with the child pid it prints and, in 'idle' mode, its exit code. */
+async function runParent(mode: 'endless' | 'idle'): Promise<{ childPid: number; code: number | null; parent: ReturnType<typeof spawn> }> {
+  const parent = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./harness-parent.ts', import.meta.url)), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => parent.once('exit', resolve));
   const childPid = await new Promise<number>((resolve, reject) => {
     let out = '';
     parent.stdout.on('data', (d: Buffer) => {
@@ -228,8 +261,13 @@ test('a child whose parent is killed (no clean-up at all) exits by itself', asyn
       const m = /CHILD (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    parent.once('exit', (code) => reject(new Error(`the parent exited (${code}) before its child reported`)));
+    void exited.then((code) => reject(new Error(`the parent exited (${code}) before its child reported`)));
   });
+  return { childPid, parent, code: mode === 'idle' ? await exited : null };
+}
+
+test('a child whose parent is killed (no clean-up at all) exits by itself', async () => {
+  const { childPid, parent } = await runParent('endless');
   assert.equal(alive(childPid), true);
   const exited = new Promise((resolve) => parent.once('exit', resolve));
   parent.kill('SIGKILL');
