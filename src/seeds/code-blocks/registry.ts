@@ -2,8 +2,9 @@
  * Which checker each fence language gets, and the check of a whole validation's blocks. Checks are
  * syntactic only: the point is to catch code that was truncated or mangled while the corpus was
  * written, not to type-check or run it. Each checker reports the block's first error (later ones
- * are often cascades of it) with its line inside the block. Languages with a parser library are
- * checked in-process; the others by their own tools, one process per language (subprocess-languages.ts).
+ * are often cascades of it) with its line inside the block. Languages with a JavaScript parser
+ * library are checked in-process; the others by their own tools, and SQL by PostgreSQL's parser in a
+ * node of its own, one process per language (subprocess-languages.ts).
  */
 import { availableParallelism } from 'node:os';
 import { channel } from 'node:diagnostics_channel';
@@ -14,13 +15,11 @@ import { checkDockerfile } from './dockerfile.js';
 import { javascriptCheckers } from './javascript.js';
 import type { SyntaxProblem } from './problem.js';
 import { spawnInOwnGroup, type SpawnProcess } from './runner.js';
-import { checkSql } from './sql.js';
 import { checkInSubprocess, isTimeoutProblem, SUBPROCESS_CHECKERS, type SubprocessChecker } from './subprocess-languages.js';
 
 const IN_PROCESS = {
   ...javascriptCheckers,
   ...dataFormatCheckers,
-  sql: checkSql,
   dockerfile: checkDockerfile,
 } satisfies Record<string, (source: string) => SyntaxProblem | null | Promise<SyntaxProblem | null>>;
 

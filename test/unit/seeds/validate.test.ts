@@ -465,8 +465,10 @@ test('several Python blocks are checked together and each keeps its own result',
 
 test('the subprocess languages: one process per language for all its blocks, each block its own result', async () => {
   const started: string[] = [];
+  const startedArgs: (readonly string[])[] = [];
   const countingSpawn: SpawnProcess = (command, args) => {
     started.push(command);
+    startedArgs.push(args);
     return spawnInOwnGroup(command, args);
   };
   const blocks: { checker: Checker; content: string }[] = [
@@ -481,6 +483,8 @@ test('the subprocess languages: one process per language for all its blocks, eac
     // Parsed as a string bash stops at the `((`; `bash -n` reading the block as a stream, as a
     // process of its own would, reaches the end of the file. The stream's answer is the result.
     { checker: 'bash', content: 'if ((n)' },
+    { checker: 'sql', content: 'SELECT 1;' },
+    { checker: 'sql', content: '\\d items\nSELEC name FROM items;' },
   ];
   assert.deepEqual(await checkBlocks(blocks, { spawn: countingSpawn }), [
     null,
@@ -492,10 +496,14 @@ test('the subprocess languages: one process per language for all its blocks, eac
     { line: 5, message: "expected operand, found '}'" },
     { line: 1, message: 'Expression expected.' },
     { line: 3, message: 'syntax error: unexpected end of file' },
+    null,
+    { line: 2, message: 'syntax error at or near "SELEC"' },
   ]);
-  // python3 directly (or the interpreter it resolved to); bash for the bash driver and go's driver.
-  assert.equal(started.length, 3);
+  // python3 directly (or the interpreter it resolved to); bash for the bash driver and go's driver;
+  // this node, with WebAssembly left to its baseline compiler, for the SQL parser.
+  assert.equal(started.length, 4);
   assert.equal(started.filter((command) => path.basename(command) === 'bash').length, 2);
+  assert.deepEqual(startedArgs[started.indexOf(process.execPath)]?.slice(0, 1), ['--liftoff-only']);
 });
 
 test('a checker process that never answers is killed at the timeout; each of its blocks fails with the limit', async () => {
