@@ -51,8 +51,8 @@ test('worker SIGKILLed during the embedding backfill: a fresh worker finishes, e
   await result(q.config, await startWorkflow(q.config, seedImport, {}));
   assert.deepEqual(await seedStats(), { rows: SEED_COUNT, distinctKeys: SEED_COUNT, embedded: 0 });
 
-  // Two rows a transaction on one lane: long enough for the kill to land mid-backfill.
-  const handle = await startWorkflow(q.config, embeddingReadiness, { target: 'seeds', batchSize: 2, lanes: 1 });
+  // Five rows a transaction on one lane: 66 batches, long enough for the kill to land mid-backfill.
+  const handle = await startWorkflow(q.config, embeddingReadiness, { target: 'seeds', batchSize: 5, lanes: 1 });
   await waitFor(async () => (await seedStats()).embedded >= 20, 60_000, 'the backfill to embed some seeds');
   const atKill = await seedStats();
   await killAndReplace(t, 'mid-backfill', atKill);

