@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
 import { measureConcurrency } from '../../src/benchmark/sql-bench.js';
 import { stopIdleChildren } from '../../src/benchmark/harness/run-child.js';
 import type { QuerySet } from '../../src/benchmark/query-set.js';
@@ -10,6 +9,7 @@ import { embedLocal, LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
 import { baseConfig, uniqueName } from '../helpers/config.js';
 import { closeTestPool, testPool, waitFor } from '../helpers/db.js';
 import { insertSearchableTraces } from '../helpers/api.js';
+import { harnessChildren } from '../helpers/harness-children.js';
 
 const TAG = uniqueName('sqlconc');
 let cleanup: () => Promise<void>;
@@ -44,18 +44,6 @@ async function lanesOpen(kind: 'raw' | 'search', clients: number): Promise<numbe
     'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY($1)', [names],
   );
   return rows[0]!.n;
-}
-
-function harnessChildren(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      return ppid === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('child-entry') ? [Number(d)] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 test('raw floor, 2 clients over 2 processes: queries come from the children, with their harness figures', async () => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { RATE_LIMIT_VALIDATION_FAST, type RateLimitValidationInput, type RateLimitValidationResult } from '../../src/workflows/rate-limit-validation.js';
+import type { RateLimitValidationInput, RateLimitValidationResult } from '../../src/workflows/rate-limit-validation.js';
 import { checkIndependent, checkManyUsers, checkRefill } from '../../src/workflows/rate-limit-checks.js';
 import { ApiPortBusyError, ensureLocalApiServer } from '../../src/api/local.js';
 import { generateApiKey } from '../../src/api/auth.js';
@@ -15,6 +15,7 @@ import { rootCauseMessage } from '../../src/temporal.js';
 import { adminUrl, baseConfig, dropDatabase, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { closeTestPool, testPool } from '../helpers/db.js';
 import { configWithLimits, freePort, startFaultyProxy, startTestApi } from '../helpers/api.js';
+import { TEST_RATE_LIMIT_VALIDATION } from '../helpers/launch.js';
 import { rateLimitValidation } from '../../src/workflows/rate-limit-validation.js';
 
 let config: ReturnType<typeof testConfig>;
@@ -33,19 +34,12 @@ after(async () => {
   await closeTestPool();
 });
 
-/**
- * Fast mode with 5 users at once, as in the small launch: on a run that shares its 2 cores with two
- * other test files, 10 users' 750 simultaneous searches took 16 s to admit, long enough for refill to
- * cover every extra request, and check 7 rightly called itself inconclusive.
- */
-const SETTINGS = { ...RATE_LIMIT_VALIDATION_FAST, manyUsers: 5 };
-
 function validate(input: RateLimitValidationInput, workflowId = uniqueName('rate-limit-validation')): Promise<RateLimitValidationResult> {
   return withClient(config, (client) =>
     client.workflow.execute(rateLimitValidation, {
       taskQueue: config.temporal.taskQueue,
       workflowId,
-      args: [{ ...SETTINGS, ...input }],
+      args: [{ ...TEST_RATE_LIMIT_VALIDATION, ...input }],
     }),
   );
 }
@@ -87,7 +81,7 @@ test('fast mode end to end against the API the worker serves: every check passes
   assert.equal(result.baseUrl, `http://127.0.0.1:${config.api.port}`);
   assert.deepEqual(result.checks.map((c) => c.id), [1, 2, 3, 4, 5, 6, 7]);
   assert.equal(result.settings.readLimit, 60);
-  assert.equal(result.settings.refillWaitSeconds, SETTINGS.refillWaitSeconds);
+  assert.equal(result.settings.refillWaitSeconds, TEST_RATE_LIMIT_VALIDATION.refillWaitSeconds);
 
   const [burst, next, refill, , writes, agent, many] = result.checks;
   assert.equal(burst!.figures.ok, 60);
@@ -96,12 +90,12 @@ test('fast mode end to end against the API the worker serves: every check passes
   assert.ok(Math.abs(Number(refill!.figures.ok) - Number(refill!.figures.expectedTokens)) <= 2);
   assert.ok(Number(writes!.figures.created) >= 20 && Number(writes!.figures.limited) >= 1);
   assert.equal(agent!.figures.limited, 0);
-  assert.equal(many!.figures.users, SETTINGS.manyUsers);
+  assert.equal(many!.figures.users, TEST_RATE_LIMIT_VALIDATION.manyUsers);
   assert.ok(Number(many!.figures.minAllowed) >= 60);
 
   // Users: burst, drained + second, writer, agent and the crowd. Bucket keys: each user's read bucket
   // and the writer's emptied write bucket (deleting a user spends no token).
-  const users = 5 + SETTINGS.manyUsers;
+  const users = 5 + TEST_RATE_LIMIT_VALIDATION.manyUsers;
   assert.equal(result.users, users);
   assert.deepEqual(result.cleanup, { usersDeleted: users, keysDeleted: users + 1 });
   assert.equal(await leftoverUsers(result.emailPrefix), 0, 'test users and their contributions are deleted');
@@ -137,7 +131,7 @@ test('a too-lenient limiter (10× the expected limits) on another deployment fai
     assert.deepEqual(verdicts(result), { 1: true, 2: false, 3: false, 4: false, 5: false, 6: true, 7: false }, explain(result));
     assert.match(result.checks[1]!.observed, /no 429/);
     // Every user was deleted through that API, so from its database; none ever reached the worker's.
-    const users = 5 + SETTINGS.manyUsers;
+    const users = 5 + TEST_RATE_LIMIT_VALIDATION.manyUsers;
     assert.equal(result.users, users);
     assert.equal((result.cleanup as { usersDeleted: number }).usersDeleted, users, JSON.stringify(result.cleanup));
     assert.equal(await leftoverUsers(result.emailPrefix, remote), 0);

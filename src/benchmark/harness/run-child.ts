@@ -23,7 +23,7 @@ const OUTPUT_TAIL_CHARS = 4_000;
 /** How long a child may take to exit after SIGTERM before SIGKILL. */
 const EXIT_GRACE_MS = 2_000;
 /** How long a child that finished its job waits for another before it is stopped. */
-export const KEEP_IDLE_MS = 30_000;
+const KEEP_IDLE_MS = 30_000;
 
 export class HarnessChildError extends Error {
   constructor(message: string, readonly childStack?: string) {
@@ -197,7 +197,10 @@ process.on('exit', () => {
 });
 
 function acquire(): HarnessChild {
-  for (let c = idle.pop(); c; c = idle.pop()) if (!c.exited) return c;
+  for (let c = idle.pop(); c; c = idle.pop()) {
+    if (!c.exited) return c;
+    live.delete(c);
+  }
   const child = new HarnessChild();
   live.add(child);
   return child;

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseServerTiming } from '../../../src/benchmark/harness/server-timing.js';
@@ -12,6 +11,7 @@ import { HarnessChildError, runInChildren, stopIdleChildren } from '../../../src
 import type { ChildLoad } from '../../../src/benchmark/harness/job.js';
 import { summarizeLatency } from '../../../src/benchmark/stats.js';
 import { crashingJob, echoJob, endlessJob, failingJob, misnamedJob } from './harness-jobs.js';
+import { harnessChildren } from '../../helpers/harness-children.js';
 
 const timings = (header: Parameters<typeof parseServerTiming>[0]) => Object.fromEntries(parseServerTiming(header));
 
@@ -139,20 +139,6 @@ test('HTTP tally: responses without Server-Timing leave no stages', () => {
   t.response(200, 5, 'cache;desc=hit');
   assert.equal(mergeTallies([t.snapshot()]).stages.size, 0);
 });
-
-/** Live processes whose parent is this one and that run a harness child. */
-function harnessChildren(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      return ppid === process.pid && cmd.includes('child-entry') ? [Number(d)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 const alive = (pid: number) => {
   try {
