@@ -10,6 +10,7 @@
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { prepareCapacityDatabase } from '../src/db/capacity-database.js';
+import { endPool } from '../src/db/client.js';
 import { withDatabase } from '../src/db/database-url.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createEmbedder } from '../src/embeddings/index.js';
@@ -47,6 +48,6 @@ if (command === 'reset') {
     const ready = await prepareCapacityDatabase(config, capacity, createEmbedder(config));
     console.log(`[test] migrated the templates ${templateName} and ${capacityName}; ${capacityName} has ${ready.seedsImported} seeds, ${ready.seedsEmbedded} embedded`);
   } finally {
-    await capacity.end();
+    await endPool(capacity);
   }
 }

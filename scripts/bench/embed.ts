@@ -13,7 +13,7 @@
  */
 import type pg from 'pg';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
-import { createPool } from '../../src/db/client.js';
+import { createPool, endPool } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { countPending, embedNextBatch } from '../../src/embeddings/backfill.js';
 import { OpenAIEmbedder, OPENAI_MODEL_ID } from '../../src/embeddings/openai.js';
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     process.exitCode = ok ? 0 : 1;
   } finally {
     await fake.close();
-    await pool.end();
+    await endPool(pool);
     if (!args.keepDb) await dropDatabase(config.databaseUrl);
   }
 }

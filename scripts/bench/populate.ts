@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
-import { createPool } from '../../src/db/client.js';
+import { createPool, endPool } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { formatBytes } from '../../src/bytes.js';
 import { HNSW_EF_CONSTRUCTION, HNSW_INDEX_NAME, HNSW_M } from '../../src/db/hnsw.js';
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
     running.worker.shutdown();
     await workerDone;
     await running.close();
-    await pool.end();
+    await endPool(pool);
     rmSync(dir, { recursive: true, force: true });
     if (args.keepDb) log(`kept ${redactUrl(config.databaseUrl)}`);
     else await dropDatabase(config.databaseUrl);

@@ -19,7 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { loadConfig, redactUrl, type Config } from '../../src/config.js';
-import { createPool } from '../../src/db/client.js';
+import { createPool, endPool } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { countPending, embedNextBatch } from '../../src/embeddings/backfill.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     await new TokenBucket(redis).reset(rows.map((r) => r.id)).catch(() => 0);
     redis.disconnect();
     if (args.keepDb) await pool.query("DELETE FROM users WHERE email LIKE 'bench-%@loadtest.commontrace.invalid'");
-    await pool.end();
+    await endPool(pool);
     if (!args.keepDb) await dropDatabase(config.databaseUrl);
   }
 }

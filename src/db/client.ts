@@ -21,6 +21,26 @@ export function createPool(databaseUrl: string, options: pg.PoolConfig = {}): pg
   return pool;
 }
 
+/**
+ * Ends the pool and waits until each of its connections has closed. `pool.end()` resolves as soon as
+ * it has told its clients to end, before their sockets close: a `DROP DATABASE … WITH (FORCE)` or a
+ * `CREATE DATABASE … TEMPLATE` right after it can still meet them, terminating one (an 'error' that a
+ * pool without a listener throws) or refusing a template "being accessed by other users".
+ */
+export async function endPool(pool: pg.Pool): Promise<void> {
+  // Each connection the pool holds emits 'remove' once its socket has ended (a connection attempt
+  // still in flight would not: call this once the pool's work is done).
+  let open = pool.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) return resolve();
+    pool.on('remove', () => {
+      if (--open === 0) resolve();
+    });
+  });
+  await pool.end();
+  await closed;
+}
+
 function databaseName(databaseUrl: string): string | undefined {
   try {
     return decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, '')) || undefined;

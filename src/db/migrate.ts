@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, redactUrl } from '../config.js';
+import { endPool } from './client.js';
 import { logger } from '../logger.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -59,7 +60,7 @@ export async function migrateDatabase(databaseUrl: string): Promise<{ created: b
     const after = await countApplied(pool);
     return { created, applied: after - before };
   } finally {
-    await pool.end();
+    await endPool(pool);
   }
 }
 

@@ -15,6 +15,7 @@ import { batchTagAssignments } from '../../src/capacity/generator.js';
 import { deleteCapacityStep, finishCapacityCleanup } from '../../src/capacity/cleanup.js';
 import { ensureCapacityContributor, writeCapacityBatch } from '../../src/capacity/population.js';
 import { backfillCapacityTags } from '../../src/capacity/tags.js';
+import { endPool } from '../../src/db/client.js';
 import { HNSW_CREATE_SQL, HNSW_INDEX_NAME, searchSessionOptions } from '../../src/db/hnsw.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
@@ -55,7 +56,7 @@ before(async () => {
 });
 
 after(async () => {
-  await pool?.end();
+  if (pool) await endPool(pool);
   await dropDatabase(databaseUrl);
 });
 

@@ -5,6 +5,7 @@ import { computeGroundTruth, GroundTruthError, loadGroundTruth, searchableCount 
 import { groundTruthKey, loadQuerySet, type QuerySet, type QuerySetSpec } from '../../src/benchmark/query-set.js';
 import { describeCentreSource, loadCentres } from '../../src/capacity/centres.js';
 import { ensureCapacityContributor, writeCapacityBatch } from '../../src/capacity/population.js';
+import { endPool } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { encodeVector } from '../../src/db/vector-binary.js';
 import { LOCAL_MODEL_ID } from '../../src/embeddings/local.js';
@@ -47,7 +48,7 @@ before(async () => {
 });
 
 after(async () => {
-  await pool?.end();
+  if (pool) await endPool(pool);
   await dropDatabase(databaseUrl);
 });
 

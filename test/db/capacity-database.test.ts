@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
+import { endPool } from '../../src/db/client.js';
 import { prepareCapacityDatabase } from '../../src/db/capacity-database.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
 import { adminUrl, baseConfig, dropDatabase, uniqueName } from '../helpers/config.js';
@@ -21,7 +22,7 @@ const embedder = new LocalEmbedder();
 const databaseExists = () => scalar<boolean>('SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)', [new URL(url).pathname.slice(1)]);
 
 after(async () => {
-  await pool.end();
+  await endPool(pool);
   await dropDatabase(url);
   await closeTestPool();
 });

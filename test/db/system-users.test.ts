@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
+import { endPool } from '../../src/db/client.js';
 import { migrateDatabase, MIGRATIONS_FOLDER } from '../../src/db/migrate.js';
 import { ensureSystemUser, isReservedEmail } from '../../src/db/system-users.js';
 import { ensureSeedContributor } from '../../src/seeds/import.js';
@@ -56,7 +57,7 @@ before(async () => {
 });
 
 after(async () => {
-  await pool.end();
+  await endPool(pool);
   await dropDatabase(url);
 });
 

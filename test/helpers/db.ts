@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createPool } from '../../src/db/client.js';
+import { createPool, endPool } from '../../src/db/client.js';
 import { DEFAULT_INDEX_TYPE, hnswIndexName } from '../../src/db/hnsw.js';
 import { baseConfig } from './config.js';
 
@@ -21,7 +21,7 @@ export function capacityTestPool(): pg.Pool {
 }
 
 export async function closeTestPool(): Promise<void> {
-  await Promise.all([pool?.end(), capacity?.end()]);
+  await Promise.all([pool, capacity].map((p) => p && endPool(p)));
   pool = undefined;
   capacity = undefined;
 }

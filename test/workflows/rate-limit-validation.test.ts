@@ -9,6 +9,7 @@ import type { RateLimitValidationInput, RateLimitValidationResult } from '../../
 import { checkIndependent, checkManyUsers, checkRefill } from '../../src/workflows/rate-limit-checks.js';
 import { ApiPortBusyError, ensureLocalApiServer } from '../../src/api/local.js';
 import { generateApiKey } from '../../src/api/auth.js';
+import { endPool } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { LocalEmbedder } from '../../src/embeddings/local.js';
 import { rootCauseMessage } from '../../src/temporal.js';
@@ -138,7 +139,7 @@ test('a too-lenient limiter (10× the expected limits) on another deployment fai
     assert.equal(await leftoverUsers(result.emailPrefix), 0);
   } finally {
     await api.close();
-    await remote.end();
+    await endPool(remote);
     await dropDatabase(databaseUrl);
   }
 });
