@@ -19,7 +19,7 @@ for _ in $(seq 1 60); do
   if attributes="$(temporal_cli operator search-attribute list --namespace "$namespace" 2>/dev/null)"; then ready=true; break; fi
   sleep 0.25
 done
-$ready || die "namespace ${namespace} did not become usable within 15 s; see .data/temporal.log"
+$ready || die "namespace ${namespace} did not become usable within 15 s; see $DATA_DIR/temporal.log"
 for spec in ReadinessStage=Keyword ReadinessPct=Int; do
   name="${spec%%=*}"
   if ! grep -qw "$name" <<<"$attributes"; then

@@ -38,7 +38,7 @@ if port_open "$TEMPORAL_PORT"; then
 fi
 
 mkdir -p "$DATA_DIR"
-log "starting Temporal dev server on :${TEMPORAL_PORT} (UI http://127.0.0.1:${TEMPORAL_UI_PORT}, db .data/temporal.db)"
+log "starting Temporal dev server on :${TEMPORAL_PORT} (UI http://127.0.0.1:${TEMPORAL_UI_PORT}, db $DATA_DIR/temporal.db)"
 nohup "${server[@]}" >"$DATA_DIR/temporal.log" 2>&1 < /dev/null &
 echo $! > "$TEMPORAL_PIDFILE"
 
@@ -47,7 +47,7 @@ for _ in $(seq 1 120); do
     log "Temporal dev server healthy (pid $(cat "$TEMPORAL_PIDFILE"))"
     exit 0
   fi
-  kill -0 "$(cat "$TEMPORAL_PIDFILE")" 2>/dev/null || { tail -n 20 "$DATA_DIR/temporal.log" >&2; die "Temporal dev server exited during start-up; log above and in .data/temporal.log"; }
+  kill -0 "$(cat "$TEMPORAL_PIDFILE")" 2>/dev/null || { tail -n 20 "$DATA_DIR/temporal.log" >&2; die "Temporal dev server exited during start-up; log above and in $DATA_DIR/temporal.log"; }
   sleep 0.5
 done
-die "Temporal dev server did not become healthy within 60 s; see .data/temporal.log"
+die "Temporal dev server did not become healthy within 60 s; see $DATA_DIR/temporal.log"

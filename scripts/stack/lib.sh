@@ -1,7 +1,8 @@
 # Shared helpers for the stack scripts. Sourced, not run.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS_BIN="$ROOT/.tools/bin"
-DATA_DIR="$ROOT/.data"
+# STACK_DATA_DIR moves the state elsewhere (the stack test runs a Temporal server of its own there).
+DATA_DIR="${STACK_DATA_DIR:-$ROOT/.data}"
 PG_MAJOR="${PG_MAJOR:-15}"
 PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
 PGDATA_DIR="$DATA_DIR/pg"

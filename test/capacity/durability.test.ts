@@ -5,8 +5,6 @@
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { freePort } from '../helpers/api.js';
 import { tmpdir } from 'node:os';
@@ -17,15 +15,14 @@ import { capacityRowId } from '../../src/capacity/generator.js';
 import { removeAllCapacityData } from '../helpers/capacity.js';
 import { baseConfig, startWorker, testConfig, uniqueName, withClient } from '../helpers/env.js';
 import { capacityScalar, capacityTestPool, closeTestPool, waitFor, CAPACITY_INDEX } from '../helpers/db.js';
-import { REPO_ROOT, run } from '../helpers/cli.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { FAULT_BATCH_SIZE as BATCH_SIZE, FAULT_TOTAL as TOTAL } from '../helpers/faults.js';
 import { sqliteFormatVersions } from '../helpers/sqlite.js';
+import { DedicatedTemporal } from '../helpers/dedicated-temporal.js';
 import { capacityPopulation } from '../../src/workflows/capacity-population.js';
 import { indexBuild } from '../../src/workflows/index-build.js';
 
 const BATCHES = TOTAL / BATCH_SIZE;
-const TEMPORAL_BIN = path.join(REPO_ROOT, '.tools/bin/temporal');
 
 const inProcessConfig = testConfig();
 let inProcessWorker: Awaited<ReturnType<typeof startWorker>>;
@@ -196,45 +193,6 @@ test('worker SIGKILLed twice mid-run: a fresh worker finishes with exact rows an
   });
 });
 
-
-/** A dedicated dev server persisted to its own file, so restarting it never disturbs the shared one on :7233. */
-class DedicatedTemporal {
-  private child: ChildProcess | undefined;
-  private log = '';
-  readonly address: string;
-
-  constructor(private readonly port: number, private readonly uiPort: number, private readonly dbFile: string) {
-    this.address = `127.0.0.1:${port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(TEMPORAL_BIN, [
-      'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port), '--ui-port', String(this.uiPort), '--headless',
-      // The stack's SQLite settings (scripts/stack/ensure-temporal-server.sh): the crash is tested on them.
-      '--db-filename', this.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal', '--log-level', 'warn',
-      '--search-attribute', 'ReadinessStage=Keyword', '--search-attribute', 'ReadinessPct=Int',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    const child = this.child;
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`dedicated Temporal server exited with ${child.exitCode}:\n${this.log}`);
-      const health = await run(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', this.address], {}, 10_000);
-      return health.code === 0;
-    }, 60_000, `the dedicated Temporal server on ${this.address}`);
-  }
-
-  /** SIGTERM (a clean stop, SIGKILL after 30 s) or SIGKILL (a crash: no shutdown, nothing flushed). */
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 async function connect(address: string): Promise<Client> {
   return new Client({ connection: await Connection.connect({ address, connectTimeout: '5s' }) });

@@ -50,9 +50,15 @@ function deferred<T>() {
 class JobRun<O> {
   readonly ready = deferred<void>();
   readonly done = deferred<ChildRun<O>>();
-  settled = false;
+  private settled = false;
 
   constructor(readonly label: string, readonly start: ParentMessage, readonly onProgress: (value: unknown) => void) {}
+
+  finish(run: ChildRun<O>): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.done.resolve(run);
+  }
 
   fail(err: HarnessChildError): void {
     if (this.settled) return;
@@ -168,8 +174,7 @@ class HarnessChild {
       case 'result':
         if (!run) break;
         this.run = undefined;
-        run.settled = true;
-        run.done.resolve({ result: m.value, load: m.load });
+        run.finish({ result: m.value, load: m.load });
         break;
       case 'error':
         run?.fail(new HarnessChildError(`${this.describe()} failed: ${m.name}: ${m.message}`, m.stack));
